@@ -1,0 +1,105 @@
+// Composes the coordinator from its parts (store, registry, invoker, engine,
+// gRPC server, retention) and gives it one start/close lifecycle.
+
+import { ServerCredentials } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { CoordinatorConfig } from './config/config.js';
+import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
+import { outcomeEventFactory } from './events/outcome-events.js';
+import { createCoordinatorService } from './grpc/coordinator-service.js';
+import { GrpcParticipantInvoker } from './grpc/grpc-participant-invoker.js';
+import { startGrpcServer, type RunningServer } from './grpc/grpc-server.js';
+import { messagesNotImplemented } from './grpc/message-handlers.js';
+import { ParticipantRegistry } from './registry/participant-registry.js';
+import { RetentionSweeper } from './store/retention-sweeper.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+
+export interface CoordinatorAppOptions {
+  readonly config: CoordinatorConfig;
+  readonly logger: Logger;
+  /** Test hooks (crash points). */
+  readonly crashPoint?: EngineHooks['crashPoint'];
+}
+
+export class CoordinatorApp {
+  private constructor(
+    readonly address: string,
+    private readonly server: RunningServer,
+    readonly engine: SagaEngine,
+    private readonly store: SqliteStore,
+    private readonly invoker: GrpcParticipantInvoker,
+    private readonly sweeper: RetentionSweeper,
+    private readonly logger: Logger,
+    private readonly drainTimeoutMs: number,
+  ) {}
+
+  static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
+    const { config, logger } = options;
+    if (config.database.path !== ':memory:') mkdirSync(dirname(config.database.path), { recursive: true });
+    const store = new SqliteStore({ path: config.database.path, synchronous: config.database.synchronous });
+    await store.open();
+    const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
+    const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes });
+    const engine = new SagaEngine({
+      store,
+      invoker,
+      logger: logger.child({ component: 'engine' }),
+      maxActiveSagas: config.maxActiveSagas,
+      drainTimeoutMs: config.drainTimeoutMs,
+      hooks: { outcomeEvents: outcomeEventFactory(config.events.subjectPrefix), crashPoint: options.crashPoint },
+    });
+    const started = Date.now();
+    const { recovered, inDoubt } = await engine.start();
+    logger.info({ recovered, inDoubt, ms: Date.now() - started }, 'recovery done');
+    const service = createCoordinatorService({
+      engine,
+      registry,
+      limits: config.limits,
+      retryDefaults: config.retry,
+      logger: logger.child({ component: 'grpc' }),
+      operatorToken: config.operatorToken,
+      messages: messagesNotImplemented,
+    });
+    const server = await startGrpcServer({
+      listen: config.listen,
+      service,
+      maxReceiveMessageBytes: config.limits.maxTotalPayloadBytes + 1024 * 1024,
+      credentials: serverCredentials(config),
+    });
+    server.health.setStatus('', 'SERVING');
+    server.health.setStatus('saga.v1.Coordinator', 'SERVING');
+    const sweeper = new RetentionSweeper({
+      store,
+      logger: logger.child({ component: 'retention' }),
+      retentionMs: config.retention.finishedSagaMs,
+      intervalMs: config.retention.sweepIntervalMs,
+      batch: config.retention.batch,
+    });
+    sweeper.start();
+    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs);
+  }
+
+  /** Graceful: stop accepting calls, drain participant calls, flush the log. */
+  async close(): Promise<void> {
+    this.logger.info('shutting down');
+    await this.sweeper.close();
+    await this.engine.close();
+    await this.server.shutdown(Math.min(this.drainTimeoutMs, 5000));
+    await this.invoker.close();
+    await this.store.close();
+    this.logger.info('stopped');
+  }
+}
+
+function serverCredentials(config: CoordinatorConfig): ServerCredentials {
+  if (config.tls === undefined) return ServerCredentials.createInsecure();
+  const ca = config.tls.clientCaFile === undefined ? null : readFileSync(config.tls.clientCaFile);
+  return ServerCredentials.createSsl(
+    ca,
+    [{ cert_chain: readFileSync(config.tls.certFile), private_key: readFileSync(config.tls.keyFile) }],
+    ca !== null,
+  );
+}

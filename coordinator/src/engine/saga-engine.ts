@@ -1,0 +1,569 @@
+// Drives sagas: every change is decided by the pure decider, made durable
+// through the Store (group-committed), and only then acted on: a call goes out
+// after its dispatch intent is durable, and the next step is decided in the
+// same write as the previous step's result. I/O (store, participants, time) is
+// injected.
+
+import type { Logger } from 'pino';
+import {
+  DomainError,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+  unavailable,
+} from '../domain/errors.js';
+import type {
+  ListSagasFilter,
+  SagaOutcome,
+  SagaState,
+  SagaView,
+  StartSagaResult,
+} from '../domain/saga-types.js';
+import type { ValidatedStart } from '../domain/validate-start-saga.js';
+import type { JournalAppend, OutboxInsert, SagaRow, Store, WriteUnit } from '../store/store.js';
+import type { Clock } from './clock.js';
+import type { DispatchEvent, FinishEvent, JournalEvent, ResolveEvent } from './journal-event.js';
+import type { InvokeResult, ParticipantInvoker } from './participant-invoker.js';
+import { decide, resultEvent } from './saga-decider.js';
+import { applyEvent, SagaRuntime } from './saga-runtime.js';
+import { TimerQueue } from './timer-queue.js';
+import { newSagaId } from './saga-id.js';
+
+/** Named instants at which a test can make the process die (kill -9 semantics). */
+export type CrashPoint = 'after-dispatch-commit' | 'before-result-commit';
+
+export interface EngineHooks {
+  /** Called at crash points; a test build kills the process here. */
+  readonly crashPoint?: (point: CrashPoint, sagaId: string, step: string, operation: string) => void;
+  /** Builds the outbox rows describing a saga outcome (COMPLETED, COMPENSATED, MANUAL, RESOLVED). */
+  readonly outcomeEvents?: (saga: SagaRuntime, event: FinishEvent | ResolveEvent) => OutboxInsert[];
+  /** Observes every committed change (metrics, alerts). */
+  readonly onCommitted?: (saga: SagaRuntime, events: readonly JournalEvent[]) => void;
+}
+
+export interface SagaEngineOptions {
+  readonly store: Store;
+  readonly invoker: ParticipantInvoker;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Returns [0, 1); drives backoff jitter. */
+  readonly random?: () => number;
+  /** More active sagas than this and StartSaga answers RESOURCE_EXHAUSTED. Default 500,000. */
+  readonly maxActiveSagas?: number;
+  /** How long close() waits for calls in flight. Default 10 s. */
+  readonly drainTimeoutMs?: number;
+  readonly hooks?: EngineHooks;
+}
+
+type Listener = () => void;
+
+export class SagaEngine {
+  private readonly store: Store;
+  private readonly invoker: ParticipantInvoker;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly maxActive: number;
+  private readonly drainTimeoutMs: number;
+  private readonly hooks: EngineHooks;
+  private readonly timers: TimerQueue;
+  /** Sagas in RUNNING or COMPENSATING, by id. */
+  private readonly active = new Map<string, SagaRuntime>();
+  /** StartSaga calls creating a saga with a client id, to serialise duplicates. */
+  private readonly creating = new Map<string, Promise<unknown>>();
+  /** Operator commands per saga id, serialised. */
+  private readonly commandLocks = new Map<string, Promise<unknown>>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly calls = new Set<Promise<void>>();
+  private readonly callAbort = new AbortController();
+  private state: 'new' | 'running' | 'closing' | 'closed' = 'new';
+  private fatalError: Error | undefined;
+  private readonly fatalListeners: ((err: Error) => void)[] = [];
+
+  constructor(options: SagaEngineOptions) {
+    this.store = options.store;
+    this.invoker = options.invoker;
+    this.log = options.logger;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.random = options.random ?? Math.random;
+    this.maxActive = options.maxActiveSagas ?? 500_000;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    this.hooks = options.hooks ?? {};
+    if (!Number.isInteger(this.maxActive) || this.maxActive < 1) throw new Error('SagaEngine: maxActiveSagas must be a positive integer');
+    if (!Number.isFinite(this.drainTimeoutMs) || this.drainTimeoutMs < 0) throw new Error('SagaEngine: drainTimeoutMs must be >= 0');
+    this.timers = new TimerQueue(this.clock, (id) => this.wake(id));
+  }
+
+  /** Recovers every active saga from the log and resumes it. */
+  async start(): Promise<{ recovered: number; inDoubt: number }> {
+    if (this.state !== 'new') throw new Error('SagaEngine already started');
+    this.state = 'running';
+    const now = this.clock.now();
+    const recovered: SagaRuntime[] = [];
+    await this.store.loadActiveSagas((row, events) => {
+      const saga = runtimeFromRow(row, events, false);
+      this.active.set(saga.id, saga);
+      recovered.push(saga);
+    });
+    let inDoubt = 0;
+    for (const saga of recovered) {
+      // A call whose intent is durable but whose result is not: its outcome is
+      // unknown, so it is sent again with the same attempt and idempotency key.
+      const resend: DispatchEvent[] = [];
+      const events: JournalEvent[] = [];
+      saga.steps.forEach((step, s) => {
+        if (step.inFlight === undefined) return;
+        const op = step.inFlight;
+        const n = op === 'execute' ? step.execAttempts : step.compAttempts;
+        const e: JournalEvent = { t: 'resent', at: now, s, op, n };
+        applyEvent(saga, e);
+        events.push(e);
+        resend.push({ t: 'dispatch', at: now, s, op, n });
+      });
+      inDoubt += resend.length;
+      const decision = decide(saga, now);
+      events.push(...decision.events);
+      this.persistThen(saga, events, decision.wakeAt, resend);
+    }
+    if (recovered.length > 0) this.log.info({ recovered: recovered.length, inDoubt }, 'resumed active sagas');
+    return { recovered: recovered.length, inDoubt };
+  }
+
+  /** Stops taking work, waits (bounded) for calls in flight and their writes, then stops timers. */
+  async close(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.state = 'closing';
+    this.timers.stop();
+    const drained = Promise.allSettled([...this.calls]).then(() => true);
+    const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), this.drainTimeoutMs).unref());
+    if (!(await Promise.race([drained, timedOut]))) {
+      // Their outcomes stay in doubt in the log and are re-sent at the next start.
+      this.log.warn({ calls: this.calls.size }, 'drain timed out; abandoning calls in flight');
+      this.callAbort.abort();
+    }
+    this.state = 'closed';
+  }
+
+  /** Registers a callback for a failure of the durable log (the process should exit). */
+  onFatal(listener: (err: Error) => void): void {
+    this.fatalListeners.push(listener);
+    if (this.fatalError !== undefined) listener(this.fatalError);
+  }
+
+  activeCount(): number {
+    return this.active.size;
+  }
+
+  async startSaga(req: ValidatedStart): Promise<StartSagaResult> {
+    this.assertRunning();
+    if (req.sagaId !== '') {
+      const existing = await this.findExisting(req);
+      if (existing !== undefined) return this.answer(existing, false, req.waitMs);
+    }
+    if (this.active.size >= this.maxActive) {
+      throw resourceExhausted(`the coordinator is running ${this.active.size} sagas, its limit; retry later`);
+    }
+    const id = req.sagaId !== '' ? req.sagaId : newSagaId(this.clock.now());
+    const create = this.create(id, req);
+    if (req.sagaId !== '') {
+      this.creating.set(id, create);
+      void create.finally(() => this.creating.delete(id)).catch(() => undefined);
+    }
+    const saga = await create;
+    return this.answer(saga, true, req.waitMs);
+  }
+
+  async getSaga(id: string): Promise<SagaView> {
+    const row = await this.store.getSagaRow(id);
+    if (row === undefined) throw notFound(`saga "${id}" not found`);
+    const events = await this.store.getJournal(row.key);
+    const view = runtimeFromRow(row, events, true).toView();
+    // Backoff times are runtime facts of active sagas; show them when known.
+    const live = this.active.get(id);
+    if (live !== undefined) view.steps.forEach((s, i) => (s.nextAttemptAt = live.steps[i]?.nextAt ?? s.nextAttemptAt));
+    return view;
+  }
+
+  listSagas(filter: ListSagasFilter): ReturnType<Store['listSagas']> {
+    return this.store.listSagas(filter);
+  }
+
+  /** Calls `listener` after every durable change of the saga. Returns the unsubscribe function. */
+  subscribe(id: string, listener: Listener): () => void {
+    let set = this.listeners.get(id);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(id, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  /** Waits until the saga reaches an outcome or `timeoutMs` passes. */
+  async waitForOutcome(id: string, timeoutMs: number, signal?: AbortSignal): Promise<SagaState> {
+    const current = async (): Promise<SagaState> => {
+      const live = this.active.get(id);
+      if (live !== undefined) return live.state;
+      const row = await this.store.getSagaRow(id);
+      if (row === undefined) throw notFound(`saga "${id}" not found`);
+      return row.state;
+    };
+    const first = await current();
+    if (!isActive(first) || timeoutMs <= 0) return first;
+    return new Promise<SagaState>((resolve) => {
+      let done = false;
+      const finish = (state: SagaState): void => {
+        if (done) return;
+        done = true;
+        unsubscribe();
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(state);
+      };
+      const unsubscribe = this.subscribe(id, () => {
+        const live = this.active.get(id);
+        if (live === undefined || !live.isActive()) void current().then(finish, () => finish(first));
+      });
+      const timer = setTimeout(() => void current().then(finish, () => finish(first)), timeoutMs);
+      const onAbort = (): void => finish(first);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // The saga may have finished between the first read and the subscription.
+      void current().then((s) => {
+        if (!isActive(s)) finish(s);
+      }, () => undefined);
+    });
+  }
+
+  abort(id: string, reason: string): Promise<SagaState> {
+    return this.command(id, async () => {
+      const saga = this.active.get(id);
+      if (saga === undefined) {
+        const row = await this.store.getSagaRow(id);
+        if (row === undefined) throw notFound(`saga "${id}" not found`);
+        throw failedPrecondition(`saga "${id}" is ${row.state}; only a RUNNING saga can be aborted`);
+      }
+      if (saga.state === 'COMPENSATING') return saga.state;
+      const now = this.clock.now();
+      const e: JournalEvent = { t: 'compensate', at: now, cause: 'abort', step: '', reason: reason || 'aborted by request' };
+      applyEvent(saga, e);
+      const decision = decide(saga, now);
+      await this.persist(saga, [e, ...decision.events], decision.wakeAt);
+      return saga.state;
+    });
+  }
+
+  retry(id: string): Promise<SagaState> {
+    return this.command(id, async () => {
+      const saga = await this.loadManual(id, 'retried');
+      const now = this.clock.now();
+      const e: JournalEvent = { t: 'retry', at: now };
+      applyEvent(saga, e);
+      this.active.set(id, saga);
+      const decision = decide(saga, now);
+      await this.persist(saga, [e, ...decision.events], decision.wakeAt);
+      return saga.state;
+    });
+  }
+
+  resolve(id: string, note: string): Promise<SagaState> {
+    if (note.trim() === '') throw invalidArgument('note', 'is required: say what was done');
+    return this.command(id, async () => {
+      const saga = await this.loadManual(id, 'resolved');
+      const e: JournalEvent = { t: 'resolve', at: this.clock.now(), note };
+      applyEvent(saga, e);
+      await this.persist(saga, [e], undefined);
+      return saga.state;
+    });
+  }
+
+  // ---- internals -------------------------------------------------------
+
+  private assertRunning(): void {
+    if (this.state !== 'running') throw unavailable('the coordinator is shutting down; retry against another instance or later');
+    if (this.fatalError !== undefined) throw unavailable('the coordinator lost its durable log and is stopping');
+  }
+
+  private async findExisting(req: ValidatedStart): Promise<SagaRuntime | SagaRow | undefined> {
+    const pending = this.creating.get(req.sagaId);
+    if (pending !== undefined) await pending.catch(() => undefined);
+    const live = this.active.get(req.sagaId);
+    const existing: SagaRuntime | SagaRow | undefined = live ?? (await this.store.getSagaRow(req.sagaId));
+    if (existing === undefined) {
+      // Another call may have started creating it while we read.
+      const again = this.creating.get(req.sagaId);
+      if (again !== undefined) return this.findExisting(req);
+      return undefined;
+    }
+    if (existing.definitionHash !== req.definitionHash) {
+      throw new DomainError('ALREADY_EXISTS', `saga "${req.sagaId}" already exists with a different definition`);
+    }
+    return existing;
+  }
+
+  private async create(id: string, req: ValidatedStart): Promise<SagaRuntime> {
+    const now = this.clock.now();
+    const saga = new SagaRuntime(
+      {
+        key: this.store.nextSagaKey(),
+        id,
+        definition: req.definition,
+        createdAt: now,
+        deadlineAt: req.definition.deadlineMs > 0 ? now + req.definition.deadlineMs : undefined,
+        definitionHash: req.definitionHash,
+      },
+      false,
+    );
+    this.active.set(id, saga);
+    const decision = decide(saga, now);
+    const insert = {
+      key: saga.key,
+      id,
+      state: 'RUNNING' as const,
+      createdAt: now,
+      deadlineAt: saga.deadlineAt,
+      definition: req.definition,
+      definitionHash: req.definitionHash,
+    };
+    try {
+      await this.persist(saga, decision.events, decision.wakeAt, [], insert);
+    } catch (err) {
+      this.active.delete(id);
+      throw err;
+    }
+    return saga;
+  }
+
+  private async answer(saga: SagaRuntime | SagaRow, created: boolean, waitMs: number): Promise<StartSagaResult> {
+    const id = saga.id;
+    let state = saga.state;
+    if (waitMs > 0 && isActive(state)) state = await this.waitForOutcome(id, waitMs);
+    let failedStep = '';
+    let failureReason = '';
+    const live = this.active.get(id);
+    if (live !== undefined) {
+      failedStep = live.failedStep;
+      failureReason = live.reason;
+    } else if (!isActive(state)) {
+      const row = await this.store.getSagaRow(id);
+      if (row !== undefined) {
+        state = row.state;
+        failedStep = row.failedStep;
+        failureReason = row.reason;
+      }
+    }
+    return { sagaId: id, created, state, outcome: outcomeOf(state), failedStep, failureReason };
+  }
+
+  private async loadManual(id: string, verb: string): Promise<SagaRuntime> {
+    if (this.active.has(id)) {
+      const s = this.active.get(id) as SagaRuntime;
+      throw failedPrecondition(`saga "${id}" is ${s.state}; only a MANUAL saga can be ${verb}`);
+    }
+    const row = await this.store.getSagaRow(id);
+    if (row === undefined) throw notFound(`saga "${id}" not found`);
+    if (row.state !== 'MANUAL') throw failedPrecondition(`saga "${id}" is ${row.state}; only a MANUAL saga can be ${verb}`);
+    return runtimeFromRow(row, await this.store.getJournal(row.key), false);
+  }
+
+  /** Serialises operator commands per saga. */
+  private command<T>(id: string, run: () => Promise<T>): Promise<T> {
+    this.assertRunning();
+    const prev = this.commandLocks.get(id) ?? Promise.resolve();
+    const next = prev.then(run, run);
+    const tail = next.catch(() => undefined);
+    this.commandLocks.set(id, tail);
+    void tail.then(() => {
+      if (this.commandLocks.get(id) === tail) this.commandLocks.delete(id);
+    });
+    return next;
+  }
+
+  /** A timer fired: retry due, or deadline reached. */
+  private wake(id: string): void {
+    const saga = this.active.get(id);
+    if (saga === undefined || this.state !== 'running') return;
+    const decision = decide(saga, this.clock.now());
+    if (decision.events.length === 0) {
+      if (decision.wakeAt !== undefined) this.timers.set(id, decision.wakeAt);
+      return;
+    }
+    this.persistThen(saga, decision.events, decision.wakeAt, []);
+  }
+
+  private onResult(saga: SagaRuntime, d: DispatchEvent, result: InvokeResult): void {
+    const step = saga.definition.steps[d.s];
+    this.hooks.crashPoint?.('before-result-commit', saga.id, step?.name ?? '', d.op);
+    const now = this.clock.now();
+    const e = resultEvent(saga, d.s, d.op, d.n, result, now, this.random);
+    applyEvent(saga, e);
+    if (result.kind !== 'succeeded') {
+      this.log.debug({ sagaId: saga.id, step: step?.name, op: d.op, attempt: d.n, result: result.kind, code: result.code }, 'attempt did not succeed');
+    }
+    const decision = decide(saga, now);
+    const events = [e, ...decision.events];
+    this.persistThen(saga, events, decision.wakeAt, []);
+  }
+
+  /** persist() for callers that do not wait: a failed write is fatal. */
+  private persistThen(saga: SagaRuntime, events: JournalEvent[], wakeAt: number | undefined, resend: DispatchEvent[]): void {
+    this.persist(saga, events, wakeAt, resend).catch((err: unknown) => this.fatal(err));
+  }
+
+  /**
+   * Makes `events` (already applied to `saga`) durable, then acts on them:
+   * sends the dispatched calls, arms the timer, notifies listeners.
+   */
+  private async persist(
+    saga: SagaRuntime,
+    events: JournalEvent[],
+    wakeAt: number | undefined,
+    resend: DispatchEvent[] = [],
+    insert?: WriteUnit['inserts'] extends readonly (infer I)[] | undefined ? I : never,
+  ): Promise<void> {
+    if (events.length === 0 && insert === undefined) {
+      for (const d of resend) this.send(saga, d);
+      this.arm(saga, wakeAt);
+      return;
+    }
+    const first = saga.version - events.length + 1;
+    const journal: JournalAppend[] = events.map((event, i) => ({ key: saga.key, seq: first + i, event }));
+    const changesState = events.some((e) => e.t === 'compensate' || e.t === 'finish' || e.t === 'retry' || e.t === 'resolve');
+    const outbox: OutboxInsert[] = [];
+    if (this.hooks.outcomeEvents !== undefined) {
+      for (const e of events) if (e.t === 'finish' || e.t === 'resolve') outbox.push(...this.hooks.outcomeEvents(saga, e));
+    }
+    const unit: WriteUnit = {
+      inserts: insert === undefined ? undefined : [insert],
+      journal,
+      updates: changesState
+        ? [
+            {
+              key: saga.key,
+              state: saga.state,
+              updatedAt: saga.updatedAt,
+              finishedAt: saga.finishedAt,
+              failedStep: saga.failedStep,
+              reason: saga.reason,
+              note: saga.note,
+              version: saga.version,
+            },
+          ]
+        : undefined,
+      outbox: outbox.length > 0 ? outbox : undefined,
+    };
+    await this.store.commit(unit);
+    this.afterCommit(saga, events, wakeAt, resend);
+  }
+
+  private afterCommit(saga: SagaRuntime, events: readonly JournalEvent[], wakeAt: number | undefined, resend: DispatchEvent[]): void {
+    this.hooks.onCommitted?.(saga, events);
+    for (const e of events) {
+      if (e.t === 'compensate') this.log.info({ sagaId: saga.id, saga: saga.definition.name, cause: e.cause, step: e.step }, 'compensating');
+      if (e.t === 'finish') {
+        const level = e.state === 'MANUAL' ? 'warn' : 'info';
+        this.log[level]({ sagaId: saga.id, saga: saga.definition.name, state: e.state, reason: e.reason || undefined }, 'saga finished');
+      }
+    }
+    if (!saga.isActive()) {
+      if (this.active.get(saga.id) === saga) this.active.delete(saga.id);
+      this.timers.cancel(saga.id);
+    } else {
+      for (const d of resend) this.send(saga, d);
+      for (const e of events) if (e.t === 'dispatch') this.send(saga, e);
+      this.arm(saga, wakeAt);
+    }
+    const listeners = this.listeners.get(saga.id);
+    if (listeners !== undefined) for (const l of [...listeners]) l();
+  }
+
+  private arm(saga: SagaRuntime, wakeAt: number | undefined): void {
+    if (wakeAt === undefined || this.state !== 'running') this.timers.cancel(saga.id);
+    else this.timers.set(saga.id, wakeAt);
+  }
+
+  private send(saga: SagaRuntime, d: DispatchEvent): void {
+    const def = saga.definition.steps[d.s];
+    if (def === undefined) return;
+    this.hooks.crashPoint?.('after-dispatch-commit', saga.id, def.name, d.op);
+    const now = this.clock.now();
+    const policy = d.op === 'execute' ? def.retry : def.compensationRetry;
+    let deadline = now + policy.attemptTimeoutMs;
+    if (d.op === 'execute' && saga.deadlineAt !== undefined) deadline = Math.min(deadline, saga.deadlineAt);
+    const call = this.invoker
+      .invoke(
+        {
+          participant: def.participant,
+          operation: d.op,
+          sagaId: saga.id,
+          sagaName: saga.definition.name,
+          stepName: def.name,
+          action: d.op === 'execute' ? def.action : def.compensateAction,
+          payload: def.payload,
+          attempt: d.n,
+          idempotencyKey: `${saga.id}/${def.name}/${d.op}`,
+          deadline,
+          outputs: saga.outputs(),
+          metadata: mergedMetadata(saga, d.s),
+        },
+        this.callAbort.signal,
+      )
+      .then((result) => {
+        // After an abandoned drain the outcome stays in doubt for the next start.
+        if (this.callAbort.signal.aborted) return;
+        this.onResult(saga, d, result);
+      })
+      .catch((err: unknown) => this.fatal(err))
+      .finally(() => this.calls.delete(call));
+    this.calls.add(call);
+  }
+
+  private fatal(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.fatalError !== undefined) return;
+    this.fatalError = error;
+    this.log.fatal({ err: error }, 'durable log write failed; stopping so that recovery restarts from the log');
+    for (const l of this.fatalListeners) l(error);
+  }
+}
+
+function runtimeFromRow(row: SagaRow, events: readonly JournalEvent[], keepAttempts: boolean): SagaRuntime {
+  const saga = new SagaRuntime(
+    {
+      key: row.key,
+      id: row.id,
+      definition: row.definition,
+      createdAt: row.createdAt,
+      deadlineAt: row.deadlineAt,
+      definitionHash: row.definitionHash,
+    },
+    keepAttempts,
+  );
+  for (const e of events) applyEvent(saga, e);
+  return saga;
+}
+
+function mergedMetadata(saga: SagaRuntime, s: number): Record<string, string> {
+  const step = saga.definition.steps[s];
+  if (step === undefined || Object.keys(step.metadata).length === 0) return saga.definition.metadata as Record<string, string>;
+  return { ...saga.definition.metadata, ...step.metadata };
+}
+
+function isActive(state: SagaState): boolean {
+  return state === 'RUNNING' || state === 'COMPENSATING';
+}
+
+function outcomeOf(state: SagaState): SagaOutcome {
+  switch (state) {
+    case 'COMPLETED':
+    case 'COMPENSATED':
+    case 'MANUAL':
+    case 'RESOLVED':
+      return state;
+    default:
+      return 'STILL_RUNNING';
+  }
+}

@@ -1,0 +1,74 @@
+// The gRPC server: the Coordinator service, the standard health service and
+// server reflection (so grpcurl and clients in any language can discover the API).
+
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { CoordinatorService, type CoordinatorServer } from '@saga/proto';
+import { HealthImplementation } from 'grpc-health-check';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+export interface ServerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Set to require client certificates signed by this CA (mTLS). */
+  readonly clientCaFile?: string;
+}
+
+export interface GrpcServerOptions {
+  readonly listen: string;
+  readonly service: CoordinatorServer;
+  readonly maxReceiveMessageBytes: number;
+  readonly credentials: ServerCredentials;
+}
+
+export interface RunningServer {
+  readonly address: string;
+  readonly health: HealthImplementation;
+  /** Stops accepting calls, lets calls in flight finish (bounded), then stops. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+function protoFiles(): { dir: string; files: string[] } {
+  const { protoDir } = require('@saga/proto/proto-dir') as { protoDir: string };
+  const files = ['coordinator.proto', 'participant.proto', 'events.proto'].map((f) => join('saga', 'v1', f));
+  return { dir: protoDir, files };
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  server.addService(CoordinatorService, options.service);
+  const health = new HealthImplementation({ '': 'NOT_SERVING', 'saga.v1.Coordinator': 'NOT_SERVING' });
+  health.addToServer(server);
+  const { dir, files } = protoFiles();
+  const definitions = loadSync(files, { includeDirs: [dir], keepCase: true });
+  new ReflectionService(definitions).addToServer(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(options.listen, options.credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+  return {
+    address: `${host}:${port}`,
+    health,
+    shutdown: (graceMs) =>
+      new Promise<void>((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus('saga.v1.Coordinator', 'NOT_SERVING');
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

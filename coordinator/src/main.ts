@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Process entry point: load and validate the configuration once, start the
+// coordinator, print the ready line on stdout, drain gracefully on SIGTERM.
+
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from './config/config.js';
+import { CoordinatorApp } from './coordinator-app.js';
+import { crashPointFromEnv } from './crash-points.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  // Logs go to stderr; stdout carries only the ready line.
+  const logger = pino({ level: config.logLevel, base: { service: 'saga-coordinator' } }, pino.destination(2));
+  const app = await CoordinatorApp.start({ config, logger, crashPoint: crashPointFromEnv(process.env, logger) });
+  app.engine.onFatal(() => process.exit(1));
+  process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
+  logger.info({ address: app.address, database: config.database.path }, 'coordinator ready');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'signal received');
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`saga-coordinator failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+// Versioned schema migrations, tracked in PRAGMA user_version. Each migration
+// runs once, in its own transaction, in order.
+
+import type { SqliteConnection } from './sqlite-connection.js';
+
+const MIGRATIONS: readonly string[] = [
+  // 1: sagas, their journal, and the outbox of events to publish.
+  `
+  CREATE TABLE sagas (
+    key             INTEGER PRIMARY KEY,
+    id              TEXT    NOT NULL UNIQUE,
+    name            TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    finished_at     INTEGER,
+    deadline_at     INTEGER,
+    definition      TEXT    NOT NULL,
+    definition_hash TEXT    NOT NULL,
+    failed_step     TEXT    NOT NULL DEFAULT '',
+    reason          TEXT    NOT NULL DEFAULT '',
+    note            TEXT    NOT NULL DEFAULT '',
+    version         INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX sagas_by_state ON sagas (state, key);
+  CREATE INDEX sagas_by_name ON sagas (name, key);
+  CREATE INDEX sagas_by_finished ON sagas (finished_at) WHERE finished_at IS NOT NULL;
+  CREATE TABLE journal (
+    saga_key INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    data     TEXT    NOT NULL,
+    PRIMARY KEY (saga_key, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE outbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT    NOT NULL UNIQUE,
+    subject      TEXT    NOT NULL,
+    payload      BLOB    NOT NULL,
+    headers      TEXT    NOT NULL,
+    ordering_key TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    sent_at      INTEGER
+  );
+  CREATE INDEX outbox_pending ON outbox (seq) WHERE sent_at IS NULL;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export async function migrate(db: SqliteConnection): Promise<number> {
+  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
+  const current = row?.user_version ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this coordinator's (${SCHEMA_VERSION})`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    await db.exec(`BEGIN IMMEDIATE;\n${MIGRATIONS[v] ?? ''}\nPRAGMA user_version = ${v + 1};\nCOMMIT;`);
+  }
+  return SCHEMA_VERSION;
+}

@@ -1,0 +1,331 @@
+// The embedded store: one SQLite file in WAL mode. One connection writes (in
+// serialized mode, group-committed multi-row statements); another reads, so
+// GetSaga/ListSagas never wait behind an fsync.
+
+import { decodeDefinition, encodeDefinition } from '../definition-codec.js';
+import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../../engine/journal-event.js';
+import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-types.js';
+import { invalidArgument } from '../../domain/errors.js';
+import type {
+  JournalAppend,
+  ListSagasPage,
+  OutboxInsert,
+  SagaInsert,
+  SagaRow,
+  SagaUpdate,
+  Store,
+  WriteUnit,
+} from '../store.js';
+import { GroupCommitter } from './group-commit.js';
+import { migrate } from './migrations.js';
+import { SqliteConnection, type SqlParam } from './sqlite-connection.js';
+
+export type SynchronousMode = 'FULL' | 'NORMAL' | 'OFF';
+
+export interface SqliteStoreOptions {
+  /** Database file path. */
+  readonly path: string;
+  /** PRAGMA synchronous. FULL (default) survives power loss; NORMAL survives process crashes only. */
+  readonly synchronous?: SynchronousMode;
+  /** Units of work per transaction at most. Default 2000. */
+  readonly maxBatch?: number;
+}
+
+/** Internal unit: application writes, or a purge of finished sagas. */
+type StoreUnit = WriteUnit & { readonly purge?: readonly number[] };
+
+interface SagaRowDb {
+  key: number;
+  id: string;
+  name: string;
+  state: SagaState;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  deadline_at: number | null;
+  definition: string;
+  definition_hash: string;
+  failed_step: string;
+  reason: string;
+  note: string;
+  version: number;
+}
+
+type SummaryRowDb = Pick<SagaRowDb, 'key' | 'id' | 'name' | 'state' | 'created_at' | 'updated_at' | 'finished_at' | 'failed_step' | 'reason'>;
+
+const SUMMARY_COLUMNS = 'key, id, name, state, created_at, updated_at, finished_at, failed_step, reason';
+const SAGA_COLUMNS =
+  'key, id, name, state, created_at, updated_at, finished_at, deadline_at, definition, definition_hash, failed_step, reason, note, version';
+// SQLite's bound-parameter limit is 32766; stay well below it.
+const MAX_PARAMS = 8000;
+
+export class SqliteStore implements Store {
+  private writer: SqliteConnection | undefined;
+  private reader: SqliteConnection | undefined;
+  private lastKey = 0;
+  private readonly committer: GroupCommitter<StoreUnit>;
+  private readonly synchronous: SynchronousMode;
+
+  constructor(private readonly options: SqliteStoreOptions) {
+    this.synchronous = options.synchronous ?? 'FULL';
+    if (!['FULL', 'NORMAL', 'OFF'].includes(this.synchronous)) {
+      throw new Error(`SqliteStore: synchronous must be FULL, NORMAL or OFF, got ${String(options.synchronous)}`);
+    }
+    const maxBatch = options.maxBatch ?? 2000;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error('SqliteStore: maxBatch must be a positive integer');
+    this.committer = new GroupCommitter({ maxBatch, write: (units) => this.writeBatch(units) });
+  }
+
+  async open(): Promise<void> {
+    const writer = await SqliteConnection.open(this.options.path, false);
+    await writer.exec(
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.synchronous}; PRAGMA busy_timeout = 5000;` +
+        ' PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;',
+    );
+    await migrate(writer);
+    writer.serialize();
+    const reader = await SqliteConnection.open(this.options.path, true);
+    await reader.exec('PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768;');
+    const max = await writer.get<{ k: number | null }>('SELECT MAX(key) AS k FROM sagas');
+    this.lastKey = max?.k ?? 0;
+    this.writer = writer;
+    this.reader = reader;
+  }
+
+  async close(): Promise<void> {
+    await this.committer.idle();
+    await this.reader?.close();
+    await this.writer?.close();
+    this.reader = undefined;
+    this.writer = undefined;
+  }
+
+  nextSagaKey(): number {
+    this.lastKey += 1;
+    return this.lastKey;
+  }
+
+  commit(unit: WriteUnit): Promise<void> {
+    return this.committer.commit(unit);
+  }
+
+  commitStats(): { batches: number; units: number } {
+    return this.committer.stats();
+  }
+
+  async getSagaRow(id: string): Promise<SagaRow | undefined> {
+    const row = await this.read().get<SagaRowDb>(`SELECT ${SAGA_COLUMNS} FROM sagas WHERE id = ?`, [id]);
+    return row === undefined ? undefined : toSagaRow(row);
+  }
+
+  async getJournal(key: number): Promise<JournalEvent[]> {
+    const rows = await this.read().all<{ data: string }>('SELECT data FROM journal WHERE saga_key = ? ORDER BY seq', [key]);
+    return rows.map((r) => decodeJournalEvent(r.data));
+  }
+
+  async loadActiveSagas(visit: (row: SagaRow, events: JournalEvent[]) => void): Promise<number> {
+    // Read through the writer: recovery runs before any write and must see everything.
+    const db = this.write();
+    const rows = await db.all<SagaRowDb>(
+      `SELECT ${SAGA_COLUMNS} FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING') ORDER BY key`,
+    );
+    const journals = new Map<number, JournalEvent[]>(rows.map((r) => [r.key, []]));
+    await db.each<{ saga_key: number; data: string }>(
+      `SELECT j.saga_key, j.data FROM journal j JOIN sagas s ON s.key = j.saga_key
+        WHERE s.state IN ('RUNNING', 'COMPENSATING') ORDER BY j.saga_key, j.seq`,
+      [],
+      (r) => journals.get(r.saga_key)?.push(decodeJournalEvent(r.data)),
+    );
+    for (const row of rows) visit(toSagaRow(row), journals.get(row.key) ?? []);
+    return rows.length;
+  }
+
+  async listSagas(filter: ListSagasFilter): Promise<ListSagasPage> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (filter.states.length > 0) {
+      where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
+      params.push(...filter.states);
+    }
+    if (filter.name !== '') {
+      where.push('name = ?');
+      params.push(filter.name);
+    }
+    if (filter.createdAfter !== undefined) {
+      where.push('created_at >= ?');
+      params.push(filter.createdAfter);
+    }
+    if (filter.createdBefore !== undefined) {
+      where.push('created_at < ?');
+      params.push(filter.createdBefore);
+    }
+    if (filter.pageToken !== '') {
+      const before = Number.parseInt(filter.pageToken, 36);
+      if (!Number.isSafeInteger(before) || before <= 0) throw invalidArgument('page_token', 'not a token from ListSagas');
+      where.push('key < ?');
+      params.push(before);
+    }
+    params.push(filter.pageSize + 1);
+    const rows = await this.read().all<SummaryRowDb>(
+      `SELECT ${SUMMARY_COLUMNS} FROM sagas ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY key DESC LIMIT ?`,
+      params,
+    );
+    const more = rows.length > filter.pageSize;
+    const page = more ? rows.slice(0, filter.pageSize) : rows;
+    const last = page[page.length - 1];
+    return {
+      sagas: page.map(toSummary),
+      nextPageToken: more && last !== undefined ? last.key.toString(36) : '',
+    };
+  }
+
+  async deleteFinishedBefore(before: number, limit: number): Promise<number> {
+    const rows = await this.read().all<{ key: number }>(
+      `SELECT key FROM sagas WHERE finished_at < ? AND state IN ('COMPLETED', 'COMPENSATED', 'RESOLVED') LIMIT ?`,
+      [before, limit],
+    );
+    if (rows.length === 0) return 0;
+    await this.committer.commit({ purge: rows.map((r) => r.key) });
+    return rows.length;
+  }
+
+  async countByState(): Promise<Map<SagaState, number>> {
+    const rows = await this.read().all<{ state: SagaState; n: number }>('SELECT state, COUNT(*) AS n FROM sagas GROUP BY state');
+    return new Map(rows.map((r) => [r.state, r.n]));
+  }
+
+  private read(): SqliteConnection {
+    if (this.reader === undefined) throw new Error('SqliteStore is not open');
+    return this.reader;
+  }
+
+  private write(): SqliteConnection {
+    if (this.writer === undefined) throw new Error('SqliteStore is not open');
+    return this.writer;
+  }
+
+  /** One transaction for a whole batch of units, with multi-row statements. */
+  private async writeBatch(units: readonly StoreUnit[]): Promise<void> {
+    const db = this.write();
+    const inserts: SagaInsert[] = [];
+    const journal: JournalAppend[] = [];
+    const updates = new Map<number, SagaUpdate>();
+    const outbox: OutboxInsert[] = [];
+    const purge: number[] = [];
+    for (const u of units) {
+      if (u.inserts) inserts.push(...u.inserts);
+      if (u.journal) journal.push(...u.journal);
+      // The latest summary of a saga wins; UPDATE … FROM must not see a key twice.
+      if (u.updates) for (const up of u.updates) updates.set(up.key, up);
+      if (u.outbox) outbox.push(...u.outbox);
+      if (u.purge) purge.push(...u.purge);
+    }
+    // Serialized mode: these run in order; collect every outcome, then commit or roll back.
+    const steps: Promise<unknown>[] = [db.run('BEGIN IMMEDIATE')];
+    for (const chunk of chunks(inserts, 14)) {
+      steps.push(
+        db.run(
+          `INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${rowsSql(chunk.length, 14)}`,
+          chunk.flatMap((s) => [
+            s.key,
+            s.id,
+            s.definition.name,
+            s.state,
+            s.createdAt,
+            s.createdAt,
+            null,
+            s.deadlineAt ?? null,
+            encodeDefinition(s.definition),
+            s.definitionHash,
+            '',
+            '',
+            '',
+            0,
+          ]),
+        ),
+      );
+    }
+    for (const chunk of chunks(journal, 3)) {
+      steps.push(
+        db.run(
+          `INSERT INTO journal (saga_key, seq, data) VALUES ${rowsSql(chunk.length, 3)}`,
+          chunk.flatMap((j) => [j.key, j.seq, encodeJournalEvent(j.event)]),
+        ),
+      );
+    }
+    for (const chunk of chunks([...updates.values()], 8)) {
+      steps.push(
+        db.run(
+          `UPDATE sagas SET state = v.column2, updated_at = v.column3, finished_at = v.column4, failed_step = v.column5,
+             reason = v.column6, note = v.column7, version = v.column8
+           FROM (VALUES ${rowsSql(chunk.length, 8)}) AS v WHERE sagas.key = v.column1`,
+          chunk.flatMap((u) => [u.key, u.state, u.updatedAt, u.finishedAt ?? null, u.failedStep, u.reason, u.note, u.version]),
+        ),
+      );
+    }
+    for (const chunk of chunks(outbox, 6)) {
+      steps.push(
+        db.run(
+          `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at) VALUES ${rowsSql(chunk.length, 6)}`,
+          chunk.flatMap((o) => [o.id, o.subject, o.payload, JSON.stringify(o.headers), o.orderingKey, o.createdAt]),
+        ),
+      );
+    }
+    for (const chunk of chunks(purge, 1)) {
+      const list = chunk.map(() => '?').join(', ');
+      steps.push(db.run(`DELETE FROM journal WHERE saga_key IN (${list})`, chunk));
+      steps.push(db.run(`DELETE FROM sagas WHERE key IN (${list})`, chunk));
+    }
+    const outcomes = await Promise.allSettled(steps);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) {
+      await db.run('ROLLBACK').catch(() => undefined);
+      throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    }
+    await db.run('COMMIT');
+  }
+}
+
+function rowsSql(rows: number, columns: number): string {
+  const one = `(${new Array(columns).fill('?').join(', ')})`;
+  return new Array(rows).fill(one).join(', ');
+}
+
+function chunks<T>(items: readonly T[], columns: number): T[][] {
+  const size = Math.max(1, Math.floor(MAX_PARAMS / columns));
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function toSagaRow(r: SagaRowDb): SagaRow {
+  return {
+    key: r.key,
+    id: r.id,
+    name: r.name,
+    state: r.state,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    finishedAt: r.finished_at ?? undefined,
+    deadlineAt: r.deadline_at ?? undefined,
+    definition: decodeDefinition(r.definition),
+    definitionHash: r.definition_hash,
+    failedStep: r.failed_step,
+    reason: r.reason,
+    note: r.note,
+    version: r.version,
+  };
+}
+
+function toSummary(r: SummaryRowDb): SagaSummary {
+  return {
+    sagaId: r.id,
+    name: r.name,
+    state: r.state,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    finishedAt: r.finished_at ?? undefined,
+    failedStep: r.failed_step,
+    failureReason: r.reason,
+  };
+}
