@@ -155,8 +155,10 @@ export function resultEvent(
     if (op === 'execute') {
       // Forward retries only while the saga still moves forward and within its deadline.
       if (saga.state === 'RUNNING' && n < def.retry.maxAttempts) {
+        // A retry due after the deadline waits for the deadline instead, so the
+        // saga compensates for the deadline rather than blaming the step.
         const at = now + backoffDelayMs(def.retry, n, random);
-        if (saga.deadlineAt === undefined || at < saga.deadlineAt) next = at;
+        next = saga.deadlineAt === undefined ? at : Math.min(at, saga.deadlineAt);
       }
     } else if (n - step.compBase < def.compensationRetry.maxAttempts) {
       next = now + backoffDelayMs(def.compensationRetry, n - step.compBase, random);

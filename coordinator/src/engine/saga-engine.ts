@@ -251,8 +251,10 @@ export class SagaEngine {
       const e: JournalEvent = { t: 'compensate', at: now, cause: 'abort', step: '', reason: reason || 'aborted by request' };
       applyEvent(saga, e);
       const decision = decide(saga, now);
+      // The state this command made durable (calls it triggers may move it on).
+      const state = saga.state;
       await this.persist(saga, [e, ...decision.events], decision.wakeAt);
-      return saga.state;
+      return state;
     });
   }
 
@@ -264,13 +266,15 @@ export class SagaEngine {
       applyEvent(saga, e);
       this.active.set(id, saga);
       const decision = decide(saga, now);
+      // The state this command made durable (calls it triggers may move it on).
+      const state = saga.state;
       await this.persist(saga, [e, ...decision.events], decision.wakeAt);
-      return saga.state;
+      return state;
     });
   }
 
   resolve(id: string, note: string): Promise<SagaState> {
-    if (note.trim() === '') throw invalidArgument('note', 'is required: say what was done');
+    if (note.trim() === '') return Promise.reject(invalidArgument('note', 'is required: say what was done'));
     return this.command(id, async () => {
       const saga = await this.loadManual(id, 'resolved');
       const e: JournalEvent = { t: 'resolve', at: this.clock.now(), note };
