@@ -3,6 +3,8 @@
 
 import type { SqliteConnection } from './sqlite-connection.js';
 
+// Append only: a released migration is never edited. Other modules' tables
+// (transactional messages, …) are added here as further entries.
 const MIGRATIONS: readonly string[] = [
   // 1: sagas, their journal, and the outbox of events to publish.
   `

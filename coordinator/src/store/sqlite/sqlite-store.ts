@@ -31,8 +31,19 @@ export interface SqliteStoreOptions {
   readonly maxBatch?: number;
 }
 
+/** A statement of another module (messages, outbox relay) joining the group-committed transaction. */
+export interface SqlStatement {
+  readonly sql: string;
+  readonly params: readonly SqlParam[];
+}
+
+/** SQLite-specific unit: the common writes plus extra statements, run after them in the same transaction. */
+export interface SqliteWriteUnit extends WriteUnit {
+  readonly statements?: readonly SqlStatement[];
+}
+
 /** Internal unit: application writes, or a purge of finished sagas. */
-type StoreUnit = WriteUnit & { readonly purge?: readonly number[] };
+type StoreUnit = SqliteWriteUnit & { readonly purge?: readonly number[] };
 
 interface SagaRowDb {
   key: number;
@@ -105,8 +116,13 @@ export class SqliteStore implements Store {
     return this.lastKey;
   }
 
-  commit(unit: WriteUnit): Promise<void> {
+  commit(unit: SqliteWriteUnit): Promise<void> {
     return this.committer.commit(unit);
+  }
+
+  /** The read connection, for modules that keep their own tables in this database. */
+  reader(): SqliteConnection {
+    return this.read();
   }
 
   commitStats(): { batches: number; units: number } {
@@ -212,7 +228,9 @@ export class SqliteStore implements Store {
     const updates = new Map<number, SagaUpdate>();
     const outbox: OutboxInsert[] = [];
     const purge: number[] = [];
+    const statements: SqlStatement[] = [];
     for (const u of units) {
+      if (u.statements) statements.push(...u.statements);
       if (u.inserts) inserts.push(...u.inserts);
       if (u.journal) journal.push(...u.journal);
       // The latest summary of a saga wins; UPDATE … FROM must not see a key twice.
@@ -271,6 +289,7 @@ export class SqliteStore implements Store {
         ),
       );
     }
+    for (const st of statements) steps.push(db.run(st.sql, st.params));
     for (const chunk of chunks(purge, 1)) {
       const list = chunk.map(() => '?').join(', ');
       steps.push(db.run(`DELETE FROM journal WHERE saga_key IN (${list})`, chunk));
