@@ -121,7 +121,7 @@ export class SqliteStore implements Store {
   }
 
   /** The read connection, for modules that keep their own tables in this database. */
-  reader(): SqliteConnection {
+  readConnection(): SqliteConnection {
     return this.read();
   }
 
