@@ -7,7 +7,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { CoordinatorService, type CoordinatorServer } from '@saga/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface ServerTls {
   readonly certFile: string;
@@ -32,10 +32,14 @@ export interface RunningServer {
 
 const require = createRequire(import.meta.url);
 
-function protoFiles(): { dir: string; files: string[] } {
+/** The .proto files of what this server serves (Coordinator, Health), for reflection. */
+function protoFiles(): { dirs: string[]; files: string[] } {
   const { protoDir } = require('@saga/proto/proto-dir') as { protoDir: string };
-  const files = ['coordinator.proto', 'participant.proto', 'events.proto'].map((f) => join('saga', 'v1', f));
-  return { dir: protoDir, files };
+  const healthRoot = join(dirname(require.resolve('grpc-health-check/package.json')), 'proto');
+  return {
+    dirs: [protoDir, healthRoot],
+    files: [join('saga', 'v1', 'coordinator.proto'), join('saga', 'v1', 'events.proto'), join('health', 'v1', 'health.proto')],
+  };
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
@@ -46,8 +50,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   server.addService(CoordinatorService, options.service);
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'saga.v1.Coordinator': 'NOT_SERVING' });
   health.addToServer(server);
-  const { dir, files } = protoFiles();
-  const definitions = loadSync(files, { includeDirs: [dir], keepCase: true });
+  const { dirs, files } = protoFiles();
+  const definitions = loadSync(files, { includeDirs: dirs, keepCase: true });
   new ReflectionService(definitions).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.listen, options.credentials, (err, p) => (err ? reject(err) : resolve(p))),
