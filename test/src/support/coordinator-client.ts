@@ -1,0 +1,64 @@
+// A promise-based Coordinator client over the generated code, for tests.
+
+import { credentials, Metadata } from '@grpc/grpc-js';
+import {
+  CoordinatorClient,
+  SagaState,
+  type Saga,
+  type StartSagaRequest,
+  type StartSagaResponse,
+} from '@saga/proto';
+
+export class TestCoordinatorClient {
+  private readonly client: CoordinatorClient;
+
+  constructor(address: string) {
+    this.client = new CoordinatorClient(address, credentials.createInsecure());
+  }
+
+  start(req: Partial<StartSagaRequest> & Pick<StartSagaRequest, 'name' | 'steps'>): Promise<StartSagaResponse> {
+    const full: StartSagaRequest = { sagaId: '', options: undefined, metadata: {}, waitMs: 0, ...req };
+    return new Promise((resolve, reject) =>
+      this.client.startSaga(full, new Metadata(), { deadline: Date.now() + 60_000 }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  }
+
+  get(sagaId: string): Promise<Saga> {
+    return new Promise((resolve, reject) =>
+      this.client.getSaga({ sagaId }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) =>
+        err ? reject(err) : res.saga ? resolve(res.saga) : reject(new Error('no saga')),
+      ),
+    );
+  }
+
+  abort(sagaId: string, reason: string): Promise<SagaState> {
+    return new Promise((resolve, reject) =>
+      this.client.abortSaga({ sagaId, reason }, (err, res) => (err ? reject(err) : resolve(res.state))),
+    );
+  }
+
+  retry(sagaId: string): Promise<SagaState> {
+    return new Promise((resolve, reject) => this.client.retrySaga({ sagaId }, (err, res) => (err ? reject(err) : resolve(res.state))));
+  }
+
+  resolve(sagaId: string, note: string): Promise<SagaState> {
+    return new Promise((resolve, reject) =>
+      this.client.resolveSaga({ sagaId, note }, (err, res) => (err ? reject(err) : resolve(res.state))),
+    );
+  }
+
+  /** Polls GetSaga until the saga is in one of `states`. */
+  async waitForState(sagaId: string, states: SagaState[], timeoutMs = 20_000): Promise<Saga> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const saga = await this.get(sagaId).catch(() => undefined);
+      if (saga !== undefined && states.includes(saga.state)) return saga;
+      if (Date.now() > end) throw new Error(`saga ${sagaId} not in ${states.map((s) => SagaState[s]).join('/')} after ${timeoutMs} ms (now ${saga ? SagaState[saga.state] : 'missing'})`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
