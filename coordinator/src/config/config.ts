@@ -31,7 +31,104 @@ export interface CoordinatorConfig {
   readonly operatorToken: string | undefined;
   /** TLS for the coordinator's own server; absent = plaintext. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string } | undefined;
-  readonly events: { readonly subjectPrefix: string };
+  readonly events: EventsConfig;
+  readonly nats: NatsConfig;
+  readonly metrics: MetricsConfig;
+  readonly alerts: AlertsConfig;
+}
+
+export interface EventsConfig {
+  /** First subject token(s) of every coordinator event: <prefix>.events.…, <prefix>.steps.…, <prefix>.alerts.… */
+  readonly subjectPrefix: string;
+  /** Also publish one StepEvent per step transition (dispatch and result). Default false. */
+  readonly stepEvents: boolean;
+  readonly outbox: {
+    /** Sent rows are deleted this long after their publication was acknowledged. Default 1 h. */
+    readonly keepSentMs: number;
+    /**
+     * Without NATS configured: at most this many unsent coordinator events
+     * (subjects under the prefix) are kept; beyond it the oldest are dropped with
+     * a warning and saga_outbox_dropped_total. With NATS configured nothing is
+     * ever dropped. Default 100,000.
+     */
+    readonly maxUnsent: number;
+    /** How often sent rows are pruned and the bound enforced. Default 30 s. */
+    readonly pruneIntervalMs: number;
+    /** Rows deleted per statement. Default 5000. */
+    readonly pruneBatch: number;
+  };
+}
+
+export interface NatsConfig {
+  /** NATS server URLs. Empty (the default) = no NATS: events stay in the outbox. */
+  readonly servers: readonly string[];
+  /** Client connection name shown by the server. */
+  readonly clientName: string;
+  /** Deadline of one connection attempt. Default 5 s. */
+  readonly connectTimeoutMs: number;
+  /** Deadline of every publish (until its ack) and JetStream API request. Default 5 s. */
+  readonly requestTimeoutMs: number;
+  /** The client's wait between reconnection attempts once connected. Default 1 s. */
+  readonly reconnectWaitMs: number;
+  /** The stream the coordinator creates, or updates, at start. */
+  readonly stream: {
+    readonly name: string;
+    /** Subjects it captures. Empty (default) = <prefix>.events.>, <prefix>.steps.>, <prefix>.alerts.> */
+    readonly subjects: readonly string[];
+    readonly retention: 'limits' | 'interest' | 'workqueue';
+    readonly storage: 'file' | 'memory';
+    readonly replicas: number;
+    /** 0 = unlimited. Default 7 days. */
+    readonly maxAgeMs: number;
+    /** 0 = unlimited (default). */
+    readonly maxMsgs: number;
+    /** 0 = unlimited (default). */
+    readonly maxBytes: number;
+    /** JetStream drops a re-published event id within this window. Default 10 min. */
+    readonly duplicateWindowMs: number;
+  };
+  readonly relay: {
+    /** Outbox rows read per query. Default 500. */
+    readonly batchSize: number;
+    /** Publishes awaiting their ack at most (events of one saga: one at a time). Default 128. */
+    readonly maxInFlight: number;
+    /** Fallback poll of the outbox when nothing wakes the relay. Default 1 s. */
+    readonly pollIntervalMs: number;
+    /** Backoff after a failed publish: capped exponential, full jitter. */
+    readonly initialBackoffMs: number;
+    readonly maxBackoffMs: number;
+  };
+}
+
+export interface MetricsConfig {
+  /** host:port of the Prometheus endpoint (GET /metrics). '' (default) = off; port 0 = ephemeral. */
+  readonly listen: string;
+  /** Also export the Node.js process metrics (CPU, memory, event loop). Default true. */
+  readonly processMetrics: boolean;
+}
+
+export interface AlertsConfig {
+  /** How often the rules are evaluated (also soon after every outcome). Default 15 s. */
+  readonly evaluateIntervalMs: number;
+  readonly compensationSuccessRate: {
+    readonly enabled: boolean;
+    /** Fires while successes / (successes + failures) over the window is below this (0..1). Default 0.9. */
+    readonly threshold: number;
+    /** Default 1 h. */
+    readonly windowMs: number;
+    /** No verdict below this many finished compensations in the window. Default 1. */
+    readonly minCompensations: number;
+  };
+  readonly manualBacklog: {
+    readonly enabled: boolean;
+    /** Fires while more sagas than this wait in MANUAL. Default 10. */
+    readonly threshold: number;
+  };
+  readonly slowCompensation: {
+    readonly enabled: boolean;
+    /** Fires while a compensation has been running longer than this. Default 5 min. */
+    readonly thresholdMs: number;
+  };
 }
 
 const DAY = 86_400_000;
@@ -63,7 +160,37 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   logLevel: 'info',
   operatorToken: undefined,
   tls: undefined,
-  events: { subjectPrefix: 'saga' },
+  events: {
+    subjectPrefix: 'saga',
+    stepEvents: false,
+    outbox: { keepSentMs: 3_600_000, maxUnsent: 100_000, pruneIntervalMs: 30_000, pruneBatch: 5000 },
+  },
+  nats: {
+    servers: [],
+    clientName: 'saga-coordinator',
+    connectTimeoutMs: 5000,
+    requestTimeoutMs: 5000,
+    reconnectWaitMs: 1000,
+    stream: {
+      name: 'SAGA_EVENTS',
+      subjects: [],
+      retention: 'limits',
+      storage: 'file',
+      replicas: 1,
+      maxAgeMs: 7 * DAY,
+      maxMsgs: 0,
+      maxBytes: 0,
+      duplicateWindowMs: 600_000,
+    },
+    relay: { batchSize: 500, maxInFlight: 128, pollIntervalMs: 1000, initialBackoffMs: 100, maxBackoffMs: 10_000 },
+  },
+  metrics: { listen: '', processMetrics: true },
+  alerts: {
+    evaluateIntervalMs: 15_000,
+    compensationSuccessRate: { enabled: true, threshold: 0.9, windowMs: 3_600_000, minCompensations: 1 },
+    manualBacklog: { enabled: true, threshold: 10 },
+    slowCompensation: { enabled: true, thresholdMs: 300_000 },
+  },
 };
 
 export class ConfigError extends Error {
@@ -78,7 +205,8 @@ export class ConfigError extends Error {
  * < environment (SAGA_LISTEN, SAGA_DB, SAGA_SYNCHRONOUS, SAGA_PARTICIPANTS
  * "name=host:port,…", SAGA_RAW_ADDRESS_ALLOWLIST, SAGA_LOG_LEVEL,
  * SAGA_OPERATOR_TOKEN, SAGA_MAX_ACTIVE_SAGAS, SAGA_DRAIN_TIMEOUT_MS,
- * SAGA_RETENTION_MS).
+ * SAGA_RETENTION_MS, SAGA_NATS_URL "nats://h:p,…", SAGA_NATS_STREAM,
+ * SAGA_STEP_EVENTS true|false, SAGA_METRICS_LISTEN host:port).
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
   const flag = argv.indexOf('--config');
@@ -93,7 +221,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
     }
     merged = deepMerge(DEFAULT_CONFIG, parsed, '');
   }
-  const c = structuredClone(merged) as Record<string, unknown> & { database: Record<string, unknown>; retention: Record<string, unknown> };
+  const c = structuredClone(merged) as Record<string, unknown> & {
+    database: Record<string, unknown>;
+    retention: Record<string, unknown>;
+    events: Record<string, unknown>;
+    nats: Record<string, unknown> & { stream: Record<string, unknown> };
+    metrics: Record<string, unknown>;
+  };
   if (env.SAGA_LISTEN) c.listen = env.SAGA_LISTEN;
   if (env.SAGA_DB) c.database.path = env.SAGA_DB;
   if (env.SAGA_SYNCHRONOUS) c.database.synchronous = env.SAGA_SYNCHRONOUS.toUpperCase();
@@ -104,6 +238,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_MAX_ACTIVE_SAGAS) c.maxActiveSagas = numberFromEnv('SAGA_MAX_ACTIVE_SAGAS', env.SAGA_MAX_ACTIVE_SAGAS);
   if (env.SAGA_DRAIN_TIMEOUT_MS) c.drainTimeoutMs = numberFromEnv('SAGA_DRAIN_TIMEOUT_MS', env.SAGA_DRAIN_TIMEOUT_MS);
   if (env.SAGA_RETENTION_MS) c.retention.finishedSagaMs = numberFromEnv('SAGA_RETENTION_MS', env.SAGA_RETENTION_MS);
+  if (env.SAGA_NATS_URL !== undefined) c.nats.servers = env.SAGA_NATS_URL.split(',').map((s) => s.trim()).filter(Boolean);
+  if (env.SAGA_NATS_STREAM) c.nats.stream.name = env.SAGA_NATS_STREAM;
+  if (env.SAGA_STEP_EVENTS) c.events.stepEvents = booleanFromEnv('SAGA_STEP_EVENTS', env.SAGA_STEP_EVENTS);
+  if (env.SAGA_METRICS_LISTEN !== undefined) c.metrics.listen = env.SAGA_METRICS_LISTEN;
   return validateConfig(c as unknown as CoordinatorConfig);
 }
 
@@ -134,7 +272,56 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(c.events.subjectPrefix)) {
     throw new ConfigError('events.subjectPrefix', 'must be NATS subject tokens separated by "."');
   }
+  validateEventsConfig(c);
   return c;
+}
+
+function validateEventsConfig(c: CoordinatorConfig): void {
+  if (typeof c.events.stepEvents !== 'boolean') throw new ConfigError('events.stepEvents', 'must be true or false');
+  for (const k of ['keepSentMs', 'maxUnsent', 'pruneIntervalMs', 'pruneBatch'] as const) positiveInteger(`events.outbox.${k}`, c.events.outbox[k]);
+  const n = c.nats;
+  if (!Array.isArray(n.servers) || n.servers.some((s) => typeof s !== 'string' || !/^(nats|tls):\/\/\S+$|^[^\s:/]+:\d{1,5}$/.test(s))) {
+    throw new ConfigError('nats.servers', 'must be a list of nats://host:port URLs (empty = no NATS)');
+  }
+  if (typeof n.clientName !== 'string' || n.clientName === '') throw new ConfigError('nats.clientName', 'is required');
+  for (const k of ['connectTimeoutMs', 'requestTimeoutMs', 'reconnectWaitMs'] as const) positiveInteger(`nats.${k}`, n[k]);
+  if (typeof n.stream.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(n.stream.name)) {
+    throw new ConfigError('nats.stream.name', 'must be 1-64 letters, digits, "_" or "-"');
+  }
+  if (!Array.isArray(n.stream.subjects) || n.stream.subjects.some((s) => typeof s !== 'string' || !/^[^\s.]+(\.[^\s.]+)*$/.test(s))) {
+    throw new ConfigError('nats.stream.subjects', 'must be a list of NATS subjects (wildcards allowed)');
+  }
+  if (!['limits', 'interest', 'workqueue'].includes(n.stream.retention)) {
+    throw new ConfigError('nats.stream.retention', `must be limits, interest or workqueue, not "${String(n.stream.retention)}"`);
+  }
+  if (!['file', 'memory'].includes(n.stream.storage)) throw new ConfigError('nats.stream.storage', 'must be file or memory');
+  positiveInteger('nats.stream.replicas', n.stream.replicas);
+  for (const k of ['maxAgeMs', 'maxMsgs', 'maxBytes'] as const) {
+    const v = n.stream[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`nats.stream.${k}`, 'must be an integer >= 0 (0 = unlimited)');
+  }
+  positiveInteger('nats.stream.duplicateWindowMs', n.stream.duplicateWindowMs);
+  if (n.stream.maxAgeMs > 0 && n.stream.duplicateWindowMs > n.stream.maxAgeMs) {
+    throw new ConfigError('nats.stream.duplicateWindowMs', 'must not exceed maxAgeMs');
+  }
+  for (const k of ['batchSize', 'maxInFlight', 'pollIntervalMs', 'initialBackoffMs', 'maxBackoffMs'] as const) positiveInteger(`nats.relay.${k}`, n.relay[k]);
+  if (n.relay.maxBackoffMs < n.relay.initialBackoffMs) throw new ConfigError('nats.relay.maxBackoffMs', 'must not be below initialBackoffMs');
+  if (typeof c.metrics.listen !== 'string' || (c.metrics.listen !== '' && !/^.+:\d{1,5}$/.test(c.metrics.listen))) {
+    throw new ConfigError('metrics.listen', `"${String(c.metrics.listen)}" is not host:port (or "" for off)`);
+  }
+  if (typeof c.metrics.processMetrics !== 'boolean') throw new ConfigError('metrics.processMetrics', 'must be true or false');
+  const a = c.alerts;
+  positiveInteger('alerts.evaluateIntervalMs', a.evaluateIntervalMs);
+  for (const k of ['compensationSuccessRate', 'manualBacklog', 'slowCompensation'] as const) {
+    if (typeof a[k].enabled !== 'boolean') throw new ConfigError(`alerts.${k}.enabled`, 'must be true or false');
+  }
+  const rate = a.compensationSuccessRate.threshold;
+  if (typeof rate !== 'number' || !(rate > 0 && rate <= 1)) throw new ConfigError('alerts.compensationSuccessRate.threshold', 'must be in (0, 1]');
+  positiveInteger('alerts.compensationSuccessRate.windowMs', a.compensationSuccessRate.windowMs);
+  positiveInteger('alerts.compensationSuccessRate.minCompensations', a.compensationSuccessRate.minCompensations);
+  const manual = a.manualBacklog.threshold;
+  if (typeof manual !== 'number' || !Number.isInteger(manual) || manual < 0) throw new ConfigError('alerts.manualBacklog.threshold', 'must be an integer >= 0');
+  positiveInteger('alerts.slowCompensation.thresholdMs', a.slowCompensation.thresholdMs);
 }
 
 function checkPolicy(setting: string, p: RetryPolicy): void {
@@ -154,6 +341,12 @@ function numberFromEnv(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n)) throw new ConfigError(name, `"${value}" is not a number`);
   return n;
+}
+
+function booleanFromEnv(name: string, value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new ConfigError(name, `"${value}" is not true or false`);
 }
 
 function parseParticipants(value: string): Record<string, ParticipantEndpoint> {

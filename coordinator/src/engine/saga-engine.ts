@@ -23,7 +23,7 @@ import type {
 import type { ValidatedStart } from '../domain/validate-start-saga.js';
 import type { JournalAppend, OutboxInsert, SagaRow, Store, WriteUnit } from '../store/store.js';
 import type { Clock } from './clock.js';
-import type { DispatchEvent, FinishEvent, JournalEvent, ResolveEvent } from './journal-event.js';
+import type { DispatchEvent, FinishEvent, JournalEvent, ResolveEvent, ResultEvent } from './journal-event.js';
 import type { InvokeResult, ParticipantInvoker } from './participant-invoker.js';
 import { decide, resultEvent } from './saga-decider.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
@@ -31,13 +31,15 @@ import { TimerQueue } from './timer-queue.js';
 import { newSagaId } from './saga-id.js';
 
 /** Named instants at which a test can make the process die (kill -9 semantics). */
-export type CrashPoint = 'after-dispatch-commit' | 'before-result-commit';
+export type CrashPoint = 'after-dispatch-commit' | 'before-result-commit' | 'after-outbox-publish';
 
 export interface EngineHooks {
   /** Called at crash points; a test build kills the process here. */
   readonly crashPoint?: (point: CrashPoint, sagaId: string, step: string, operation: string) => void;
   /** Builds the outbox rows describing a saga outcome (COMPLETED, COMPENSATED, MANUAL, RESOLVED). */
   readonly outcomeEvents?: (saga: SagaRuntime, event: FinishEvent | ResolveEvent) => OutboxInsert[];
+  /** Builds the outbox rows describing a step transition (opt-in step events). */
+  readonly stepEvents?: (saga: SagaRuntime, event: DispatchEvent | ResultEvent) => OutboxInsert[];
   /** Observes every committed change (metrics, alerts). */
   readonly onCommitted?: (saga: SagaRuntime, events: readonly JournalEvent[]) => void;
 }
@@ -75,6 +77,8 @@ export class SagaEngine {
   /** Operator commands per saga id, serialised. */
   private readonly commandLocks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** When each COMPENSATING saga's current compensation began (compensate or retry event). */
+  private readonly compensationStarts = new Map<string, number>();
   private readonly calls = new Set<Promise<void>>();
   private readonly callAbort = new AbortController();
   private state: 'new' | 'running' | 'closing' | 'closed' = 'new';
@@ -104,6 +108,10 @@ export class SagaEngine {
     await this.store.loadActiveSagas((row, events) => {
       const saga = runtimeFromRow(row, events, false);
       this.active.set(saga.id, saga);
+      if (saga.state === 'COMPENSATING') {
+        const began = [...events].reverse().find((e) => e.t === 'compensate' || e.t === 'retry');
+        if (began !== undefined) this.compensationStarts.set(saga.id, began.at);
+      }
       recovered.push(saga);
     });
     let inDoubt = 0;
@@ -153,6 +161,21 @@ export class SagaEngine {
 
   activeCount(): number {
     return this.active.size;
+  }
+
+  /** The sagas compensating now, with when their current compensation began (read-only, for alerts). */
+  compensatingSince(): { sagaId: string; sagaName: string; since: number }[] {
+    const out: { sagaId: string; sagaName: string; since: number }[] = [];
+    for (const [sagaId, since] of this.compensationStarts) {
+      const saga = this.active.get(sagaId);
+      if (saga !== undefined) out.push({ sagaId, sagaName: saga.definition.name, since });
+    }
+    return out;
+  }
+
+  /** When the saga's current (or just finished) compensation began; read it in onCommitted. */
+  compensationStartedAt(sagaId: string): number | undefined {
+    return this.compensationStarts.get(sagaId);
   }
 
   async startSaga(req: ValidatedStart): Promise<StartSagaResult> {
@@ -440,6 +463,9 @@ export class SagaEngine {
     if (this.hooks.outcomeEvents !== undefined) {
       for (const e of events) if (e.t === 'finish' || e.t === 'resolve') outbox.push(...this.hooks.outcomeEvents(saga, e));
     }
+    if (this.hooks.stepEvents !== undefined) {
+      for (const e of events) if (e.t === 'dispatch' || e.t === 'result') outbox.push(...this.hooks.stepEvents(saga, e));
+    }
     const unit: WriteUnit = {
       inserts: insert === undefined ? undefined : [insert],
       journal,
@@ -464,7 +490,10 @@ export class SagaEngine {
   }
 
   private afterCommit(saga: SagaRuntime, events: readonly JournalEvent[], wakeAt: number | undefined, resend: DispatchEvent[]): void {
+    for (const e of events) if (e.t === 'compensate' || e.t === 'retry') this.compensationStarts.set(saga.id, e.at);
     this.hooks.onCommitted?.(saga, events);
+    // After the hook, so that it can still read the start of a compensation that just ended.
+    if (saga.state !== 'COMPENSATING') this.compensationStarts.delete(saga.id);
     for (const e of events) {
       if (e.t === 'compensate') this.log.info({ sagaId: saga.id, saga: saga.definition.name, cause: e.cause, step: e.step }, 'compensating');
       if (e.t === 'finish') {
@@ -550,9 +579,9 @@ function runtimeFromRow(row: SagaRow, events: readonly JournalEvent[], keepAttem
   return saga;
 }
 
-function mergedMetadata(saga: SagaRuntime, s: number): Record<string, string> {
+function mergedMetadata(saga: SagaRuntime, s: number): Readonly<Record<string, string>> {
   const step = saga.definition.steps[s];
-  if (step === undefined || Object.keys(step.metadata).length === 0) return saga.definition.metadata as Record<string, string>;
+  if (step === undefined || Object.keys(step.metadata).length === 0) return saga.definition.metadata;
   return { ...saga.definition.metadata, ...step.metadata };
 }
 

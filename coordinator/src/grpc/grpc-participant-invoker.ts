@@ -48,7 +48,7 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       idempotencyKey: call.idempotencyKey,
       deadline: new Date(call.deadline),
       outputs: Object.fromEntries(call.outputs),
-      metadata: call.metadata as Record<string, string>,
+      metadata: { ...call.metadata },
     };
     return new Promise<InvokeResult>((resolve) => {
       const done = (err: ServiceError | null, res?: ExecuteResponse | CompensateResponse): void => {

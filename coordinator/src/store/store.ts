@@ -67,6 +67,17 @@ export interface OutboxInsert {
   readonly orderingKey: string;
 }
 
+/** An outbox row as stored: `seq` is its commit order. */
+export interface OutboxRow extends OutboxInsert {
+  readonly seq: number;
+}
+
+/** What waits in the outbox: unsent rows and the creation time of the oldest. */
+export interface OutboxBacklog {
+  readonly unsent: number;
+  readonly oldestCreatedAt: number | undefined;
+}
+
 export interface WriteUnit {
   readonly inserts?: readonly SagaInsert[];
   readonly journal?: readonly JournalAppend[];
@@ -96,4 +107,16 @@ export interface Store {
   deleteFinishedBefore(before: number, limit: number): Promise<number>;
   /** Number of sagas per state (for gauges and alerts). */
   countByState(): Promise<Map<SagaState, number>>;
+  /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order. */
+  readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]>;
+  /** Marks outbox rows sent (their publication was acknowledged). */
+  markOutboxSent(seqs: readonly number[], sentAt: number): Promise<void>;
+  outboxBacklog(): Promise<OutboxBacklog>;
+  /**
+   * Deletes up to `limit` sent rows sent before `sentBefore`, from the oldest
+   * seq on, stopping at the first row that is unsent or more recent.
+   */
+  deleteSentOutbox(sentBefore: number, limit: number): Promise<number>;
+  /** Deletes the `count` oldest unsent rows whose subject starts with one of `subjectPrefixes`. */
+  dropOldestUnsentOutbox(count: number, subjectPrefixes: readonly string[]): Promise<number>;
 }

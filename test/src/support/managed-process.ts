@@ -39,7 +39,7 @@ export class ManagedProcess {
     });
     const tail: string[] = [];
     let readyFromStderr: ((address: string) => void) | undefined;
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
       tail.push(line);
       if (tail.length > 50) tail.shift();
       if (options.readyOnStderr?.pattern.test(line)) readyFromStderr?.(options.readyOnStderr.address);
@@ -56,7 +56,7 @@ export class ManagedProcess {
         clearTimeout(timer);
         resolve(address);
       };
-      const lines = createInterface({ input: child.stdout! });
+      const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
         try {
           const parsed = JSON.parse(line) as { listening?: string };

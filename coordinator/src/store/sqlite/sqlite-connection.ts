@@ -77,7 +77,7 @@ export class SqliteConnection {
         },
         (err: Error | null, count: number) => {
           if (err) reject(err);
-          else if (failure !== undefined) reject(failure instanceof Error ? failure : new Error(String(failure)));
+          else if (failure !== undefined) reject(failure instanceof Error ? failure : new Error('row visitor failed', { cause: failure }));
           else resolve(count);
         },
       );

@@ -9,7 +9,9 @@ import { invalidArgument } from '../../domain/errors.js';
 import type {
   JournalAppend,
   ListSagasPage,
+  OutboxBacklog,
   OutboxInsert,
+  OutboxRow,
   SagaInsert,
   SagaRow,
   SagaUpdate,
@@ -60,6 +62,16 @@ interface SagaRowDb {
   reason: string;
   note: string;
   version: number;
+}
+
+interface OutboxRowDb {
+  seq: number;
+  id: string;
+  subject: string;
+  payload: Buffer;
+  headers: string;
+  ordering_key: string;
+  created_at: number;
 }
 
 type SummaryRowDb = Pick<SagaRowDb, 'key' | 'id' | 'name' | 'state' | 'created_at' | 'updated_at' | 'finished_at' | 'failed_step' | 'reason'>;
@@ -208,6 +220,72 @@ export class SqliteStore implements Store {
   async countByState(): Promise<Map<SagaState, number>> {
     const rows = await this.read().all<{ state: SagaState; n: number }>('SELECT state, COUNT(*) AS n FROM sagas GROUP BY state');
     return new Map(rows.map((r) => [r.state, r.n]));
+  }
+
+  async readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]> {
+    const rows = await this.read().all<OutboxRowDb>(
+      `SELECT seq, id, subject, payload, headers, ordering_key, created_at FROM outbox
+        WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
+      [afterSeq, limit],
+    );
+    return rows.map((r) => ({
+      seq: r.seq,
+      id: r.id,
+      subject: r.subject,
+      payload: r.payload,
+      headers: JSON.parse(r.headers) as Record<string, string>,
+      orderingKey: r.ordering_key,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async markOutboxSent(seqs: readonly number[], sentAt: number): Promise<void> {
+    if (seqs.length === 0) return;
+    const statements = chunks(seqs, 1).map((chunk) => ({
+      sql: `UPDATE outbox SET sent_at = ? WHERE seq IN (${chunk.map(() => '?').join(', ')})`,
+      params: [sentAt, ...chunk],
+    }));
+    await this.committer.commit({ statements });
+  }
+
+  async outboxBacklog(): Promise<OutboxBacklog> {
+    const db = this.read();
+    const count = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL');
+    const oldest = await db.get<{ created_at: number }>('SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 1');
+    return { unsent: count?.n ?? 0, oldestCreatedAt: oldest?.created_at };
+  }
+
+  async deleteSentOutbox(sentBefore: number, limit: number): Promise<number> {
+    // Rows are sent roughly in seq order: walk the primary key from the start
+    // and stop at the first row to keep, so a pass costs O(limit), not a scan.
+    const rows = await this.read().all<{ seq: number; sent_at: number | null }>('SELECT seq, sent_at FROM outbox ORDER BY seq LIMIT ?', [limit]);
+    const seqs: number[] = [];
+    for (const r of rows) {
+      if (r.sent_at === null || r.sent_at >= sentBefore) break;
+      seqs.push(r.seq);
+    }
+    await this.deleteOutboxRows(seqs);
+    return seqs.length;
+  }
+
+  async dropOldestUnsentOutbox(count: number, subjectPrefixes: readonly string[]): Promise<number> {
+    if (count <= 0 || subjectPrefixes.length === 0) return 0;
+    const match = subjectPrefixes.map(() => 'substr(subject, 1, ?) = ?').join(' OR ');
+    const rows = await this.read().all<{ seq: number }>(
+      `SELECT seq FROM outbox WHERE sent_at IS NULL AND (${match}) ORDER BY seq LIMIT ?`,
+      [...subjectPrefixes.flatMap((p) => [p.length, p]), count],
+    );
+    await this.deleteOutboxRows(rows.map((r) => r.seq));
+    return rows.length;
+  }
+
+  private async deleteOutboxRows(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    const statements = chunks(seqs, 1).map((chunk) => ({
+      sql: `DELETE FROM outbox WHERE seq IN (${chunk.map(() => '?').join(', ')})`,
+      params: chunk,
+    }));
+    await this.committer.commit({ statements });
   }
 
   private read(): SqliteConnection {

@@ -1,0 +1,189 @@
+// The coordinator's Prometheus metrics, in a registry of their own (no global
+// default registry). Labels are bounded: saga name, step name, operation,
+// outcome, alert kind — never a saga id or any other per-instance value.
+// Gauges that describe stored state (MANUAL sagas, outbox backlog) are read
+// from their source at scrape time.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SagaState } from '../domain/saga-types.js';
+import type { OutboxBacklog } from '../store/store.js';
+
+/** Where scrape-time gauges read from; bound once the parts exist. */
+export interface MetricSources {
+  /** Sagas RUNNING or COMPENSATING in this process. */
+  activeSagas(): number;
+  countByState(): Promise<Map<SagaState, number>>;
+  outboxBacklog(): Promise<OutboxBacklog>;
+  /** Compensation success ratio over the alert window; undefined without data. */
+  compensationSuccessRatio(): number | undefined;
+  now(): number;
+}
+
+export type NatsConnectionState = 'disabled' | 'connecting' | 'connected' | 'disconnected';
+const NATS_STATES: readonly NatsConnectionState[] = ['disabled', 'connecting', 'connected', 'disconnected'];
+
+export interface CoordinatorMetricsOptions {
+  /** Also export the Node.js process metrics. */
+  readonly processMetrics: boolean;
+}
+
+export class CoordinatorMetrics {
+  readonly registry = new Registry();
+  readonly sagasStarted: Counter<'saga'>;
+  readonly sagasFinished: Counter<'saga' | 'outcome'>;
+  readonly stepDuration: Histogram<'saga' | 'step' | 'operation' | 'outcome'>;
+  readonly compensationDuration: Histogram<'saga' | 'outcome'>;
+  readonly stepRetries: Counter<'saga' | 'step' | 'operation'>;
+  readonly outboxPublished: Counter;
+  readonly outboxPublishErrors: Counter;
+  readonly outboxDropped: Counter;
+  readonly outboxPublishLag: Histogram;
+  readonly alertTransitions: Counter<'kind' | 'state'>;
+  private readonly natsState: Gauge<'state'>;
+  private readonly alertActive: Gauge<'kind'>;
+  private sources: MetricSources | undefined;
+  private backlogCache: { at: number; value: Promise<OutboxBacklog> } | undefined;
+
+  constructor(options: CoordinatorMetricsOptions) {
+    const registers = [this.registry];
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    this.sagasStarted = new Counter({ name: 'saga_sagas_started_total', help: 'Sagas started, by saga name.', labelNames: ['saga'], registers });
+    this.sagasFinished = new Counter({
+      name: 'saga_sagas_finished_total',
+      help: 'Sagas that reached an outcome (completed, compensated, manual, resolved), by saga name.',
+      labelNames: ['saga', 'outcome'],
+      registers,
+    });
+    this.stepDuration = new Histogram({
+      name: 'saga_step_duration_seconds',
+      help: 'Duration of one Execute or Compensate attempt, from dispatch to result.',
+      labelNames: ['saga', 'step', 'operation', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.compensationDuration = new Histogram({
+      name: 'saga_compensation_duration_seconds',
+      help: 'Duration of a whole compensation, from its start to COMPENSATED (outcome=compensated) or MANUAL (outcome=manual).',
+      labelNames: ['saga', 'outcome'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    });
+    this.stepRetries = new Counter({
+      name: 'saga_step_retries_total',
+      help: 'Attempts after the first (retries) of Execute and Compensate.',
+      labelNames: ['saga', 'step', 'operation'],
+      registers,
+    });
+    this.outboxPublished = new Counter({ name: 'saga_outbox_published_total', help: 'Outbox events acknowledged by JetStream.', registers });
+    this.outboxPublishErrors = new Counter({
+      name: 'saga_outbox_publish_errors_total',
+      help: 'Failed publications of outbox events (each is retried).',
+      registers,
+    });
+    this.outboxDropped = new Counter({
+      name: 'saga_outbox_dropped_total',
+      help: 'Unsent coordinator events dropped to keep the outbox bounded while NATS is not configured.',
+      registers,
+    });
+    this.outboxPublishLag = new Histogram({
+      name: 'saga_outbox_publish_lag_seconds',
+      help: 'From the commit of an event to its acknowledgement by JetStream.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300, 3600],
+      registers,
+    });
+    this.natsState = new Gauge({
+      name: 'saga_nats_connection_state',
+      help: 'NATS connection state, one-hot: disabled (not configured), connecting, connected (stream ready), disconnected.',
+      labelNames: ['state'],
+      registers,
+    });
+    this.setNatsState('disabled');
+    this.alertActive = new Gauge({ name: 'saga_alert_active', help: 'Alerts firing now (1) or not (0), by kind.', labelNames: ['kind'], registers });
+    this.alertTransitions = new Counter({
+      name: 'saga_alert_transitions_total',
+      help: 'Alerts that started (state=firing) or cleared (state=cleared), by kind.',
+      labelNames: ['kind', 'state'],
+      registers,
+    });
+    this.scrapeGauges(registers);
+  }
+
+  /** Connects the scrape-time gauges to their sources. */
+  bindSources(sources: MetricSources): void {
+    this.sources = sources;
+  }
+
+  setNatsState(state: NatsConnectionState): void {
+    for (const s of NATS_STATES) this.natsState.set({ state: s }, s === state ? 1 : 0);
+  }
+
+  setAlertActive(kind: string, active: boolean): void {
+    this.alertActive.set({ kind }, active ? 1 : 0);
+  }
+
+  /** Prometheus text exposition. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private scrapeGauges(registers: Registry[]): void {
+    const self = this;
+    new Gauge({
+      name: 'saga_sagas_in_flight',
+      help: 'Sagas RUNNING or COMPENSATING in this coordinator.',
+      registers,
+      collect() {
+        if (self.sources !== undefined) this.set(self.sources.activeSagas());
+      },
+    });
+    new Gauge({
+      name: 'saga_sagas_manual',
+      help: 'Sagas waiting in MANUAL for an operator.',
+      registers,
+      async collect() {
+        if (self.sources !== undefined) this.set((await self.sources.countByState()).get('MANUAL') ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'saga_outbox_backlog',
+      help: 'Events in the outbox not yet acknowledged by JetStream.',
+      registers,
+      async collect() {
+        const b = await self.backlog();
+        if (b !== undefined) this.set(b.unsent);
+      },
+    });
+    new Gauge({
+      name: 'saga_outbox_oldest_unsent_age_seconds',
+      help: 'Age of the oldest unsent outbox event (0 when none): how far publication lags.',
+      registers,
+      async collect() {
+        const b = await self.backlog();
+        if (b === undefined || self.sources === undefined) return;
+        this.set(b.oldestCreatedAt === undefined ? 0 : Math.max(0, self.sources.now() - b.oldestCreatedAt) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'saga_compensation_success_ratio',
+      help: 'Compensations that succeeded / all that finished, over the alert window (NaN without data).',
+      registers,
+      collect() {
+        this.set(self.sources?.compensationSuccessRatio() ?? Number.NaN);
+      },
+    });
+  }
+
+  /** One backlog query serves both outbox gauges of a scrape. */
+  private async backlog(): Promise<OutboxBacklog | undefined> {
+    if (this.sources === undefined) return undefined;
+    const now = Date.now();
+    if (this.backlogCache === undefined || now - this.backlogCache.at > 100) {
+      this.backlogCache = { at: now, value: this.sources.outboxBacklog() };
+    }
+    return this.backlogCache.value;
+  }
+}

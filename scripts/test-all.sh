@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`; CI runs it through .ci/run). On a fresh
+# machine it installs what the tests need: nats-server (Debian package), npm
+# dependencies, the Python participant's virtualenv and the Go modules. Then it
+# builds, lints, runs the Python and Go participants' own tests, and finally the
+# whole vitest suite (unit, e2e, crash, conformance, events), whose summary line
+# ends the output. Any failure fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== nats-server"
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server
+  else
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server
+  fi
+fi
+( command -v nats-server || ls /usr/sbin/nats-server ) >/dev/null
+
+echo "== npm dependencies"
+bash scripts/install-deps.sh
+
+echo "== build"
+npx tsc -b tsconfig.build.json
+
+echo "== lint"
+npx eslint .
+
+echo "== Python participant (setup + pytest)"
+bash participants/python/scripts/test.sh
+
+echo "== Go participant (vet + go test + build)"
+bash participants/go/scripts/test.sh
+bash participants/go/scripts/build.sh
+
+echo "== vitest"
+npx vitest run

@@ -1,0 +1,72 @@
+// What the conformance suite needs to know about each participant
+// implementation: how to start it, what to ask it to do, and how to read its
+// business effects from its own database.
+
+import { startGoParticipant, startPythonParticipant, startTsParticipant, type ParticipantLaunch } from '../support/launchers.js';
+import type { ManagedProcess } from '../support/managed-process.js';
+import { scalar } from '../support/sqlite-inspect.js';
+
+export interface ParticipantAdapter {
+  /** Language and service, e.g. "go stock". */
+  readonly label: string;
+  /** Registered name at the coordinator. */
+  readonly participant: string;
+  readonly action: string;
+  readonly compensateAction: string;
+  /** A payload the participant accepts. */
+  readonly payload: unknown;
+  /** A payload it refuses with a business failure. */
+  readonly failingPayload: unknown;
+  /** The business amount one successful execute moves. */
+  readonly unit: number;
+  start(launch: Omit<ParticipantLaunch, 'seed'>): Promise<ManagedProcess>;
+  /** Forward effects applied for the saga. */
+  executeEffects(db: string, sagaId: string): Promise<number>;
+  /** Compensating effects applied for the saga. */
+  compensateEffects(db: string, sagaId: string): Promise<number>;
+  /** The business balance (stock on hand, account balance). */
+  balance(db: string): Promise<number>;
+}
+
+const stockQueries = {
+  executeEffects: (db: string, sagaId: string) => scalar(db, 'SELECT COUNT(*) FROM stock_movements WHERE saga_id = ? AND delta < 0', [sagaId]),
+  compensateEffects: (db: string, sagaId: string) => scalar(db, 'SELECT COUNT(*) FROM stock_movements WHERE saga_id = ? AND delta > 0', [sagaId]),
+  balance: (db: string) => scalar(db, "SELECT quantity FROM stock WHERE sku = 'sku-1'"),
+};
+
+const stockShape = {
+  action: 'deduct',
+  compensateAction: 'restore',
+  payload: { sku: 'sku-1', quantity: 2 },
+  failingPayload: { sku: 'sku-1', quantity: 1_000_000 },
+  unit: 2,
+  ...stockQueries,
+};
+
+export const ADAPTERS: readonly ParticipantAdapter[] = [
+  {
+    label: 'typescript stock',
+    participant: 'ts-stock',
+    ...stockShape,
+    start: (l) => startTsParticipant('stock', { ...l, seed: { stock: { 'sku-1': 1000 } } }),
+  },
+  {
+    label: 'go stock',
+    participant: 'go-stock',
+    ...stockShape,
+    start: (l) => startGoParticipant({ ...l, seed: { stock: { 'sku-1': 1000 } } }),
+  },
+  {
+    label: 'python payment',
+    participant: 'py-payment',
+    action: 'charge',
+    compensateAction: 'refund',
+    payload: { account: 'acc-1', amount_cents: 500 },
+    failingPayload: { account: 'acc-1', amount_cents: 1_000_000_000 },
+    unit: 500,
+    start: (l) => startPythonParticipant({ ...l, seed: { accounts: { 'acc-1': 1_000_000 } } }),
+    executeEffects: (db, sagaId) => scalar(db, 'SELECT COUNT(*) FROM payments WHERE saga_id = ?', [sagaId]),
+    compensateEffects: (db, sagaId) => scalar(db, "SELECT COUNT(*) FROM payments WHERE saga_id = ? AND status = 'REFUNDED'", [sagaId]),
+    balance: (db) => scalar(db, "SELECT balance_cents FROM accounts WHERE account = 'acc-1'"),
+  },
+];
