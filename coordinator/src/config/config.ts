@@ -6,6 +6,7 @@ import type { RetryDefaults, ValidationLimits } from '../domain/validate-start-s
 import type { RetryPolicy } from '../domain/saga-types.js';
 import type { ParticipantEndpoint } from '../registry/participant-registry.js';
 import type { SynchronousMode } from '../store/sqlite/sqlite-store.js';
+import { validateMessageSettings, type MessageSettings } from '../messages/message-settings.js';
 
 export interface CoordinatorConfig {
   /** host:port of the gRPC server; port 0 = ephemeral. */
@@ -35,6 +36,8 @@ export interface CoordinatorConfig {
   readonly nats: NatsConfig;
   readonly metrics: MetricsConfig;
   readonly alerts: AlertsConfig;
+  /** Transactional messages: default check policy, request limits, capacity, retention. */
+  readonly messages: MessageSettings;
 }
 
 export interface EventsConfig {
@@ -191,6 +194,23 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
     manualBacklog: { enabled: true, threshold: 10 },
     slowCompensation: { enabled: true, thresholdMs: 300_000 },
   },
+  messages: {
+    defaultCheckPolicy: { checkAfterMs: 6_000, checkIntervalMs: 30_000, maxChecks: 15, checkTimeoutMs: 5_000 },
+    limits: {
+      minCheckIntervalMs: 100,
+      maxCheckIntervalMs: DAY,
+      maxChecks: 1000,
+      maxCheckTimeoutMs: 60_000,
+      maxPayloadBytes: 1024 * 1024,
+      maxKeyBytes: 512,
+      maxHeaders: 64,
+      maxHeaderBytes: 4096,
+      maxDeliveryDelayMs: 30 * DAY,
+    },
+    maxPrepared: 100_000,
+    maxConcurrentChecks: 64,
+    retentionMs: 7 * DAY,
+  },
 };
 
 export class ConfigError extends Error {
@@ -206,7 +226,8 @@ export class ConfigError extends Error {
  * "name=host:port,…", SAGA_RAW_ADDRESS_ALLOWLIST, SAGA_LOG_LEVEL,
  * SAGA_OPERATOR_TOKEN, SAGA_MAX_ACTIVE_SAGAS, SAGA_DRAIN_TIMEOUT_MS,
  * SAGA_RETENTION_MS, SAGA_NATS_URL "nats://h:p,…", SAGA_NATS_STREAM,
- * SAGA_STEP_EVENTS true|false, SAGA_METRICS_LISTEN host:port).
+ * SAGA_STEP_EVENTS true|false, SAGA_METRICS_LISTEN host:port, SAGA_MESSAGE_CHECK_AFTER_MS,
+ * SAGA_MESSAGE_CHECK_INTERVAL_MS, SAGA_MESSAGE_MAX_CHECKS).
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
   const flag = argv.indexOf('--config');
@@ -227,6 +248,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
     events: Record<string, unknown>;
     nats: Record<string, unknown> & { stream: Record<string, unknown> };
     metrics: Record<string, unknown>;
+    messages: { defaultCheckPolicy: Record<string, unknown> };
   };
   if (env.SAGA_LISTEN) c.listen = env.SAGA_LISTEN;
   if (env.SAGA_DB) c.database.path = env.SAGA_DB;
@@ -242,6 +264,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_NATS_STREAM) c.nats.stream.name = env.SAGA_NATS_STREAM;
   if (env.SAGA_STEP_EVENTS) c.events.stepEvents = booleanFromEnv('SAGA_STEP_EVENTS', env.SAGA_STEP_EVENTS);
   if (env.SAGA_METRICS_LISTEN !== undefined) c.metrics.listen = env.SAGA_METRICS_LISTEN;
+  const checkPolicy = c.messages.defaultCheckPolicy;
+  if (env.SAGA_MESSAGE_CHECK_AFTER_MS) checkPolicy.checkAfterMs = numberFromEnv('SAGA_MESSAGE_CHECK_AFTER_MS', env.SAGA_MESSAGE_CHECK_AFTER_MS);
+  if (env.SAGA_MESSAGE_CHECK_INTERVAL_MS) checkPolicy.checkIntervalMs = numberFromEnv('SAGA_MESSAGE_CHECK_INTERVAL_MS', env.SAGA_MESSAGE_CHECK_INTERVAL_MS);
+  if (env.SAGA_MESSAGE_MAX_CHECKS) checkPolicy.maxChecks = numberFromEnv('SAGA_MESSAGE_MAX_CHECKS', env.SAGA_MESSAGE_MAX_CHECKS);
   return validateConfig(c as unknown as CoordinatorConfig);
 }
 
@@ -273,6 +299,8 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
     throw new ConfigError('events.subjectPrefix', 'must be NATS subject tokens separated by "."');
   }
   validateEventsConfig(c);
+  const messageProblem = validateMessageSettings(c.messages, c.limits.maxTotalPayloadBytes);
+  if (messageProblem !== undefined) throw new ConfigError(messageProblem.setting, messageProblem.problem);
   return c;
 }
 

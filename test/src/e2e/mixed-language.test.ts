@@ -23,7 +23,7 @@ beforeAll(async () => {
     startPythonParticipant({ db: dir.file('payment.db'), seed: { accounts: { 'acc-1': 10_000 } } }),
     startTsParticipant('notification', { db: dir.file('notification.db') }),
   ]);
-  procs = { orders: orders!, stock: stock!, payment: payment!, notification: notification! };
+  procs = { orders, stock, payment, notification };
   coordinator = await startCoordinator({
     db: dir.file('coordinator.db'),
     participants: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.address])),

@@ -239,6 +239,39 @@ describe('order saga', () => {
     ).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
   });
 
+  it('streams every durable change with WatchSaga until the outcome', async () => {
+    const sagaId = idFor('watch');
+    await s.client.start({ sagaId, name: 'place-order', steps: fourSteps({ reserveStock: { faults: { execute: 'sleep-before=200' } } }) });
+    const snapshots = await s.client.watch(sagaId);
+    expect(snapshots.length).toBeGreaterThanOrEqual(2);
+    const versions = snapshots.map((x) => x.version);
+    expect([...versions].sort((x, y) => x - y)).toEqual(versions);
+    expect(new Set(versions).size).toBe(versions.length);
+    expect(snapshots.at(-1)!.state).toBe(SagaState.SAGA_STATE_COMPLETED);
+    expect(snapshots.slice(0, -1).every((x) => x.state === SagaState.SAGA_STATE_RUNNING)).toBe(true);
+    await expect(s.client.watch('no-such-saga')).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+
+  it('lists sagas by state and name, newest first, page by page', async () => {
+    const name = `list-${Math.random().toString(36).slice(2, 8)}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const sagaId = idFor('list', String(i));
+      ids.push(sagaId);
+      await s.client.start({ sagaId, name, steps: [orderSteps.createOrder()], waitMs: 20_000 });
+    }
+    const first = await s.client.list({ name, pageSize: 2 });
+    expect(first.sagas.map((x) => x.sagaId)).toEqual([ids[4], ids[3]]);
+    const second = await s.client.list({ name, pageSize: 2, pageToken: first.nextPageToken });
+    const third = await s.client.list({ name, pageSize: 2, pageToken: second.nextPageToken });
+    expect([...second.sagas, ...third.sagas].map((x) => x.sagaId)).toEqual([ids[2], ids[1], ids[0]]);
+    expect(third.nextPageToken).toBe('');
+    const completed = await s.client.list({ name, states: [SagaState.SAGA_STATE_COMPLETED] });
+    expect(completed.sagas).toHaveLength(5);
+    expect(await s.client.list({ name, states: [SagaState.SAGA_STATE_MANUAL] })).toMatchObject({ sagas: [] });
+    await expect(s.client.list({ pageToken: 'garbage!' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+  });
+
   it('answers STILL_RUNNING, never a false failure, when the wait ends first', async () => {
     const sagaId = idFor('still running');
     const r = await s.client.start({ sagaId, name: 'place-order', steps: fourSteps({ reserveStock: { faults: { execute: 'sleep-before=500' } } }), waitMs: 100 });

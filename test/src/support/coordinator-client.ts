@@ -4,8 +4,11 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import {
   CoordinatorClient,
   SagaState,
+  type ListSagasRequest,
+  type ListSagasResponse,
   type Saga,
   type StartSagaRequest,
+  type WatchSagaResponse,
   type StartSagaResponse,
 } from '@saga/proto';
 
@@ -56,6 +59,24 @@ export class TestCoordinatorClient {
       if (Date.now() > end) throw new Error(`saga ${sagaId} not in ${states.map((s) => SagaState[s]).join('/')} after ${timeoutMs} ms (now ${saga ? SagaState[saga.state] : 'missing'})`);
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  list(req: Partial<ListSagasRequest>): Promise<ListSagasResponse> {
+    const full: ListSagasRequest = { states: [], name: '', createdAfter: undefined, createdBefore: undefined, pageSize: 0, pageToken: '', ...req };
+    return new Promise((resolve, reject) => this.client.listSagas(full, (err, res) => (err ? reject(err) : resolve(res))));
+  }
+
+  /** Every snapshot WatchSaga streams, until the server ends the stream. */
+  watch(sagaId: string): Promise<Saga[]> {
+    return new Promise((resolve, reject) => {
+      const seen: Saga[] = [];
+      const stream = this.client.watchSaga({ sagaId }, new Metadata(), { deadline: Date.now() + 60_000 });
+      stream.on('data', (msg: WatchSagaResponse) => {
+        if (msg.saga) seen.push(msg.saga);
+      });
+      stream.on('end', () => resolve(seen));
+      stream.on('error', reject);
+    });
   }
 
   close(): void {

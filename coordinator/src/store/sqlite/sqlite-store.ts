@@ -188,7 +188,7 @@ export class SqliteStore implements Store {
       params.push(filter.createdBefore);
     }
     if (filter.pageToken !== '') {
-      const before = Number.parseInt(filter.pageToken, 36);
+      const before = /^[0-9a-z]{1,11}$/.test(filter.pageToken) ? Number.parseInt(filter.pageToken, 36) : Number.NaN;
       if (!Number.isSafeInteger(before) || before <= 0) throw invalidArgument('page_token', 'not a token from ListSagas');
       where.push('key < ?');
       params.push(before);

@@ -1,0 +1,48 @@
+// Builds the outbox row for a step transition (opt-in, events.stepEvents): a
+// protobuf StepEvent on <prefix>.steps.<saga-name>.<step-name>, written in the
+// same transaction as the dispatch or result it describes. Ordered per saga
+// with the saga's outcome events (same ordering key).
+
+import { Operation, StepEvent, StepStatus } from '@saga/proto';
+import { randomUUID } from 'node:crypto';
+import type { DispatchEvent, ResultEvent } from '../engine/journal-event.js';
+import type { SagaRuntime } from '../engine/saga-runtime.js';
+import type { OutboxInsert } from '../store/store.js';
+
+export function stepEventFactory(subjectPrefix: string): (saga: SagaRuntime, e: DispatchEvent | ResultEvent) => OutboxInsert[] {
+  return (saga, e) => {
+    const step = saga.definition.steps[e.s];
+    if (step === undefined) return [];
+    const eventId = randomUUID();
+    const event: StepEvent = {
+      eventId,
+      sagaId: saga.id,
+      sagaName: saga.definition.name,
+      stepName: step.name,
+      operation: e.op === 'execute' ? Operation.OPERATION_EXECUTE : Operation.OPERATION_COMPENSATE,
+      status: statusOf(e),
+      attempt: e.n,
+      occurredAt: new Date(e.at),
+      errorCode: e.t === 'result' ? (e.code ?? '') : '',
+      errorMessage: e.t === 'result' ? (e.msg ?? '') : '',
+    };
+    return [
+      {
+        id: eventId,
+        subject: `${subjectPrefix}.steps.${saga.definition.name}.${step.name}`,
+        payload: Buffer.from(StepEvent.encode(event).finish()),
+        headers: { 'Nats-Msg-Id': eventId, 'Saga-Id': saga.id },
+        createdAt: e.at,
+        orderingKey: saga.id,
+      },
+    ];
+  };
+}
+
+/** RUNNING while an attempt is out or a retry is due; SUCCEEDED or FAILED once settled. */
+function statusOf(e: DispatchEvent | ResultEvent): StepStatus {
+  if (e.t === 'dispatch') return StepStatus.STEP_STATUS_RUNNING;
+  if (e.o === 'S') return StepStatus.STEP_STATUS_SUCCEEDED;
+  if (e.o === 'E' && e.next !== undefined) return StepStatus.STEP_STATUS_RUNNING;
+  return StepStatus.STEP_STATUS_FAILED;
+}

@@ -1,0 +1,80 @@
+// Turns committed journal events into metrics: starts, outcomes, attempt
+// durations, retries and compensation durations. Fed by the engine's
+// onCommitted hook, so it counts only what is durable.
+
+import type { JournalEvent } from '../engine/journal-event.js';
+import type { SagaRuntime } from '../engine/saga-runtime.js';
+import type { CoordinatorMetrics } from './coordinator-metrics.js';
+
+export interface SagaMetricsObserverOptions {
+  readonly metrics: CoordinatorMetrics;
+  /** When the saga's compensation began (the engine's record; also after a restart). */
+  readonly compensationStartedAt: (sagaId: string) => number | undefined;
+}
+
+const OUTCOME = { S: 'succeeded', F: 'failed', E: 'error' } as const;
+
+export class SagaMetricsObserver {
+  /** Dispatch time of each call in flight, per saga, keyed "step/operation". */
+  private readonly dispatched = new Map<string, Map<string, number>>();
+
+  constructor(private readonly options: SagaMetricsObserverOptions) {}
+
+  observe(saga: SagaRuntime, events: readonly JournalEvent[]): void {
+    const m = this.options.metrics;
+    const name = saga.definition.name;
+    // The first write of a saga holds all of its events so far: it was just started.
+    if (saga.version === events.length) m.sagasStarted.inc({ saga: name });
+    for (const e of events) {
+      switch (e.t) {
+        case 'dispatch':
+        case 'resent': {
+          // A resent call (after a restart) is timed from the resend.
+          this.callsOf(saga.id).set(`${e.s}/${e.op}`, e.at);
+          if (e.t === 'dispatch' && e.n > 1) m.stepRetries.inc({ saga: name, step: stepName(saga, e.s), operation: e.op });
+          break;
+        }
+        case 'result': {
+          const calls = this.dispatched.get(saga.id);
+          const at = calls?.get(`${e.s}/${e.op}`);
+          calls?.delete(`${e.s}/${e.op}`);
+          if (at !== undefined) {
+            m.stepDuration.observe(
+              { saga: name, step: stepName(saga, e.s), operation: e.op, outcome: OUTCOME[e.o] },
+              Math.max(0, e.at - at) / 1000,
+            );
+          }
+          break;
+        }
+        case 'finish': {
+          const outcome = e.state.toLowerCase();
+          m.sagasFinished.inc({ saga: name, outcome });
+          if (e.state !== 'COMPLETED') {
+            const since = this.options.compensationStartedAt(saga.id);
+            if (since !== undefined) m.compensationDuration.observe({ saga: name, outcome }, Math.max(0, e.at - since) / 1000);
+          }
+          break;
+        }
+        case 'resolve':
+          m.sagasFinished.inc({ saga: name, outcome: 'resolved' });
+          break;
+        default:
+          break;
+      }
+    }
+    if (!saga.isActive()) this.dispatched.delete(saga.id);
+  }
+
+  private callsOf(sagaId: string): Map<string, number> {
+    let calls = this.dispatched.get(sagaId);
+    if (calls === undefined) {
+      calls = new Map();
+      this.dispatched.set(sagaId, calls);
+    }
+    return calls;
+  }
+}
+
+function stepName(saga: SagaRuntime, s: number): string {
+  return saga.definition.steps[s]?.name ?? String(s);
+}

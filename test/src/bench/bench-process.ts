@@ -1,0 +1,147 @@
+// Child processes of the benchmark (coordinator, participants): started with
+// their ready line {"listening":"host:port"}, every stdout/stderr line offered
+// to listeners (the benchmark reads "recovery done" and participant counters),
+// and ended only by their own pid.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import { COORDINATOR_MAIN } from '../support/repo-paths.js';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+
+type LineListener = (line: string) => void;
+
+export class BenchProcess {
+  private readonly lineListeners = new Set<LineListener>();
+  private readonly tail: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  address = '';
+
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const onLine = (line: string): void => {
+      this.tail.push(line);
+      if (this.tail.length > 40) this.tail.shift();
+      for (const l of this.lineListeners) l(line);
+    };
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
+  }
+
+  static async start(options: {
+    name: string;
+    args: readonly string[];
+    env?: Readonly<Record<string, string>>;
+    readyTimeoutMs?: number;
+  }): Promise<BenchProcess> {
+    const child = spawn(process.execPath, [...options.args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc = new BenchProcess(options.name, child);
+    const timeoutMs = options.readyTimeoutMs ?? 120_000;
+    proc.address = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${options.name}: not ready within ${timeoutMs} ms\n${proc.logs()}`)), timeoutMs);
+      const off = proc.onLine((line) => {
+        if (!line.startsWith('{"listening"')) return;
+        try {
+          const parsed = JSON.parse(line) as { listening?: string };
+          if (typeof parsed.listening === 'string') {
+            clearTimeout(timer);
+            off();
+            resolve(parsed.listening);
+          }
+        } catch {
+          // not the ready line
+        }
+      });
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      void proc.exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`${options.name} exited (${code ?? signal}) before it was ready\n${proc.logs()}`));
+      });
+    });
+    return proc;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get port(): number {
+    return Number(this.address.slice(this.address.lastIndexOf(':') + 1));
+  }
+
+  /** Calls `listener` for every later stdout/stderr line; returns the unsubscribe function. */
+  onLine(listener: LineListener): () => void {
+    this.lineListeners.add(listener);
+    return () => this.lineListeners.delete(listener);
+  }
+
+  logs(): string {
+    return this.tail.join('\n');
+  }
+
+  /** kill -9 of this process only. */
+  async crash(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM and wait (bounded; then SIGKILL). */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface CoordinatorOptions {
+  readonly db: string;
+  /** Participant name -> address. */
+  readonly participants: Readonly<Record<string, string>>;
+  readonly synchronous: string;
+  readonly port?: number;
+  /** Extra node arguments (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly logLevel?: string;
+}
+
+export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProcess> {
+  return BenchProcess.start({
+    name: 'coordinator',
+    args: [...(o.nodeArgs ?? []), COORDINATOR_MAIN],
+    env: {
+      SAGA_LISTEN: `127.0.0.1:${o.port ?? 0}`,
+      SAGA_DB: o.db,
+      SAGA_SYNCHRONOUS: o.synchronous,
+      SAGA_PARTICIPANTS: Object.entries(o.participants)
+        .map(([name, address]) => `${name}=${address}`)
+        .join(','),
+      // The shipped default: whatever the coordinator logs at info is part of what is measured.
+      SAGA_LOG_LEVEL: o.logLevel ?? 'info',
+      ...o.env,
+    },
+  });
+}
+
+export type ParticipantMode = 'ok' | 'unavailable' | 'hold';
+
+export function startNoopParticipant(name: string, mode: ParticipantMode, nodeArgs: readonly string[] = []): Promise<BenchProcess> {
+  return BenchProcess.start({
+    name,
+    args: [...nodeArgs, join(BENCH_DIR, 'noop-participant.js'), '--mode', mode],
+  });
+}
