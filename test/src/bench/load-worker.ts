@@ -1,0 +1,181 @@
+// A load-driving process of the benchmark (forked by run-bench). It starts
+// sagas over its own gRPC connections, closed-loop (a fixed number in flight)
+// or open-loop (a fixed offered rate, latency measured from the instant each
+// saga was due, so a slow coordinator cannot hide queueing), and reports to
+// its parent over IPC. The StartSaga request is encoded once: the driver must
+// not be what limits the measurement.
+
+import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { SagaOutcome, StartSagaRequest, StartSagaResponse, type RetryPolicy } from '@saga/proto';
+import { performance } from 'node:perf_hooks';
+
+export interface WorkerConfig {
+  readonly address: string;
+  readonly mode: 'closed' | 'open';
+  /** closed: sagas in flight. */
+  readonly concurrency: number;
+  /** open: sagas per second offered by this worker. */
+  readonly rate: number;
+  /** open: more in flight than this and due sagas are counted as not offered. */
+  readonly maxOutstanding: number;
+  readonly steps: number;
+  readonly participants: number;
+  readonly payloadBytes: number;
+  /** StartSaga wait_ms: > 0 = the answer comes with the outcome (end-to-end latency). */
+  readonly waitMs: number;
+  /** Epoch ms: start, measurement window, stop. */
+  readonly startAt: number;
+  readonly measureFrom: number;
+  readonly measureTo: number;
+  readonly stopAt: number;
+  /** Stop after this many sagas were started (0 = no limit). */
+  readonly total: number;
+  readonly channels: number;
+  /** Execute retry policy of every step (scenarios); undefined = the coordinator's defaults. */
+  readonly retry: RetryPolicy | undefined;
+}
+
+export type WorkerMessage =
+  | { t: 'progress'; started: number; completed: number; errors: number; notCompleted: number; outstanding: number; skipped: number; lat: number[] }
+  | {
+      t: 'done';
+      started: number;
+      completed: number;
+      errors: number;
+      notCompleted: number;
+      skipped: number;
+      windowCompleted: number;
+      windowLatencies: number[];
+      errorSamples: string[];
+    };
+
+const START_PATH = '/saga.v1.Coordinator/StartSaga';
+
+export function buildRequest(c: Pick<WorkerConfig, 'steps' | 'participants' | 'payloadBytes' | 'waitMs' | 'retry'>): StartSagaRequest {
+  const payload = Buffer.alloc(c.payloadBytes, 0x61);
+  return StartSagaRequest.fromPartial({
+    name: 'bench',
+    waitMs: c.waitMs,
+    steps: Array.from({ length: c.steps }, (_, i) => ({
+      name: `step-${i + 1}`,
+      participant: `p${i % c.participants}`,
+      action: 'do',
+      compensateAction: 'undo',
+      payload,
+      retry: c.retry,
+    })),
+  });
+}
+
+function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
+  const now = (): number => performance.timeOrigin + performance.now();
+  const body = Buffer.from(StartSagaRequest.encode(buildRequest(config)).finish());
+  const clients = Array.from(
+    { length: Math.max(1, config.channels) },
+    // A local subchannel pool per client: one TCP connection each.
+    () => new Client(config.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_retries': 0 }),
+  );
+  const metadata = new Metadata();
+  const deadlineMs = Math.max(60_000, config.waitMs + 30_000);
+  let started = 0;
+  let completed = 0;
+  let errors = 0;
+  let notCompleted = 0;
+  let skipped = 0;
+  let outstanding = 0;
+  let windowCompleted = 0;
+  const windowLatencies: number[] = [];
+  let lat: number[] = [];
+  const errorSamples: string[] = [];
+  let stopped = false;
+  let finished = false;
+
+  const startOne = (dueAt: number, next: (() => void) | undefined): void => {
+    const client = clients[started % clients.length] as Client;
+    started++;
+    outstanding++;
+    client.makeUnaryRequest(
+      START_PATH,
+      (b: Buffer) => b,
+      (b: Buffer) => StartSagaResponse.decode(b),
+      body,
+      metadata,
+      { deadline: Date.now() + deadlineMs },
+      (err: ServiceError | null, res?: StartSagaResponse) => {
+        outstanding--;
+        const end = now();
+        if (err) {
+          errors++;
+          if (errorSamples.length < 5) errorSamples.push(`${err.code}: ${err.details}`);
+        } else if (config.waitMs > 0 && res?.outcome !== SagaOutcome.SAGA_OUTCOME_COMPLETED) {
+          notCompleted++;
+          if (errorSamples.length < 5) errorSamples.push(`outcome ${res?.outcome ?? '?'}: ${res?.failureReason ?? ''}`);
+        } else {
+          completed++;
+          const ms = end - dueAt;
+          lat.push(ms);
+          if (end >= config.measureFrom && end < config.measureTo) {
+            windowCompleted++;
+            windowLatencies.push(ms);
+          }
+        }
+        if (next !== undefined) next();
+        maybeDone();
+      },
+    );
+  };
+
+  const limitReached = (): boolean => stopped || (config.total > 0 && started >= config.total);
+
+  const maybeDone = (): void => {
+    if (finished || !limitReached() || outstanding > 0) return;
+    finished = true;
+    clearInterval(progress);
+    send({ t: 'progress', started, completed, errors, notCompleted, outstanding, skipped, lat });
+    send({ t: 'done', started, completed, errors, notCompleted, skipped, windowCompleted, windowLatencies, errorSamples });
+    for (const c of clients) c.close();
+  };
+
+  const progress = setInterval(() => {
+    send({ t: 'progress', started, completed, errors, notCompleted, outstanding, skipped, lat });
+    lat = [];
+  }, 500);
+
+  setTimeout(() => {
+    stopped = true;
+    maybeDone();
+  }, Math.max(0, config.stopAt - Date.now()));
+
+  setTimeout(() => {
+    const t0 = now();
+    if (config.mode === 'closed') {
+      const loop = (): void => {
+        if (limitReached()) return;
+        startOne(now(), loop);
+      };
+      for (let i = 0; i < config.concurrency; i++) loop();
+      return;
+    }
+    const interval = 1000 / config.rate;
+    let due = 0;
+    const tick = setInterval(() => {
+      if (limitReached()) {
+        clearInterval(tick);
+        maybeDone();
+        return;
+      }
+      const t = now();
+      while (t0 + due * interval <= t && !limitReached()) {
+        const dueAt = t0 + due * interval;
+        due++;
+        if (outstanding >= config.maxOutstanding) skipped++;
+        else startOne(dueAt, undefined);
+      }
+    }, 1);
+  }, Math.max(0, config.startAt - Date.now()));
+}
+
+process.once('message', (config: WorkerConfig) => {
+  run(config, (m) => process.send?.(m));
+});
+process.on('disconnect', () => process.exit(0));
