@@ -91,6 +91,14 @@ export function sagaStateToPb(state: SagaState): PbSagaState {
   return SAGA_STATE[state];
 }
 
+export function forwardStatusToPb(status: ForwardStatus): PbForwardStatus {
+  return FORWARD[status];
+}
+
+export function compensationStatusToPb(status: CompensationStatus): PbCompensationStatus {
+  return COMPENSATION[status];
+}
+
 export function startSagaFromPb(req: StartSagaRequest): StartSagaInput {
   return {
     sagaId: req.sagaId,
