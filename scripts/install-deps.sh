@@ -11,7 +11,10 @@ fi
 stamp="node_modules/.install-stamp"
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f node_modules/sqlite3/build/Release/node_sqlite3.node ]; then
-  echo "== npm ci (builds sqlite3 from source; takes a minute or two)"
-  npm ci --no-audit --no-fund
+  echo "== npm install (builds sqlite3 from source; takes a minute or two)"
+  # Not `npm ci`: with omit-lockfile-registry-resolved (set on these machines)
+  # npm leaves other platforms' optional packages out of the lock, and `npm ci`
+  # then refuses the lock as out of sync. `npm install` follows the lock.
+  npm install --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
