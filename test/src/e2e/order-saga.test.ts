@@ -61,8 +61,13 @@ describe('order saga', () => {
     const saga = await s.client.get(sagaId);
     expect(saga.forwardStatus).toBe(ForwardStatus.FORWARD_STATUS_SUCCEEDED);
     expect(saga.steps.map((x) => x.executeStatus)).toEqual(new Array(4).fill(StepStatus.STEP_STATUS_SUCCEEDED));
-    // Outputs are stored and passed on: the order id created in step 1.
-    expect(JSON.parse(saga.steps[0]!.output.toString())).toMatchObject({ orderId: expect.any(String) });
+    // Outputs are stored and reach later steps: the notification quotes step 1's order id.
+    const { orderId } = JSON.parse(saga.steps[0]!.output.toString()) as { orderId: string };
+    expect(orderId).toEqual(expect.any(String));
+    const [sent] = await queryDb<{ context: string }>(s.db('notification'), 'SELECT context FROM notifications WHERE saga_id = ?', [sagaId]);
+    const context = JSON.parse(sent!.context) as Record<string, string>;
+    expect(JSON.parse(context['create-order']!)).toEqual({ orderId });
+    expect(Object.keys(context).sort()).toEqual(['create-order', 'deduct-points', 'reserve-stock']);
   });
 
   it('compensates steps 3, 2, 1 in that order when step 3 of 4 fails', async () => {

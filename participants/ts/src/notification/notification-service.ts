@@ -5,7 +5,9 @@ import { jsonOutput, optionalString, parseJsonObject } from '../json-payload.js'
 
 // Notification: send records a notification (nothing to undo: steps using it
 // declare no_compensation) and answers {"notificationId"}. Payload: optional
-// "userId", "channel" (default "email") and "message".
+// "userId", "channel" (default "email") and "message". What earlier steps
+// produced (their outputs, e.g. the order id) is kept with the notification,
+// as a real one would quote it.
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -15,6 +17,7 @@ CREATE TABLE IF NOT EXISTS notifications (
   recipient       TEXT    NOT NULL,
   channel         TEXT    NOT NULL,
   message         TEXT    NOT NULL,
+  context         TEXT    NOT NULL DEFAULT '{}',
   sent_at         INTEGER NOT NULL
 );
 `;
@@ -23,9 +26,10 @@ export async function sendNotification(tx: SqliteTx, ctx: StepContext): Promise<
   const payload = parseJsonObject(ctx.payload);
   const notificationId = `ntf-${ctx.sagaId}-${ctx.step}`;
   const message = optionalString(payload, 'message') ?? `${ctx.sagaName} ${ctx.sagaId}: ${ctx.step}`;
+  const context = Object.fromEntries([...ctx.outputs].map(([step, output]) => [step, output.toString('utf8')]));
   await tx.run(
-    `INSERT INTO notifications (notification_id, saga_id, step, recipient, channel, message, sent_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO notifications (notification_id, saga_id, step, recipient, channel, message, context, sent_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       notificationId,
       ctx.sagaId,
@@ -33,6 +37,7 @@ export async function sendNotification(tx: SqliteTx, ctx: StepContext): Promise<
       optionalString(payload, 'userId') ?? '',
       optionalString(payload, 'channel') ?? 'email',
       message,
+      JSON.stringify(context),
       Date.now(),
     ],
   );
