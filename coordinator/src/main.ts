@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const app = await CoordinatorApp.start({ config, logger, crashPoint: crashPointFromEnv(process.env, logger) });
   app.engine.onFatal(() => process.exit(1));
   process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
-  logger.info({ address: app.address, database: config.database.path }, 'coordinator ready');
+  logger.info({ address: app.address, database: config.database.path, metrics: app.events.metricsAddress }, 'coordinator ready');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -69,3 +69,12 @@ export type {
 export { encodePayload } from './payload.js';
 export type { PayloadInput } from './payload.js';
 export type { Logger } from './logger.js';
+export { subscribeOutcomes } from './outcome-subscriber.js';
+export type {
+  OutcomeDelivery,
+  OutcomeHandler,
+  OutcomeState,
+  OutcomeSubscriberOptions,
+  OutcomeSubscription,
+  SagaOutcomeEvent,
+} from './outcome-subscriber.js';

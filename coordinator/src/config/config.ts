@@ -76,7 +76,11 @@ export interface NatsConfig {
   /** The stream the coordinator creates, or updates, at start. */
   readonly stream: {
     readonly name: string;
-    /** Subjects it captures. Empty (default) = <prefix>.events.>, <prefix>.steps.>, <prefix>.alerts.> */
+    /**
+     * Extra subjects it captures besides the coordinator's own (<prefix>.events.>,
+     * <prefix>.steps.>, <prefix>.alerts.>, always included), e.g. those of
+     * transactional messages. Default none.
+     */
     readonly subjects: readonly string[];
     readonly retention: 'limits' | 'interest' | 'workqueue';
     readonly storage: 'file' | 'memory';
@@ -195,6 +199,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
     slowCompensation: { enabled: true, thresholdMs: 300_000 },
   },
   messages: {
+    subjects: [],
     defaultCheckPolicy: { checkAfterMs: 6_000, checkIntervalMs: 30_000, maxChecks: 15, checkTimeoutMs: 5_000 },
     limits: {
       minCheckIntervalMs: 100,

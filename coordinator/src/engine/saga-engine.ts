@@ -459,12 +459,11 @@ export class SagaEngine {
     const first = saga.version - events.length + 1;
     const journal: JournalAppend[] = events.map((event, i) => ({ key: saga.key, seq: first + i, event }));
     const changesState = events.some((e) => e.t === 'compensate' || e.t === 'finish' || e.t === 'retry' || e.t === 'resolve');
+    // In event order, so that a saga's events are published in the order they happened.
     const outbox: OutboxInsert[] = [];
-    if (this.hooks.outcomeEvents !== undefined) {
-      for (const e of events) if (e.t === 'finish' || e.t === 'resolve') outbox.push(...this.hooks.outcomeEvents(saga, e));
-    }
-    if (this.hooks.stepEvents !== undefined) {
-      for (const e of events) if (e.t === 'dispatch' || e.t === 'result') outbox.push(...this.hooks.stepEvents(saga, e));
+    for (const e of events) {
+      if ((e.t === 'finish' || e.t === 'resolve') && this.hooks.outcomeEvents !== undefined) outbox.push(...this.hooks.outcomeEvents(saga, e));
+      if ((e.t === 'dispatch' || e.t === 'result') && this.hooks.stepEvents !== undefined) outbox.push(...this.hooks.stepEvents(saga, e));
     }
     const unit: WriteUnit = {
       inserts: insert === undefined ? undefined : [insert],

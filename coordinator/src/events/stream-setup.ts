@@ -23,6 +23,31 @@ export interface StreamSettings {
 
 const NANOS_PER_MS = 1_000_000;
 
+/**
+ * The stream's subjects: the coordinator's own (<prefix>.events.>, .steps.>,
+ * .alerts.>) plus the configured extra ones (e.g. transactional messages'),
+ * leaving out own subjects an extra wildcard already covers (JetStream
+ * refuses overlapping subjects).
+ */
+export function streamSubjects(prefix: string, extra: readonly string[]): string[] {
+  const own = [`${prefix}.events.>`, `${prefix}.steps.>`, `${prefix}.alerts.>`];
+  const unique = [...new Set(extra)];
+  return [...unique, ...own.filter((o) => !unique.some((e) => covers(e, o)))];
+}
+
+/** Whether every subject matching `b` also matches the pattern `a`. */
+function covers(a: string, b: string): boolean {
+  const at = a.split('.');
+  const bt = b.split('.');
+  for (let i = 0; i < at.length; i++) {
+    const t = at[i];
+    if (t === '>') return i < bt.length;
+    const u = bt[i];
+    if (u === undefined || u === '>' || (t !== '*' && t !== u)) return false;
+  }
+  return at.length === bt.length;
+}
+
 export async function ensureStream(jsm: JetStreamManager, s: StreamSettings, log: Logger): Promise<'created' | 'updated' | 'unchanged'> {
   const limits = {
     subjects: [...s.subjects],

@@ -5,14 +5,14 @@
 // from their source at scrape time.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SagaState } from '../domain/saga-types.js';
 import type { OutboxBacklog } from '../store/store.js';
 
 /** Where scrape-time gauges read from; bound once the parts exist. */
 export interface MetricSources {
   /** Sagas RUNNING or COMPENSATING in this process. */
   activeSagas(): number;
-  countByState(): Promise<Map<SagaState, number>>;
+  /** Sagas waiting in MANUAL. */
+  manualSagas(): number;
   outboxBacklog(): Promise<OutboxBacklog>;
   /** Compensation success ratio over the alert window; undefined without data. */
   compensationSuccessRatio(): number | undefined;
@@ -42,7 +42,8 @@ export class CoordinatorMetrics {
   private readonly natsState: Gauge<'state'>;
   private readonly alertActive: Gauge<'kind'>;
   private sources: MetricSources | undefined;
-  private backlogCache: { at: number; value: Promise<OutboxBacklog> } | undefined;
+  /** The backlog read once per scrape, for both outbox gauges. */
+  private backlogOfScrape: Promise<OutboxBacklog> | undefined;
 
   constructor(options: CoordinatorMetricsOptions) {
     const registers = [this.registry];
@@ -77,7 +78,7 @@ export class CoordinatorMetrics {
     this.outboxPublished = new Counter({ name: 'saga_outbox_published_total', help: 'Outbox events acknowledged by JetStream.', registers });
     this.outboxPublishErrors = new Counter({
       name: 'saga_outbox_publish_errors_total',
-      help: 'Failed publications of outbox events (each is retried).',
+      help: 'Publication failures of the outbox relay (each time it backs off and retries from the first unsent event).',
       registers,
     });
     this.outboxDropped = new Counter({
@@ -105,7 +106,7 @@ export class CoordinatorMetrics {
       labelNames: ['kind', 'state'],
       registers,
     });
-    this.scrapeGauges(registers);
+    this.scrapeGauges();
   }
 
   /** Connects the scrape-time gauges to their sources. */
@@ -122,7 +123,8 @@ export class CoordinatorMetrics {
   }
 
   /** Prometheus text exposition. */
-  exposition(): Promise<string> {
+  async exposition(): Promise<string> {
+    this.backlogOfScrape = undefined;
     return this.registry.metrics();
   }
 
@@ -130,60 +132,42 @@ export class CoordinatorMetrics {
     return this.registry.contentType;
   }
 
-  private scrapeGauges(registers: Registry[]): void {
-    const self = this;
-    new Gauge({
-      name: 'saga_sagas_in_flight',
-      help: 'Sagas RUNNING or COMPENSATING in this coordinator.',
-      registers,
-      collect() {
-        if (self.sources !== undefined) this.set(self.sources.activeSagas());
+  private scrapeGauges(): void {
+    this.scrapeGauge('saga_sagas_in_flight', 'Sagas RUNNING or COMPENSATING in this coordinator.', () => this.sources?.activeSagas());
+    this.scrapeGauge('saga_sagas_manual', 'Sagas waiting in MANUAL for an operator.', () => this.sources?.manualSagas());
+    this.scrapeGauge('saga_outbox_backlog', 'Events in the outbox not yet acknowledged by JetStream.', async () => (await this.backlog())?.unsent);
+    this.scrapeGauge(
+      'saga_outbox_oldest_unsent_age_seconds',
+      'Age of the oldest unsent outbox event (0 when none): how far publication lags.',
+      async () => {
+        const b = await this.backlog();
+        if (b === undefined || this.sources === undefined) return undefined;
+        return b.oldestCreatedAt === undefined ? 0 : Math.max(0, this.sources.now() - b.oldestCreatedAt) / 1000;
       },
-    });
-    new Gauge({
-      name: 'saga_sagas_manual',
-      help: 'Sagas waiting in MANUAL for an operator.',
-      registers,
-      async collect() {
-        if (self.sources !== undefined) this.set((await self.sources.countByState()).get('MANUAL') ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'saga_outbox_backlog',
-      help: 'Events in the outbox not yet acknowledged by JetStream.',
-      registers,
-      async collect() {
-        const b = await self.backlog();
-        if (b !== undefined) this.set(b.unsent);
-      },
-    });
-    new Gauge({
-      name: 'saga_outbox_oldest_unsent_age_seconds',
-      help: 'Age of the oldest unsent outbox event (0 when none): how far publication lags.',
-      registers,
-      async collect() {
-        const b = await self.backlog();
-        if (b === undefined || self.sources === undefined) return;
-        this.set(b.oldestCreatedAt === undefined ? 0 : Math.max(0, self.sources.now() - b.oldestCreatedAt) / 1000);
-      },
-    });
-    new Gauge({
-      name: 'saga_compensation_success_ratio',
-      help: 'Compensations that succeeded / all that finished, over the alert window (NaN without data).',
-      registers,
-      collect() {
-        this.set(self.sources?.compensationSuccessRatio() ?? Number.NaN);
+    );
+    this.scrapeGauge(
+      'saga_compensation_success_ratio',
+      'Compensations that succeeded / all that finished, over the alert window (1 without data).',
+      () => (this.sources === undefined ? undefined : (this.sources.compensationSuccessRatio() ?? 1)),
+    );
+  }
+
+  /** A gauge set from `read` at every scrape (left as is when it answers undefined). */
+  private scrapeGauge(name: string, help: string, read: () => number | undefined | Promise<number | undefined>): void {
+    const gauge: Gauge = new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect: async () => {
+        const v = await read();
+        if (v !== undefined) gauge.set(v);
       },
     });
   }
 
-  /** One backlog query serves both outbox gauges of a scrape. */
-  private async backlog(): Promise<OutboxBacklog | undefined> {
-    if (this.sources === undefined) return undefined;
-    const now = Date.now();
-    if (this.backlogCache === undefined || now - this.backlogCache.at > 100) {
-      this.backlogCache = { at: now, value: this.sources.outboxBacklog() };
-    }
-    return this.backlogCache.value;
+  private backlog(): Promise<OutboxBacklog | undefined> {
+    if (this.sources === undefined) return Promise.resolve(undefined);
+    this.backlogOfScrape ??= this.sources.outboxBacklog();
+    return this.backlogOfScrape;
   }
 }

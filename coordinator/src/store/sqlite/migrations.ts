@@ -45,6 +45,36 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX outbox_pending ON outbox (seq) WHERE sent_at IS NULL;
   `,
+  // 2: transactional ("half") messages (coordinator/src/messages).
+  `
+  CREATE TABLE tx_messages (
+    id                TEXT    PRIMARY KEY,
+    subject           TEXT    NOT NULL,
+    msg_key           TEXT    NOT NULL,
+    payload           BLOB    NOT NULL,
+    headers           TEXT    NOT NULL,
+    producer          TEXT    NOT NULL,
+    check_after_ms    INTEGER NOT NULL,
+    check_interval_ms INTEGER NOT NULL,
+    max_checks        INTEGER NOT NULL,
+    check_timeout_ms  INTEGER NOT NULL,
+    content_hash      TEXT    NOT NULL,
+    state             TEXT    NOT NULL,
+    checks            INTEGER NOT NULL DEFAULT 0,
+    created_at        INTEGER NOT NULL,
+    decided_at        INTEGER,
+    deliver_at        INTEGER,
+    next_check_at     INTEGER,
+    enqueued_at       INTEGER,
+    published_at      INTEGER,
+    reason            TEXT    NOT NULL DEFAULT '',
+    version           INTEGER NOT NULL
+  );
+  CREATE INDEX tx_messages_prepared ON tx_messages (next_check_at) WHERE state = 'PREPARED';
+  CREATE INDEX tx_messages_scheduled ON tx_messages (deliver_at) WHERE state = 'COMMITTED' AND enqueued_at IS NULL;
+  CREATE INDEX tx_messages_unpublished ON tx_messages (enqueued_at) WHERE enqueued_at IS NOT NULL AND published_at IS NULL;
+  CREATE INDEX tx_messages_decided ON tx_messages (decided_at) WHERE decided_at IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -44,11 +44,14 @@ export class SqliteConnection {
     });
   }
 
-  get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
-    const stmt = this.prepared(sql);
-    return new Promise((resolve, reject) => {
-      stmt.get(params, (err: Error | null, row: T | undefined) => (err ? reject(err) : resolve(row)));
-    });
+  /**
+   * The first row. Runs the statement to its end (Statement#all), never
+   * Statement#get: a cached statement left on a row stays active and pins the
+   * connection's read snapshot (every later read on it would see old data), and
+   * without parameters the package does not even reset it before the next call.
+   */
+  async get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
   }
 
   all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {

@@ -1,0 +1,213 @@
+// Publishes outbox rows to JetStream and marks them sent on the publish ack.
+//
+// Order: rows are read and dispatched in seq (commit) order with a bounded
+// number of publishes awaiting their ack; a row is never published while an
+// earlier row with the same ordering key (the saga id) is unacknowledged, so a
+// saga's events reach the stream in order. On a failure the relay stops
+// dispatching, lets the publishes in flight settle, records the acks, backs off
+// and starts again from the first unsent row.
+//
+// Exactly-once into the stream: every row is published with Nats-Msg-Id = its
+// event id, so a re-publication (a lost ack, a crash before the row was marked
+// sent) is dropped by JetStream within the stream's duplicate window.
+
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { backoffDelayMs } from '../engine/backoff.js';
+import type { EngineHooks } from '../engine/saga-engine.js';
+import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
+import type { OutboxRow, Store } from '../store/store.js';
+import { abortableDelay } from './abortable-delay.js';
+import { errorSummary } from './nats-link.js';
+
+/** What the relay needs of the NATS connection. */
+export interface JetStreamSource {
+  jetstream(): JetStreamClient | undefined;
+  whenReady(signal: AbortSignal): Promise<void>;
+  /** A publish failed: check the connection's set-up (stream) again before the next try. */
+  revalidate(): void;
+}
+
+export interface OutboxRelayOptions {
+  readonly store: Store;
+  readonly nats: JetStreamSource;
+  readonly metrics: CoordinatorMetrics;
+  readonly logger: Logger;
+  /** Rows read per query. */
+  readonly batchSize: number;
+  /** Publishes awaiting their ack at most. */
+  readonly maxInFlight: number;
+  /** Deadline of one publish, until its ack. */
+  readonly publishTimeoutMs: number;
+  /** Fallback poll when nothing wakes the relay (rows written by other modules). */
+  readonly pollIntervalMs: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** Test crash hook ('after-outbox-publish'). */
+  readonly crashPoint?: EngineHooks['crashPoint'];
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+export class OutboxRelay {
+  private readonly stop = new AbortController();
+  private loop: Promise<void> | undefined;
+  /** Last seq dispatched in the current run; rows after it are read next. */
+  private cursor = 0;
+  /** Acknowledged rows not yet marked sent. */
+  private acked: number[] = [];
+  private marking: Promise<void> | undefined;
+  private woken = false;
+  private wakeUp: (() => void) | undefined;
+  private failures = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    for (const k of ['batchSize', 'maxInFlight', 'publishTimeoutMs', 'pollIntervalMs', 'initialBackoffMs', 'maxBackoffMs'] as const) {
+      if (!Number.isInteger(options[k]) || options[k] < 1) throw new Error(`OutboxRelay: ${k} must be a positive integer`);
+    }
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.loop !== undefined) throw new Error('OutboxRelay already started');
+    this.loop = this.run().catch((err: unknown) => this.options.logger.error({ err }, 'outbox relay stopped unexpectedly'));
+  }
+
+  /** New rows were committed: look now rather than at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops dispatching, waits for the publishes in flight (bounded by their deadline), records their acks. */
+  async close(): Promise<void> {
+    this.stop.abort();
+    this.wakeUp?.();
+    await this.loop;
+    await this.markAcked();
+  }
+
+  private async run(): Promise<void> {
+    const { logger: log, nats } = this.options;
+    while (!this.stop.signal.aborted) {
+      await nats.whenReady(this.stop.signal);
+      const js = nats.jetstream();
+      if (this.stop.signal.aborted) break;
+      if (js === undefined) continue;
+      this.woken = false;
+      let read = 0;
+      let failure: unknown;
+      try {
+        ({ read, failure } = await this.pass(js));
+      } catch (err) {
+        failure = err;
+      }
+      if (failure !== undefined) {
+        this.failures += 1;
+        this.options.metrics.outboxPublishErrors.inc();
+        const backlog = await this.options.store.outboxBacklog().catch(() => undefined);
+        const level = this.failures === 1 ? 'warn' : 'debug';
+        log[level]({ err: errorSummary(failure), backlog: backlog?.unsent, failures: this.failures }, 'publishing outbox events failed; retrying');
+        // Start again from the first unsent row once the acks so far are recorded.
+        await this.markAcked();
+        nats.revalidate();
+        this.cursor = 0;
+        await abortableDelay(this.backoff(), this.stop.signal);
+        continue;
+      }
+      if (this.failures > 0) {
+        log.info({ failures: this.failures }, 'publishing outbox events again');
+        this.failures = 0;
+      }
+      if (read < this.options.batchSize) await this.idle();
+    }
+  }
+
+  /** Reads one batch and publishes it. Resolves when every publish it started has settled. */
+  private async pass(js: JetStreamClient): Promise<{ read: number; failure: unknown }> {
+    const rows = await this.options.store.readPendingOutbox(this.cursor, this.options.batchSize);
+    const inFlight = new Set<Promise<boolean>>();
+    const lastOfKey = new Map<string, Promise<boolean>>();
+    let failure: unknown;
+    for (const row of rows) {
+      if (failure !== undefined || this.stop.signal.aborted) break;
+      // Per-saga order: wait for the ack of the saga's previous event.
+      const previous = lastOfKey.get(row.orderingKey);
+      if (previous !== undefined && !(await previous)) break;
+      while (inFlight.size >= this.options.maxInFlight) await Promise.race(inFlight);
+      if (failure !== undefined) break;
+      const p: Promise<boolean> = this.publish(js, row).then(
+        () => true,
+        (err: unknown) => {
+          failure ??= err;
+          return false;
+        },
+      );
+      inFlight.add(p);
+      lastOfKey.set(row.orderingKey, p);
+      void p.then(() => {
+        inFlight.delete(p);
+        if (lastOfKey.get(row.orderingKey) === p) lastOfKey.delete(row.orderingKey);
+      });
+      this.cursor = row.seq;
+    }
+    await Promise.all(inFlight);
+    void this.markAcked();
+    return { read: rows.length, failure };
+  }
+
+  private async publish(js: JetStreamClient, row: OutboxRow): Promise<void> {
+    const h = natsHeaders();
+    for (const [k, v] of Object.entries(row.headers)) if (k !== 'Nats-Msg-Id') h.set(k, v);
+    const ack = await js.publish(row.subject, row.payload, { msgID: row.id, timeout: this.options.publishTimeoutMs, headers: h });
+    this.options.crashPoint?.('after-outbox-publish', row.orderingKey, '', '');
+    this.acked.push(row.seq);
+    this.options.metrics.outboxPublished.inc();
+    this.options.metrics.outboxPublishLag.observe(Math.max(0, this.now() - row.createdAt) / 1000);
+    if (ack.duplicate) this.options.logger.debug({ eventId: row.id, subject: row.subject }, 'event was already in the stream');
+  }
+
+  /** Records the acks so far as one write; one write at a time. */
+  private markAcked(): Promise<void> {
+    if (this.marking !== undefined) return this.marking.then(() => this.markAcked());
+    if (this.acked.length === 0) return Promise.resolve();
+    const seqs = this.acked;
+    this.acked = [];
+    this.marking = this.options.store
+      .markOutboxSent(seqs, this.now())
+      .catch((err: unknown) => {
+        // Kept for the next write; if lost (crash) the rows are re-published and de-duplicated.
+        this.acked.unshift(...seqs);
+        this.options.logger.error({ err }, 'marking outbox events sent failed');
+      })
+      .finally(() => (this.marking = undefined));
+    return this.marking;
+  }
+
+  /** Waits for wake(), the poll interval or close(). */
+  private async idle(): Promise<void> {
+    if (this.woken || this.stop.signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.options.pollIntervalMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+    this.wakeUp = undefined;
+  }
+
+  private backoff(): number {
+    const policy = {
+      maxAttempts: 1,
+      attemptTimeoutMs: 1,
+      initialBackoffMs: this.options.initialBackoffMs,
+      maxBackoffMs: this.options.maxBackoffMs,
+      backoffMultiplier: 2,
+    };
+    return Math.max(10, backoffDelayMs(policy, this.failures, this.options.random ?? Math.random));
+  }
+}

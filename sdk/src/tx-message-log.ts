@@ -1,0 +1,40 @@
+/**
+ * The producer's own record of its transactional messages, kept in its own
+ * database: the local transaction that goes with a message records the
+ * message id (COMMITTED) in that same transaction, and a check-back that finds
+ * no record writes a ROLLED_BACK tombstone, so the answer it gives can never
+ * be contradicted by a late local commit.
+ */
+export interface TxMessageLog<Tx> {
+  /** Runs fn in one transaction of the producer's database (the one its business writes use). */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Inside the local transaction: records that it commits together with the
+   * message. Throws {@link TxMessageRecordedError} when the id is already
+   * recorded (ROLLED_BACK by a check-back, or COMMITTED by an earlier
+   * transaction), which rolls the local transaction back.
+   */
+  recordCommit(tx: Tx, messageId: string, key: string): Promise<void>;
+  /**
+   * Answers a check-back from the record, in a transaction of its own:
+   * COMMITTED → COMMIT; ROLLED_BACK → ROLLBACK; no record → writes a
+   * ROLLED_BACK tombstone and answers ROLLBACK.
+   */
+  resolve(messageId: string, key: string): Promise<'COMMIT' | 'ROLLBACK'>;
+}
+
+/** The local transaction of a message id was refused because that id is already recorded. */
+export class TxMessageRecordedError extends Error {
+  constructor(
+    readonly messageId: string,
+    /** ROLLED_BACK: a check-back answered ROLLBACK first; COMMITTED: an earlier local transaction used this id. */
+    readonly recorded: 'COMMITTED' | 'ROLLED_BACK',
+  ) {
+    super(
+      recorded === 'ROLLED_BACK'
+        ? `message ${messageId}: a check-back already answered ROLLBACK; the local transaction was rolled back`
+        : `message ${messageId}: an earlier local transaction already committed with this message id; this one was rolled back`,
+    );
+    this.name = 'TxMessageRecordedError';
+  }
+}
