@@ -1,5 +1,5 @@
 // Composes the coordinator from its parts (store, registry, invoker, engine,
-// gRPC server, retention) and gives it one start/close lifecycle.
+// gRPC server, retention, events/metrics/alerts) and gives it one start/close lifecycle.
 
 import { ServerCredentials } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
@@ -8,11 +8,14 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './config/config.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
+import { EventServices } from './events/event-services.js';
 import { outcomeEventFactory } from './events/outcome-events.js';
 import { createCoordinatorService } from './grpc/coordinator-service.js';
 import { GrpcParticipantInvoker } from './grpc/grpc-participant-invoker.js';
 import { startGrpcServer, type RunningServer } from './grpc/grpc-server.js';
-import { messagesNotImplemented } from './grpc/message-handlers.js';
+import { messageCrashPointFromEnv } from './crash-points.js';
+import type { MessageCrashPoint } from './messages/message-service.js';
+import { startMessageModule, type MessageModule } from './messages/message-module.js';
 import { ParticipantRegistry } from './registry/participant-registry.js';
 import { RetentionSweeper } from './store/retention-sweeper.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -22,6 +25,8 @@ export interface CoordinatorAppOptions {
   readonly logger: Logger;
   /** Test hooks (crash points). */
   readonly crashPoint?: EngineHooks['crashPoint'];
+  /** Test hooks for transactional messages; default: from SAGA_TEST_CRASH_AT. */
+  readonly messageCrashPoint?: (point: MessageCrashPoint, messageId: string) => void;
 }
 
 export class CoordinatorApp {
@@ -34,6 +39,10 @@ export class CoordinatorApp {
     private readonly sweeper: RetentionSweeper,
     private readonly logger: Logger,
     private readonly drainTimeoutMs: number,
+    /** Metrics, alerts, and the outbox relay to NATS. */
+    readonly events: EventServices,
+    /** Transactional messages. */
+    readonly messages: MessageModule,
   ) {}
 
   static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
@@ -43,17 +52,28 @@ export class CoordinatorApp {
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
     const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes });
+    const events = new EventServices({ config, store, logger, crashPoint: options.crashPoint });
     const engine = new SagaEngine({
       store,
       invoker,
       logger: logger.child({ component: 'engine' }),
       maxActiveSagas: config.maxActiveSagas,
       drainTimeoutMs: config.drainTimeoutMs,
-      hooks: { outcomeEvents: outcomeEventFactory(config.events.subjectPrefix), crashPoint: options.crashPoint },
+      hooks: { outcomeEvents: outcomeEventFactory(config.events.subjectPrefix), crashPoint: options.crashPoint, ...events.engineHooks() },
     });
+    await events.load(engine);
     const started = Date.now();
     const { recovered, inDoubt } = await engine.start();
     logger.info({ recovered, inDoubt, ms: Date.now() - started }, 'recovery done');
+    await events.start();
+    const messages = await startMessageModule({
+      config,
+      store,
+      registry,
+      logger,
+      onOutboxWritten: () => events.wakeRelay(),
+      crashPoint: options.messageCrashPoint ?? messageCrashPointFromEnv(process.env, logger),
+    });
     const service = createCoordinatorService({
       engine,
       registry,
@@ -61,7 +81,7 @@ export class CoordinatorApp {
       retryDefaults: config.retry,
       logger: logger.child({ component: 'grpc' }),
       operatorToken: config.operatorToken,
-      messages: messagesNotImplemented,
+      messages: messages.handlers,
     });
     const server = await startGrpcServer({
       listen: config.listen,
@@ -79,7 +99,7 @@ export class CoordinatorApp {
       batch: config.retention.batch,
     });
     sweeper.start();
-    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs);
+    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages);
   }
 
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */
@@ -89,6 +109,8 @@ export class CoordinatorApp {
     await this.engine.close();
     await this.server.shutdown(Math.min(this.drainTimeoutMs, 5000));
     await this.invoker.close();
+    await this.messages.close();
+    await this.events.close();
     await this.store.close();
     this.logger.info('stopped');
   }

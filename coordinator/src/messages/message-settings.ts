@@ -3,6 +3,7 @@
 // stay within, and the service's own capacity and retention.
 
 import type { CheckPolicy } from './message-types.js';
+import { isSubjectPattern } from './subject-pattern.js';
 
 export interface MessageLimits {
   /** Lowest check_after_ms / check_interval_ms a request may ask for. Default 100. */
@@ -26,6 +27,13 @@ export interface MessageLimits {
 }
 
 export interface MessageSettings {
+  /**
+   * Subjects (NATS wildcards allowed) messages may be published to; others are
+   * refused at PrepareMessage. Each must be captured by a JetStream stream, or
+   * its deliveries wait in the outbox. Empty (default) = the subjects of
+   * nats.stream.subjects outside the coordinator's own prefix.
+   */
+  readonly subjects: readonly string[];
   /** Applied to every check-policy field a request leaves at 0. */
   readonly defaultCheckPolicy: CheckPolicy;
   readonly limits: MessageLimits;
@@ -56,6 +64,10 @@ export function validateMessageSettings(
     const problem = positive(setting, v);
     if (problem !== undefined) return problem;
   }
+  const subjects: unknown = m.subjects;
+  if (!Array.isArray(subjects) || subjects.some((s: unknown) => typeof s !== 'string' || !isSubjectPattern(s))) {
+    return { setting: 'messages.subjects', problem: 'must be a list of NATS subjects (wildcards allowed)' };
+  }
   const p = m.defaultCheckPolicy;
   const l = m.limits;
   if (l.minCheckIntervalMs > l.maxCheckIntervalMs) {
@@ -75,4 +87,15 @@ export function validateMessageSettings(
     return { setting: 'messages.limits.maxPayloadBytes', problem: `must not exceed limits.maxTotalPayloadBytes (${maxReceivePayloadBytes})` };
   }
   return undefined;
+}
+
+/**
+ * The subjects messages may use: `messages.subjects`, or else those of the
+ * coordinator's stream outside its own prefix (a delivery no stream captures
+ * would wait in the outbox, holding up the relay).
+ */
+export function allowedMessageSubjects(m: MessageSettings, streamSubjects: readonly string[], subjectPrefix: string): string[] {
+  if (m.subjects.length > 0) return [...m.subjects];
+  // Patterns under the prefix carry the coordinator's events; a message there is refused anyway.
+  return streamSubjects.filter((s) => !s.startsWith(`${subjectPrefix}.`));
 }

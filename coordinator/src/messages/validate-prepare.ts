@@ -6,6 +6,7 @@ import { invalidArgument } from '../domain/errors.js';
 import { ID_PATTERN, NAME_PATTERN } from '../domain/validate-start-saga.js';
 import type { MessageSettings } from './message-settings.js';
 import type { CheckPolicy, PrepareInput, ValidatedPrepare } from './message-types.js';
+import { subjectMatches } from './subject-pattern.js';
 
 export interface PrepareContext {
   readonly now: number;
@@ -13,6 +14,8 @@ export interface PrepareContext {
   readonly isRegistered: (name: string) => boolean;
   /** The coordinator's own event subjects start with this; producers may not publish there. */
   readonly reservedSubjectPrefix: string;
+  /** Subject patterns a message may use (captured by a stream); empty = none is. */
+  readonly allowedSubjects: readonly string[];
 }
 
 const MAX_SUBJECT_LENGTH = 256;
@@ -27,6 +30,12 @@ export function validatePrepare(input: PrepareInput, settings: MessageSettings, 
     throw invalidArgument('message_id', `must match ${ID_PATTERN.source} (at most 128 characters), or be empty for a generated id`);
   }
   checkSubject(input.subject, ctx.reservedSubjectPrefix);
+  if (!ctx.allowedSubjects.some((p) => subjectMatches(p, input.subject))) {
+    throw invalidArgument(
+      'subject',
+      `"${input.subject}" is not a transactional-message subject of this coordinator (allowed: ${ctx.allowedSubjects.join(', ') || 'none configured'})`,
+    );
+  }
   if (Buffer.byteLength(input.key, 'utf8') > limits.maxKeyBytes) {
     throw invalidArgument('key', `is longer than ${limits.maxKeyBytes} bytes`);
   }

@@ -39,12 +39,15 @@ export class BenchProcess {
     args: readonly string[];
     env?: Readonly<Record<string, string>>;
     readyTimeoutMs?: number;
+    /** Sees every line from the start, including those before the ready line. */
+    onLine?: LineListener;
   }): Promise<BenchProcess> {
     const child = spawn(process.execPath, [...options.args], {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const proc = new BenchProcess(options.name, child);
+    if (options.onLine !== undefined) proc.onLine(options.onLine);
     const timeoutMs = options.readyTimeoutMs ?? 120_000;
     proc.address = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${options.name}: not ready within ${timeoutMs} ms\n${proc.logs()}`)), timeoutMs);
@@ -117,11 +120,13 @@ export interface CoordinatorOptions {
   readonly nodeArgs?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   readonly logLevel?: string;
+  readonly onLine?: LineListener;
 }
 
 export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProcess> {
   return BenchProcess.start({
     name: 'coordinator',
+    onLine: o.onLine,
     args: [...(o.nodeArgs ?? []), COORDINATOR_MAIN],
     env: {
       SAGA_LISTEN: `127.0.0.1:${o.port ?? 0}`,
@@ -139,9 +144,36 @@ export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProce
 
 export type ParticipantMode = 'ok' | 'unavailable' | 'hold';
 
-export function startNoopParticipant(name: string, mode: ParticipantMode, nodeArgs: readonly string[] = []): Promise<BenchProcess> {
+export function startNoopParticipant(name: string, mode: ParticipantMode, reportMs = 200): Promise<BenchProcess> {
   return BenchProcess.start({
     name,
-    args: [...nodeArgs, join(BENCH_DIR, 'noop-participant.js'), '--mode', mode],
+    args: [join(BENCH_DIR, 'noop-participant.js'), '--mode', mode, '--report-ms', String(reportMs)],
   });
+}
+
+export interface ParticipantCounters {
+  calls: number;
+  held: number;
+  keys: number;
+  repeated: number;
+}
+
+/** The latest counters the no-op participants printed, summed. */
+export function participantCounters(procs: readonly BenchProcess[]): () => ParticipantCounters {
+  const latest = procs.map(() => ({ calls: 0, held: 0, keys: 0, repeated: 0 }));
+  procs.forEach((p, i) =>
+    p.onLine((line) => {
+      if (!line.startsWith('{"calls"')) return;
+      try {
+        latest[i] = JSON.parse(line) as ParticipantCounters;
+      } catch {
+        // not a counter line
+      }
+    }),
+  );
+  return () =>
+    latest.reduce(
+      (a, c) => ({ calls: a.calls + c.calls, held: a.held + c.held, keys: a.keys + c.keys, repeated: a.repeated + c.repeated }),
+      { calls: 0, held: 0, keys: 0, repeated: 0 },
+    );
 }

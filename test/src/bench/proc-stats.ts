@@ -53,3 +53,29 @@ export function machine(): { cpus: string; cores: number; memGiB: number; kernel
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   return { cpus: model, cores, memGiB: Math.round(memKiB / 1024 / 1024), kernel, node: process.version };
 }
+
+/** CPU time of the whole machine so far, in ms summed over cores: busy (not idle/iowait) and total. */
+export function boxCpuMs(): { busyMs: number; totalMs: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  const busy = user + nice + system + irq + softirq + steal;
+  const tick = 1000 / clockTicks();
+  return { busyMs: busy * tick, totalMs: (busy + idle + iowait) * tick };
+}
+
+/**
+ * Waits until other work on the machine stays below `maxBusy` (fraction of all
+ * cores) for `sampleMs`, at most `timeoutMs`. Returns the last busy fraction.
+ */
+export async function waitForQuiet(maxBusy: number, sampleMs: number, timeoutMs: number, report: (busy: number) => void): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const a = boxCpuMs();
+    await new Promise((r) => setTimeout(r, sampleMs));
+    const b = boxCpuMs();
+    const busy = (b.busyMs - a.busyMs) / Math.max(1, b.totalMs - a.totalMs);
+    if (busy <= maxBusy || Date.now() > end) return busy;
+    report(busy);
+  }
+}

@@ -1,0 +1,76 @@
+// Helpers shared by the benchmark scenarios.
+
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import { StartSagaRequest, StartSagaResponse } from '@saga/proto';
+import { startNoopParticipant, type BenchProcess, type ParticipantMode } from './bench-process.js';
+import { cpuTimeMs } from './proc-stats.js';
+
+export interface Common {
+  readonly steps: number;
+  readonly participants: number;
+  readonly payload: number;
+  readonly sync: string;
+  readonly nodeArgs: string[];
+  readonly logLevel: string;
+  readonly dir: string;
+  readonly json: string | undefined;
+}
+
+/** Starts the no-op participants and returns them with their registry entries. */
+export async function startParticipants(
+  count: number,
+  mode: ParticipantMode,
+  reportMs = 200,
+): Promise<{ procs: BenchProcess[]; registry: Record<string, string> }> {
+  const procs = await Promise.all(Array.from({ length: count }, (_, i) => startNoopParticipant(`p${i}`, mode, reportMs)));
+  return { procs, registry: Object.fromEntries(procs.map((p, i) => [`p${i}`, p.address])) };
+}
+
+/** One StartSaga call from this process (setup, not measured). */
+export function startSaga(address: string, req: StartSagaRequest): Promise<StartSagaResponse> {
+  const client = new Client(address, credentials.createInsecure());
+  return new Promise<StartSagaResponse>((resolve, reject) =>
+    client.makeUnaryRequest(
+      '/saga.v1.Coordinator/StartSaga',
+      (r: StartSagaRequest) => Buffer.from(StartSagaRequest.encode(r).finish()),
+      (b: Buffer) => StartSagaResponse.decode(b),
+      req,
+      new Metadata(),
+      { deadline: Date.now() + 60_000 },
+      (err, res) => (err || res === undefined ? reject(err ?? new Error('no response')) : resolve(res)),
+    ),
+  ).finally(() => client.close());
+}
+
+export function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-';
+}
+
+/** Sum of CPU ms of processes that may have exited (then their last reading counts). */
+export function cpuOf(pids: readonly number[], last: Map<number, number>): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      last.set(pid, cpuTimeMs(pid));
+    } catch {
+      // exited: keep the last reading
+    }
+    total += last.get(pid) ?? 0;
+  }
+  return total;
+}
+
+
+/** Polls `probe` every `intervalMs` until it is true; false after `timeoutMs`. */
+export async function until(probe: () => boolean, timeoutMs: number, intervalMs = 20): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return true;
+}

@@ -1,0 +1,95 @@
+// Runs load-worker processes and aggregates what they report.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { BENCH_DIR } from './bench-process.js';
+import type { WorkerConfig, WorkerMessage } from './worker-protocol.js';
+
+export interface DriveTotals {
+  started: number;
+  completed: number;
+  errors: number;
+  notCompleted: number;
+  outstanding: number;
+  skipped: number;
+}
+
+export interface DriveResult extends DriveTotals {
+  windowCompleted: number;
+  windowLatencies: number[];
+  errorSamples: string[];
+}
+
+export class Drive {
+  private readonly workers: ChildProcess[];
+  private readonly totals = new Map<number, DriveTotals>();
+  /** Latencies reported since the last takeLatencies(). */
+  private recent: number[] = [];
+  readonly done: Promise<DriveResult>;
+
+  constructor(configs: readonly WorkerConfig[]) {
+    this.workers = configs.map(() => fork(join(BENCH_DIR, 'load-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
+    const finals = this.workers.map(
+      (w, i) =>
+        new Promise<Extract<WorkerMessage, { t: 'done' }>>((resolve, reject) => {
+          w.on('message', (m: WorkerMessage) => {
+            const { started, completed, errors, notCompleted, skipped } = m;
+            const outstanding = m.t === 'progress' ? m.outstanding : 0;
+            this.totals.set(i, { started, completed, errors, notCompleted, outstanding, skipped });
+            if (m.t === 'progress') {
+              for (const l of m.lat) this.recent.push(l);
+            } else resolve(m);
+          });
+          w.once('exit', (code) => reject(new Error(`load worker ${i} exited (${code}) before it finished`)));
+        }),
+    );
+    this.workers.forEach((w, i) => w.send(configs[i] as WorkerConfig));
+    this.done = Promise.all(finals).then((all) => {
+      for (const w of this.workers) w.disconnect();
+      const sum = (f: (m: Extract<WorkerMessage, { t: 'done' }>) => number): number => all.reduce((a, m) => a + f(m), 0);
+      return {
+        started: sum((m) => m.started),
+        completed: sum((m) => m.completed),
+        errors: sum((m) => m.errors),
+        notCompleted: sum((m) => m.notCompleted),
+        outstanding: 0,
+        skipped: sum((m) => m.skipped),
+        windowCompleted: sum((m) => m.windowCompleted),
+        windowLatencies: all.flatMap((m) => m.windowLatencies),
+        errorSamples: all.flatMap((m) => m.errorSamples).slice(0, 5),
+      };
+    });
+  }
+
+  get pids(): number[] {
+    return this.workers.map((w) => w.pid ?? -1);
+  }
+
+  snapshot(): DriveTotals {
+    const t: DriveTotals = { started: 0, completed: 0, errors: 0, notCompleted: 0, outstanding: 0, skipped: 0 };
+    for (const v of this.totals.values()) {
+      t.started += v.started;
+      t.completed += v.completed;
+      t.errors += v.errors;
+      t.notCompleted += v.notCompleted;
+      t.outstanding += v.outstanding;
+      t.skipped += v.skipped;
+    }
+    return t;
+  }
+
+  takeLatencies(): number[] {
+    const r = this.recent;
+    this.recent = [];
+    return r;
+  }
+
+  kill(): void {
+    for (const w of this.workers) if (w.exitCode === null) w.kill('SIGKILL');
+  }
+}
+
+/** Splits `total` into `parts` integers that differ by at most one. */
+export function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}

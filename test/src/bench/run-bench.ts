@@ -1,0 +1,289 @@
+#!/usr/bin/env node
+// `npm run bench`: measures the coordinator. Starts the coordinator (SQLite,
+// durable defaults) and no-op participant processes, drives N-step sagas from
+// separate load processes at a fixed concurrency or a fixed offered rate,
+// shows progress every second, then prints sagas/s, saga latency percentiles,
+// the coordinator's CPU time per saga and its peak RSS, and writes the same as
+// JSON. Other scenarios: --scenario parked (RSS with sagas parked on retry
+// backoff) and --scenario recovery (kill -9 with sagas in flight, time to resume).
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Args } from './args.js';
+import { startBenchCoordinator, type BenchProcess } from './bench-process.js';
+import { cpuOf, fmt, log, startParticipants, startSaga, type Common } from './common.js';
+import { Drive, split } from './drive.js';
+import { round, summarize } from './histogram.js';
+import { buildRequest, type WorkerConfig } from './worker-protocol.js';
+import { prefillFinishedSagas } from './prefill.js';
+import { boxCpuMs, cpuTimeMs, machine, memory, waitForQuiet } from './proc-stats.js';
+import { runCalibrate } from './scenario-calibrate.js';
+import { runParked } from './scenario-parked.js';
+import { runRecovery } from './scenario-recovery.js';
+import { queryDb } from '../support/sqlite-inspect.js';
+
+const HELP = `npm run bench -- [flags]
+
+Scenarios (--scenario):
+  throughput (default)  drive sagas and measure sagas/s, latency, CPU per saga, RSS
+  parked                start --sagas sagas against a participant answering UNAVAILABLE with
+                        long retry backoffs; report the coordinator's RSS with them all parked
+  recovery              start --sagas sagas against a participant that holds every call, kill -9
+                        the coordinator, restart it, and time until every saga is re-dispatched
+  calibrate             what the machine allows now: grpc-js unary calls/s, fdatasync/s, SQLite
+                        transactions/s, and a minimal 3-step saga loop (no coordinator)
+
+Common flags:
+  --steps N             steps per saga (default 3)
+  --participants N      no-op participant processes; step i goes to participant i mod N (default 1)
+  --payload BYTES       payload of every step (default 64)
+  --sync FULL|NORMAL|OFF  the coordinator's SQLite synchronous mode (default FULL, the shipped default)
+  --node-args "ARGS"    extra node arguments for the coordinator (e.g. "--max-old-space-size=512")
+  --cpu-prof            profile the coordinator (node --cpu-prof); the .cpuprofile path is printed
+  --log-level LEVEL     the coordinator's log level (default info, the shipped default)
+  --json PATH           also write the results as JSON
+  --dir PATH            working directory (default: a fresh temporary one, removed unless --keep)
+  --keep                keep the working directory (databases, profiles)
+
+Throughput flags:
+  --concurrency N       closed loop: N sagas in flight (default 128)
+  --rate N              open loop instead: offer N sagas/s; latency counts from when each was due
+  --duration S          measured seconds (default 20)
+  --warmup S            unmeasured seconds first (default 3)
+  --clients N           load-driving processes (default 2)
+  --channels N          gRPC connections per load process (default 2)
+  --wait-ms MS          StartSaga wait_ms: the answer carries the outcome (default 30000;
+                        0 = fire and forget: then latency is StartSaga's only)
+  --prefill N           insert N finished sagas into the database before measuring
+  --wait-quiet S        first wait up to S seconds for other processes to leave the CPUs
+                        alone (default 120); the report shows what other work ran anyway
+
+Scenario flags (parked, recovery):
+  --sagas N             sagas to start (default 100000)
+  --concurrency N       StartSaga calls in flight while starting them (default 256)
+  --settle S            parked: seconds to wait once all are parked before reading RSS (default 10)
+  --timeout S           recovery: give up waiting for the re-dispatches after S seconds (default 300)
+Calibrate flags:
+  --seconds S           seconds per measurement (default 5)
+`;
+
+async function main(): Promise<void> {
+  const args = new Args(process.argv.slice(2));
+  if (args.has('help')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const scenario = args.string('scenario', 'throughput');
+  const keep = args.boolean('keep', false);
+  const given = args.optionalString('dir');
+  const dir = given ?? mkdtempSync(join(tmpdir(), 'saga-bench-'));
+  mkdirSync(dir, { recursive: true });
+  const nodeArgs = (args.optionalString('node-args') ?? '').split(/\s+/).filter(Boolean);
+  if (args.boolean('cpu-prof', false)) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(dir, 'profiles')}`);
+  const common: Common = {
+    steps: args.number('steps', 3),
+    participants: Math.max(1, args.number('participants', 1)),
+    payload: args.number('payload', 64),
+    sync: args.string('sync', 'FULL').toUpperCase(),
+    nodeArgs,
+    logLevel: args.string('log-level', 'info'),
+    dir,
+    json: args.optionalString('json'),
+  };
+  try {
+    let result: Record<string, unknown>;
+    if (scenario === 'throughput') result = await runThroughput(args, common);
+    else if (scenario === 'parked') result = await runParked(args, common);
+    else if (scenario === 'recovery') result = await runRecovery(args, common);
+    else if (scenario === 'calibrate') result = await runCalibrate(args, common);
+    else throw new Error(`--scenario must be throughput, parked, recovery or calibrate, not "${scenario}"`);
+    const report = { scenario, command: `npm run bench -- ${process.argv.slice(2).join(' ')}`, at: new Date().toISOString(), machine: machine(), ...result };
+    if (common.json !== undefined) {
+      writeFileSync(common.json, `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(`results written to ${common.json}\n`);
+    }
+    if (nodeArgs.some((a) => a === '--cpu-prof')) process.stdout.write(`cpu profiles in ${join(dir, 'profiles')}\n`);
+  } finally {
+    if (!keep && given === undefined && !nodeArgs.includes('--cpu-prof')) rmSync(dir, { recursive: true, force: true });
+    else process.stdout.write(`working directory kept: ${dir}\n`);
+  }
+}
+
+async function runThroughput(args: Args, c: Common): Promise<Record<string, unknown>> {
+  const rate = args.optionalNumber('rate');
+  const concurrency = args.number('concurrency', 128);
+  const duration = args.number('duration', 20);
+  const warmup = args.number('warmup', 3);
+  const clients = Math.max(1, args.number('clients', 2));
+  const channels = Math.max(1, args.number('channels', 2));
+  const waitMs = args.number('wait-ms', 30_000);
+  const prefill = args.number('prefill', 0);
+  const quietS = args.number('wait-quiet', 120);
+  args.rejectUnknown();
+
+  const db = join(c.dir, 'coordinator.db');
+  const { procs: participants, registry } = await startParticipants(c.participants, 'ok');
+  let coordinator: BenchProcess | undefined;
+  const drives: Drive[] = [];
+  try {
+    if (prefill > 0) {
+      // A real finished saga as the template of the copies.
+      const setup = await startBenchCoordinator({ db, participants: registry, synchronous: 'NORMAL', logLevel: 'warn' });
+      const answer = await startSaga(setup.address, buildRequest({ steps: c.steps, participants: c.participants, payloadBytes: c.payload, waitMs: 10_000, retry: undefined }));
+      if (answer.state !== 3 /* COMPLETED */) throw new Error(`prefill template saga did not complete: ${JSON.stringify(answer)}`);
+      await setup.stop();
+      const t0 = Date.now();
+      await prefillFinishedSagas(db, prefill, { ageMs: 3_600_000, maxOutbox: 100_000 }, (done) =>
+        log(`prefill: ${fmt(done)} / ${fmt(prefill)} finished sagas (${fmt((Date.now() - t0) / 1000, 1)} s)`),
+      );
+    }
+    // Other work on this machine would be measured too: wait for it to stop (bounded).
+    const busyBefore = await waitForQuiet(0.1, 2000, quietS * 1000, (busy) =>
+      log(`waiting for the machine to be quiet: other processes use ${fmt(busy * 100)} % of the CPUs`),
+    );
+    coordinator = await startBenchCoordinator({ db, participants: registry, synchronous: c.sync, nodeArgs: c.nodeArgs, logLevel: c.logLevel });
+    const co = coordinator;
+    log(
+      `coordinator pid ${co.pid} at ${co.address} (synchronous=${c.sync}); ${c.participants} no-op participant(s); ` +
+        `${c.steps}-step sagas, ${c.payload}-byte payloads; ` +
+        (rate !== undefined ? `open loop at ${fmt(rate)} sagas/s` : `closed loop, ${concurrency} in flight`) +
+        `; ${clients} load process(es) x ${channels} connection(s); warmup ${warmup} s, measuring ${duration} s`,
+    );
+
+    const startAt = Date.now() + 300;
+    const measureFrom = startAt + warmup * 1000;
+    const measureTo = measureFrom + duration * 1000;
+    const base: Omit<WorkerConfig, 'concurrency' | 'rate'> = {
+      address: co.address,
+      mode: rate !== undefined ? 'open' : 'closed',
+      maxOutstanding: 50_000,
+      steps: c.steps,
+      participants: c.participants,
+      payloadBytes: c.payload,
+      waitMs,
+      startAt,
+      measureFrom,
+      measureTo,
+      stopAt: measureTo,
+      total: 0,
+      channels,
+      retry: undefined,
+    };
+    const conc = split(concurrency, clients);
+    const drive = new Drive(
+      Array.from({ length: clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 0, rate: (rate ?? 0) / clients })),
+    );
+    drives.push(drive);
+
+    // Progress every second, and CPU readings at the window's edges.
+    const partPids = participants.map((p) => p.pid);
+    const lastCpu = new Map<number, number>();
+    interface Reading {
+      co: number;
+      parts: number;
+      drivers: number;
+      self: number;
+      box: number;
+      t: number;
+    }
+    let windowCpu: Reading | undefined;
+    let windowEnd: Reading | undefined;
+    const readAll = (): Reading => ({
+      co: cpuTimeMs(co.pid),
+      parts: cpuOf(partPids, lastCpu),
+      drivers: cpuOf(drive.pids, lastCpu),
+      self: cpuTimeMs(process.pid),
+      box: boxCpuMs().busyMs,
+      t: Date.now(),
+    });
+    const edgeTimers = [
+      setTimeout(() => (windowCpu = readAll()), measureFrom - Date.now()),
+      setTimeout(() => (windowEnd = readAll()), measureTo - Date.now()),
+    ];
+    let prev = { completed: 0, cpu: cpuTimeMs(co.pid), t: Date.now() };
+    const ticker = setInterval(() => {
+      const s = drive.snapshot();
+      const now = Date.now();
+      const cpu = cpuTimeMs(co.pid);
+      const lat = summarize(drive.takeLatencies());
+      const secs = (now - startAt) / 1000;
+      const phase = now < measureFrom ? 'warmup' : now < measureTo ? 'measure' : 'drain';
+      log(
+        `[${fmt(secs, 0).padStart(4)} s ${phase.padEnd(7)}] ${fmt(((s.completed - prev.completed) * 1000) / (now - prev.t)).padStart(6)} sagas/s` +
+          `  p50 ${fmt(lat.p50, 1).padStart(6)} ms  p99 ${fmt(lat.p99, 1).padStart(7)} ms  in flight ${fmt(s.outstanding).padStart(6)}` +
+          `  coordinator CPU ${fmt(((cpu - prev.cpu) * 100) / (now - prev.t)).padStart(3)} %  RSS ${fmt(memory(co.pid).rssMiB)} MiB` +
+          (s.errors + s.notCompleted + s.skipped > 0 ? `  errors ${s.errors} not-completed ${s.notCompleted} not-offered ${s.skipped}` : ''),
+      );
+      prev = { completed: s.completed, cpu, t: now };
+    }, 1000);
+    let result;
+    try {
+      result = await drive.done;
+    } finally {
+      clearInterval(ticker);
+      edgeTimers.forEach(clearTimeout);
+    }
+    const mem = memory(co.pid);
+    const a = windowCpu;
+    const b = windowEnd;
+    if (a === undefined || b === undefined) throw new Error('the measurement window did not complete');
+    const lat = summarize(result.windowLatencies);
+    const n = result.windowCompleted;
+    const wallMs = b.t - a.t;
+    const ours = b.co - a.co + (b.parts - a.parts) + (b.drivers - a.drivers) + (b.self - a.self);
+    const otherCores = Math.max(0, (b.box - a.box - ours) / wallMs);
+    await co.stop();
+    const states = prefill > 0 ? [] : await queryDb<{ state: string; n: number }>(db, 'SELECT state, COUNT(*) AS n FROM sagas GROUP BY state');
+    const out = {
+      params: { steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, waitMs, prefill, coordinatorNodeArgs: c.nodeArgs },
+      results: {
+        sagasPerSecond: round(n / duration, 1),
+        completedInWindow: n,
+        latencyMs: { p50: round(lat.p50), p95: round(lat.p95), p99: round(lat.p99), max: round(lat.max), mean: round(lat.mean) },
+        coordinatorCpuMsPerSaga: round((b.co - a.co) / n, 3),
+        coordinatorCpuUtilization: round((b.co - a.co) / wallMs, 3),
+        participantCpuMsPerSaga: round((b.parts - a.parts) / n, 3),
+        driverCpuMsPerSaga: round((b.drivers - a.drivers) / n, 3),
+        boxCpuUtilizationCores: round((b.box - a.box) / wallMs, 2),
+        otherProcessesCpuCores: round(otherCores, 2),
+        otherProcessesCpuCoresBeforeStart: round(busyBefore * cpus().length, 2),
+        coordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
+        coordinatorRssAtEndMiB: round(mem.rssMiB, 1),
+        started: result.started,
+        completed: result.completed,
+        errors: result.errors,
+        notCompleted: result.notCompleted,
+        notOffered: result.skipped,
+        errorSamples: result.errorSamples,
+        sagaStatesInDatabase: Object.fromEntries(states.map((r) => [r.state, r.n])),
+      },
+    };
+    const r = out.results;
+    process.stdout.write(
+      [
+        '',
+        `== ${c.steps}-step sagas, ${rate !== undefined ? `offered ${fmt(rate)}/s` : `concurrency ${concurrency}`}, synchronous=${c.sync}${prefill > 0 ? `, ${fmt(prefill)} finished sagas retained` : ''}`,
+        `sagas/s                      ${fmt(r.sagasPerSecond, 1)}  (${fmt(n)} completed in ${duration} s)`,
+        `saga latency ms              p50 ${fmt(r.latencyMs.p50, 2)}  p95 ${fmt(r.latencyMs.p95, 2)}  p99 ${fmt(r.latencyMs.p99, 2)}  max ${fmt(r.latencyMs.max, 1)}`,
+        `coordinator CPU per saga     ${fmt(r.coordinatorCpuMsPerSaga, 3)} ms  (${fmt(r.coordinatorCpuUtilization * 100)} % of one core)`,
+        `participant / driver CPU     ${fmt(r.participantCpuMsPerSaga, 3)} / ${fmt(r.driverCpuMsPerSaga, 3)} ms per saga`,
+        `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB, 1)} MiB`,
+        `machine CPU in use           ${fmt(r.boxCpuUtilizationCores, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores, 2)}${r.otherProcessesCpuCores > 0.1 ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
+        `errors / not completed / not offered   ${r.errors} / ${r.notCompleted} / ${r.notOffered}${r.errorSamples.length > 0 ? `  e.g. ${r.errorSamples[0]}` : ''}`,
+        states.length > 0 ? `sagas in the database        ${states.map((s) => `${s.state} ${fmt(s.n)}`).join(', ')}` : '',
+        '',
+      ].join('\n'),
+    );
+    return out;
+  } finally {
+    for (const d of drives) d.kill();
+    await coordinator?.stop();
+    await Promise.all(participants.map((p) => p.stop()));
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+// Scenario "parked": the coordinator's memory with many sagas waiting out a
+// retry backoff. Every Execute is answered UNAVAILABLE (transient) and the
+// steps' retry policy backs off for up to an hour, so after its first attempt
+// every saga sits in the timer queue. Reports the coordinator's RSS once they
+// are all parked (and its peak while they were being started).
+
+import { join } from 'node:path';
+import type { Args } from './args.js';
+import { participantCounters, startBenchCoordinator, type BenchProcess } from './bench-process.js';
+import { fmt, log, startParticipants, until, type Common } from './common.js';
+import { Drive, split } from './drive.js';
+import { round } from './histogram.js';
+import { cpuTimeMs, memory } from './proc-stats.js';
+import type { WorkerConfig } from './worker-protocol.js';
+import { queryDb } from '../support/sqlite-inspect.js';
+
+const HOUR = 3_600_000;
+
+export async function runParked(args: Args, c: Common): Promise<Record<string, unknown>> {
+  const sagas = args.number('sagas', 100_000);
+  const concurrency = args.number('concurrency', 256);
+  const clients = Math.max(1, args.number('clients', 2));
+  const settleS = args.number('settle', 10);
+  args.rejectUnknown();
+
+  const db = join(c.dir, 'coordinator.db');
+  const { procs: participants, registry } = await startParticipants(c.participants, 'unavailable');
+  const counters = participantCounters(participants);
+  let coordinator: BenchProcess | undefined;
+  let drive: Drive | undefined;
+  try {
+    coordinator = await startBenchCoordinator({ db, participants: registry, synchronous: c.sync, nodeArgs: c.nodeArgs, logLevel: c.logLevel });
+    const co = coordinator;
+    log(`parked: starting ${fmt(sagas)} ${c.steps}-step sagas whose first Execute answers UNAVAILABLE; retry backoff up to 1 h`);
+    const t0 = Date.now();
+    const conc = split(concurrency, clients);
+    const base: Omit<WorkerConfig, 'concurrency'> = {
+      address: co.address,
+      mode: 'closed',
+      rate: 0,
+      maxOutstanding: 0,
+      steps: c.steps,
+      participants: c.participants,
+      payloadBytes: c.payload,
+      waitMs: 0,
+      startAt: Date.now() + 200,
+      measureFrom: 0,
+      measureTo: 0,
+      stopAt: Date.now() + 3_600_000,
+      total: 0,
+      channels: 2,
+      retry: { maxAttempts: 10, attemptTimeoutMs: 10_000, initialBackoffMs: HOUR, maxBackoffMs: HOUR, backoffMultiplier: 2 },
+    };
+    const totals = split(sagas, clients);
+    const d = new Drive(Array.from({ length: clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 1, total: totals[i] ?? 0 })));
+    drive = d;
+    const ticker = setInterval(() => {
+      const s = d.snapshot();
+      const m = memory(co.pid);
+      log(`[${fmt((Date.now() - t0) / 1000).padStart(4)} s] started ${fmt(s.completed).padStart(7)}  first attempts answered ${fmt(counters().calls).padStart(7)}  coordinator RSS ${fmt(m.rssMiB)} MiB (peak ${fmt(m.peakRssMiB)})`);
+    }, 1000);
+    let result;
+    try {
+      result = await d.done;
+      if (!(await until(() => counters().calls >= sagas, 120_000))) throw new Error(`only ${counters().calls} of ${sagas} first attempts reached the participant`);
+      const startedS = (Date.now() - t0) / 1000;
+      log(`all ${fmt(sagas)} sagas started and parked after ${fmt(startedS, 1)} s; settling ${settleS} s`);
+      await new Promise((r) => setTimeout(r, settleS * 1000));
+    } finally {
+      clearInterval(ticker);
+    }
+    const mem = memory(co.pid);
+    const cpu = cpuTimeMs(co.pid);
+    const calls = counters().calls;
+    await co.stop();
+    const running = await queryDb<{ n: number }>(db, "SELECT COUNT(*) AS n FROM sagas WHERE state = 'RUNNING'");
+    const out = {
+      params: { sagas, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, concurrency, settleS, retry: base.retry },
+      results: {
+        parkedSagas: running[0]?.n ?? 0,
+        coordinatorRssMiB: round(mem.rssMiB, 1),
+        coordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
+        participantCalls: calls,
+        startErrors: result.errors,
+        coordinatorCpuMs: round(cpu, 0),
+      },
+    };
+    process.stdout.write(
+      [
+        '',
+        `== ${fmt(sagas)} sagas parked on retry backoff (${c.steps}-step, ${c.payload}-byte payloads)`,
+        `sagas RUNNING in the database   ${fmt(out.results.parkedSagas)}`,
+        `coordinator RSS                 ${fmt(out.results.coordinatorRssMiB, 1)} MiB  (peak ${fmt(out.results.coordinatorPeakRssMiB, 1)} MiB)`,
+        `participant calls               ${fmt(calls)}  start errors ${result.errors}`,
+        '',
+      ].join('\n'),
+    );
+    return out;
+  } finally {
+    drive?.kill();
+    await coordinator?.stop();
+    await Promise.all(participants.map((p) => p.stop()));
+  }
+}

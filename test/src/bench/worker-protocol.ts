@@ -1,0 +1,59 @@
+// What run-bench and its load-worker processes exchange, and the saga they start.
+
+import { StartSagaRequest, type RetryPolicy } from '@saga/proto';
+
+export interface WorkerConfig {
+  readonly address: string;
+  readonly mode: 'closed' | 'open';
+  /** closed: sagas in flight. */
+  readonly concurrency: number;
+  /** open: sagas per second offered by this worker. */
+  readonly rate: number;
+  /** open: more in flight than this and due sagas are counted as not offered. */
+  readonly maxOutstanding: number;
+  readonly steps: number;
+  readonly participants: number;
+  readonly payloadBytes: number;
+  /** StartSaga wait_ms: > 0 = the answer comes with the outcome (end-to-end latency). */
+  readonly waitMs: number;
+  /** Epoch ms: start, measurement window, stop. */
+  readonly startAt: number;
+  readonly measureFrom: number;
+  readonly measureTo: number;
+  readonly stopAt: number;
+  /** Stop after this many sagas were started (0 = no limit). */
+  readonly total: number;
+  readonly channels: number;
+  /** Execute retry policy of every step (scenarios); undefined = the coordinator's defaults. */
+  readonly retry: RetryPolicy | undefined;
+}
+
+export type WorkerMessage =
+  | { t: 'progress'; started: number; completed: number; errors: number; notCompleted: number; outstanding: number; skipped: number; lat: number[] }
+  | {
+      t: 'done';
+      started: number;
+      completed: number;
+      errors: number;
+      notCompleted: number;
+      skipped: number;
+      windowCompleted: number;
+      windowLatencies: number[];
+      errorSamples: string[];
+    };
+
+export function buildRequest(c: Pick<WorkerConfig, 'steps' | 'participants' | 'payloadBytes' | 'waitMs' | 'retry'>): StartSagaRequest {
+  const payload = Buffer.alloc(c.payloadBytes, 0x61);
+  return StartSagaRequest.fromPartial({
+    name: 'bench',
+    waitMs: c.waitMs,
+    steps: Array.from({ length: c.steps }, (_, i) => ({
+      name: `step-${i + 1}`,
+      participant: `p${i % c.participants}`,
+      action: 'do',
+      compensateAction: 'undo',
+      payload,
+      retry: c.retry,
+    })),
+  });
+}
