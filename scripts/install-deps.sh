@@ -16,5 +16,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f node_modules/
   # npm leaves other platforms' optional packages out of the lock, and `npm ci`
   # then refuses the lock as out of sync. `npm install` follows the lock.
   npm install --no-audit --no-fund
-  echo "$want" > "$stamp"
+  # npm install may rewrite the lock; stamp what is there now.
+  sha256sum package-lock.json | cut -d' ' -f1 > "$stamp"
 fi

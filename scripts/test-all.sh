@@ -23,6 +23,13 @@ fi
 echo "== npm dependencies"
 bash scripts/install-deps.sh
 
+echo "== contract: buf lint, generated TypeScript up to date"
+bash proto/scripts/gen.sh
+if ! git diff --quiet -- proto/src/gen 2>/dev/null; then
+  echo "proto/src/gen is not what the .proto files generate: run npm run gen and commit" >&2
+  exit 1
+fi
+
 echo "== build"
 npx tsc -b tsconfig.build.json
 
