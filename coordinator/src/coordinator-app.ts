@@ -13,7 +13,6 @@ import { outcomeEventFactory } from './events/outcome-events.js';
 import { createCoordinatorService } from './grpc/coordinator-service.js';
 import { GrpcParticipantInvoker } from './grpc/grpc-participant-invoker.js';
 import { startGrpcServer, type RunningServer } from './grpc/grpc-server.js';
-import { messageCrashPointFromEnv } from './crash-points.js';
 import type { MessageCrashPoint } from './messages/message-service.js';
 import { startMessageModule, type MessageModule } from './messages/message-module.js';
 import { ParticipantRegistry } from './registry/participant-registry.js';
@@ -72,7 +71,7 @@ export class CoordinatorApp {
       registry,
       logger,
       onOutboxWritten: () => events.wakeRelay(),
-      crashPoint: options.messageCrashPoint ?? messageCrashPointFromEnv(process.env, logger),
+      crashPoint: options.messageCrashPoint,
     });
     const service = createCoordinatorService({
       engine,

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config/config.js';
 import { CoordinatorApp } from './coordinator-app.js';
-import { crashPointFromEnv } from './crash-points.js';
+import { crashPointFromEnv, messageCrashPointFromEnv } from './crash-points.js';
 
 async function main(): Promise<void> {
   let config;
@@ -20,7 +20,12 @@ async function main(): Promise<void> {
   }
   // Logs go to stderr; stdout carries only the ready line.
   const logger = pino({ level: config.logLevel, base: { service: 'saga-coordinator' } }, pino.destination(2));
-  const app = await CoordinatorApp.start({ config, logger, crashPoint: crashPointFromEnv(process.env, logger) });
+  const app = await CoordinatorApp.start({
+    config,
+    logger,
+    crashPoint: crashPointFromEnv(process.env, logger),
+    messageCrashPoint: messageCrashPointFromEnv(process.env, logger),
+  });
   app.engine.onFatal(() => process.exit(1));
   process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
   logger.info({ address: app.address, database: config.database.path, metrics: app.events.metricsAddress }, 'coordinator ready');

@@ -78,3 +78,17 @@ export type {
   OutcomeSubscription,
   SagaOutcomeEvent,
 } from './outcome-subscriber.js';
+export { TxMessageClient } from './tx-message-client.js';
+export type { TxMessageClientOptions, TxMessagePrepareResult } from './tx-message-client.js';
+export { TxMessageProducer } from './tx-message-producer.js';
+export type { TxMessageProducerOptions, TxMessageSendOptions, TxMessageSendResult } from './tx-message-producer.js';
+export { TxMessageDecidedError } from './tx-message-decided-error.js';
+export { SqliteTxMessageLog, TX_MESSAGE_LOG_SCHEMA } from './sqlite-tx-message-log.js';
+export type { SqliteTxMessageLogOptions } from './sqlite-tx-message-log.js';
+export type { TxMessageLog } from './tx-message-log.js';
+export { IdempotentConsumer } from './idempotent-consumer.js';
+export type { ConsumedMessage, ConsumedMessageHandler, IdempotentConsumerOptions } from './idempotent-consumer.js';
+export { SqliteProcessedMessageLog, PROCESSED_MESSAGES_SCHEMA } from './sqlite-processed-message-log.js';
+export type { SqliteProcessedMessageLogOptions } from './sqlite-processed-message-log.js';
+export type { ProcessedMessageLog } from './processed-message-log.js';
+export type { CheckPolicyOptions, TxMessage, TxMessageCallOptions, TxMessageRecord, TxMessageState } from './tx-message-types.js';

@@ -1,6 +1,7 @@
 import { checkInteger, invalidOption } from './option-validation.js';
 import type { SqliteTx } from './sqlite-tx.js';
-import { TxMessageRecordedError, type TxMessageLog } from './tx-message-log.js';
+import { TxMessageDecidedError } from './tx-message-decided-error.js';
+import type { TxMessageLog } from './tx-message-log.js';
 
 /** Options of {@link SqliteTxMessageLog}. */
 export interface SqliteTxMessageLogOptions {
@@ -55,7 +56,12 @@ export class SqliteTxMessageLog implements TxMessageLog<SqliteTx> {
     );
     if (inserted.changes === 1) return;
     const row = await tx.get<{ status: 'COMMITTED' | 'ROLLED_BACK' }>('SELECT status FROM tx_message_log WHERE message_id = ?', [messageId]);
-    throw new TxMessageRecordedError(messageId, row?.status ?? 'COMMITTED');
+    const decided = row?.status ?? 'COMMITTED';
+    throw new TxMessageDecidedError(
+      messageId,
+      decided,
+      decided === 'ROLLED_BACK' ? 'a check-back was answered ROLLBACK' : 'an earlier local transaction committed with this id',
+    );
   }
 
   resolve(messageId: string, key: string): Promise<'COMMIT' | 'ROLLBACK'> {

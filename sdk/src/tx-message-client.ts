@@ -40,7 +40,7 @@ export interface TxMessageClientOptions {
 }
 
 /** The answer to PrepareMessage. */
-export interface PrepareResult {
+export interface TxMessagePrepareResult {
   messageId: string;
   /** PREPARED for a new message; the current state when the same message was prepared before. */
   state: TxMessageState;
@@ -88,7 +88,7 @@ export class TxMessageClient {
    * is the registered participant that answers its check-backs. Idempotent
    * per message id (the default id is a fresh random UUID).
    */
-  async prepare(message: TxMessage, producer: string, options?: TxMessageCallOptions): Promise<PrepareResult> {
+  async prepare(message: TxMessage, producer: string, options?: TxMessageCallOptions): Promise<TxMessagePrepareResult> {
     const request = toPrepareRequest(message, producer);
     const response = await this.unary<PrepareMessageResponse>('PrepareMessage', options, (md, opts, cb) =>
       this.client.prepareMessage(request, md, opts, cb),

@@ -9,8 +9,8 @@ export interface TxMessageLog<Tx> {
   /** Runs fn in one transaction of the producer's database (the one its business writes use). */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
-   * Inside the local transaction: records that it commits together with the
-   * message. Throws {@link TxMessageRecordedError} when the id is already
+   * Inside the local transaction, before its business change: records that
+   * it commits together with the message. Throws a TxMessageDecidedError when the id is already
    * recorded (ROLLED_BACK by a check-back, or COMMITTED by an earlier
    * transaction), which rolls the local transaction back.
    */
@@ -21,20 +21,4 @@ export interface TxMessageLog<Tx> {
    * ROLLED_BACK tombstone and answers ROLLBACK.
    */
   resolve(messageId: string, key: string): Promise<'COMMIT' | 'ROLLBACK'>;
-}
-
-/** The local transaction of a message id was refused because that id is already recorded. */
-export class TxMessageRecordedError extends Error {
-  constructor(
-    readonly messageId: string,
-    /** ROLLED_BACK: a check-back answered ROLLBACK first; COMMITTED: an earlier local transaction used this id. */
-    readonly recorded: 'COMMITTED' | 'ROLLED_BACK',
-  ) {
-    super(
-      recorded === 'ROLLED_BACK'
-        ? `message ${messageId}: a check-back already answered ROLLBACK; the local transaction was rolled back`
-        : `message ${messageId}: an earlier local transaction already committed with this message id; this one was rolled back`,
-    );
-    this.name = 'TxMessageRecordedError';
-  }
 }

@@ -21,7 +21,7 @@ import { SagaClientError } from './saga-client-error.js';
 import { SqliteBarrier } from './sqlite-barrier.js';
 import { SqliteTxMessageLog } from './sqlite-tx-message-log.js';
 import { TxMessageClient } from './tx-message-client.js';
-import { TxMessageRecordedError } from './tx-message-log.js';
+import { TxMessageDecidedError } from './tx-message-decided-error.js';
 import { TxMessageProducer } from './tx-message-producer.js';
 import type { SqliteTx } from './sqlite-tx.js';
 
@@ -185,10 +185,34 @@ describe('TxMessageProducer', () => {
     // The same answer every time: the tombstone is the record.
     expect(await handler(checkContext('m-late', 'order-6'))).toBe('ROLLBACK');
     const late = await producer.send({ subject: 'orders.created', messageId: 'm-late', key: 'order-6' }, createOrder('order-6')).catch((e: unknown) => e);
-    expect(late).toBeInstanceOf(TxMessageRecordedError);
-    expect((late as TxMessageRecordedError).recorded).toBe('ROLLED_BACK');
+    expect(late).toBeInstanceOf(TxMessageDecidedError);
+    expect((late as TxMessageDecidedError).decided).toBe('ROLLED_BACK');
     expect(await orders()).toEqual([]);
     expect(fake.calls).toEqual(['prepare:m-late', 'rollback:m-late']);
+  });
+
+  it('reports the coordinator decision when it gave up on the message before the commit arrived', async () => {
+    const sent = await producer.send({ subject: 'orders.created', messageId: 'm-gave-up' }, async (tx, id) => {
+      // Meanwhile the coordinator discarded it (its check-backs never got an answer).
+      fake.states.set(id, MessageState.MESSAGE_STATE_DISCARDED);
+      await createOrder('order-11')(tx, id);
+    });
+    expect(sent.state).toBe('DISCARDED');
+    expect(await orders()).toHaveLength(1);
+  });
+
+  it('does not run the local transaction for a message id the coordinator has already decided', async () => {
+    fake.states.set('m-decided', MessageState.MESSAGE_STATE_ROLLED_BACK);
+    let ran = false;
+    const err = await producer
+      .send({ subject: 'orders.created', messageId: 'm-decided' }, async () => {
+        ran = true;
+        return Promise.resolve();
+      })
+      .catch((e: unknown) => e);
+    expect((err as TxMessageDecidedError).decided).toBe('ROLLED_BACK');
+    expect(ran).toBe(false);
+    expect(await log.status('m-decided')).toBeUndefined();
   });
 
   it('answers UNKNOWN while its own local transaction is running', async () => {
@@ -207,8 +231,9 @@ describe('TxMessageProducer', () => {
     // The first send's process "died" after its local commit: CommitMessage never arrived.
     fake.failures.set('commit', [status.UNAVAILABLE, status.UNAVAILABLE, status.UNAVAILABLE]);
     expect((await producer.send({ subject: 'orders.created', messageId: 'm-dup' }, createOrder('order-8'))).state).toBe('PREPARED');
-    const again = await producer.send({ subject: 'orders.created', messageId: 'm-dup' }, createOrder('order-9')).catch((e: unknown) => e);
-    expect((again as TxMessageRecordedError).recorded).toBe('COMMITTED');
+    // The retry's business change would collide with the first (same order): the record stops it first.
+    const again = await producer.send({ subject: 'orders.created', messageId: 'm-dup' }, createOrder('order-8')).catch((e: unknown) => e);
+    expect((again as TxMessageDecidedError).decided).toBe('COMMITTED');
     expect((await orders()).map((o) => o.order_id)).toEqual(['order-8']);
     expect(fake.calls.filter((c) => c.startsWith('rollback'))).toEqual([]);
     expect(fake.states.get('m-dup')).toBe(MessageState.MESSAGE_STATE_COMMITTED);

@@ -3,7 +3,8 @@ import { checkInteger, checkNonEmptyString, invalidOption } from './option-valid
 import { SagaClientError } from './saga-client-error.js';
 import type { CheckTransactionContext, CheckTransactionHandler, TransactionDecision } from './step-handler.js';
 import { withMessageDefaults, type TxMessageClient } from './tx-message-client.js';
-import { TxMessageRecordedError, type TxMessageLog } from './tx-message-log.js';
+import { TxMessageDecidedError } from './tx-message-decided-error.js';
+import type { TxMessageLog } from './tx-message-log.js';
 import type { CheckPolicyOptions, TxMessage, TxMessageState } from './tx-message-types.js';
 
 /** Options of {@link TxMessageProducer}. */
@@ -59,7 +60,7 @@ const TRANSIENT = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUST
  * ParticipantServer): the message is delivered if and only if the local
  * transaction committed, whichever process dies at whichever point; a
  * check-back that answered ROLLBACK makes a late local commit fail
- * ({@link TxMessageRecordedError}). Not guaranteed: effects outside the local
+ * ({@link TxMessageDecidedError}). Not guaranteed: effects outside the local
  * transaction, and delivery when the producer's database loses its record
  * before the coordinator decided.
  */
@@ -95,7 +96,9 @@ export class TxMessageProducer<Tx> {
    * PrepareMessage rejects before `local` runs. Reusing the `messageId` of a
    * message whose local transaction already committed (a retry after a crash)
    * rolls the new local transaction back, commits the message, and rejects
-   * with {@link TxMessageRecordedError} (`recorded: 'COMMITTED'`).
+   * with {@link TxMessageDecidedError} (`decided: 'COMMITTED'`); a
+   * `messageId` the coordinator has already decided rejects with it before
+   * `local` runs.
    */
   async send<T>(
     message: TxMessage,
@@ -110,18 +113,23 @@ export class TxMessageProducer<Tx> {
     options.signal?.throwIfAborted();
     this.inFlight.add(messageId);
     try {
-      await this.withRetries('PrepareMessage', () => this.client.prepare(full, this.producer));
+      const prepared = await this.withRetries('PrepareMessage', () => this.client.prepare(full, this.producer));
+      // The same id was decided before (a retry): running the local transaction now could contradict that.
+      if (prepared.state !== 'PREPARED') {
+        const decided = prepared.state === 'COMMITTED' ? 'COMMITTED' : 'ROLLED_BACK';
+        throw new TxMessageDecidedError(messageId, decided, `the coordinator has it ${prepared.state}`);
+      }
       let result: T;
       try {
         options.signal?.throwIfAborted();
         result = await this.log.transaction(async (tx) => {
-          const value = await local(tx, messageId);
+          // The record first: an id decided before (a retry after a crash) stops here, before a business change can fail on it.
           await this.log.recordCommit(tx, messageId, key);
-          return value;
+          return local(tx, messageId);
         });
       } catch (err) {
         // An earlier local transaction committed with this id (a retry after a crash): its message must go out.
-        if (err instanceof TxMessageRecordedError && err.recorded === 'COMMITTED') await this.commitAfterLocal(messageId, log);
+        if (err instanceof TxMessageDecidedError && err.decided === 'COMMITTED') await this.commitAfterLocal(messageId, log);
         else await this.rollbackQuietly(messageId, err, log);
         throw err;
       }
@@ -165,7 +173,7 @@ export class TxMessageProducer<Tx> {
   }
 
   private async rollbackQuietly(messageId: string, cause: unknown, log: Logger): Promise<void> {
-    const reason = cause instanceof TxMessageRecordedError ? cause.message : 'the local transaction failed';
+    const reason = cause instanceof TxMessageDecidedError ? cause.message : 'the local transaction failed';
     try {
       await this.client.rollback(messageId, reason);
     } catch (err) {

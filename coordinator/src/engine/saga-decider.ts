@@ -23,10 +23,12 @@ interface StepGraph {
 }
 
 const graphs = new WeakMap<SagaDefinition, StepGraph>();
+/** A sequential saga's graph depends only on its number of steps: one per length, shared. */
+const sequences = new Map<number, StepGraph>();
 
 /** Sequential sagas chain each step to the previous one; graphs use depends_on. */
 export function stepGraph(def: SagaDefinition): StepGraph {
-  const cached = graphs.get(def);
+  const cached = def.graph ? graphs.get(def) : sequences.get(def.steps.length);
   if (cached !== undefined) return cached;
   const index = new Map(def.steps.map((s, i) => [s.name, i]));
   const requires = def.steps.map((s, i) =>
@@ -35,7 +37,8 @@ export function stepGraph(def: SagaDefinition): StepGraph {
   const dependents: number[][] = def.steps.map(() => []);
   requires.forEach((reqs, i) => reqs.forEach((r) => dependents[r]?.push(i)));
   const graph = { requires, dependents };
-  graphs.set(def, graph);
+  if (def.graph) graphs.set(def, graph);
+  else sequences.set(def.steps.length, graph);
   return graph;
 }
 

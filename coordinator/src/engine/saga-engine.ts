@@ -29,6 +29,7 @@ import { decide, resultEvent } from './saga-decider.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
 import { TimerQueue } from './timer-queue.js';
 import { newSagaId } from './saga-id.js';
+import { compactDefinition } from './compact-definition.js';
 
 /** Named instants at which a test can make the process die (kill -9 semantics). */
 export type CrashPoint = 'after-dispatch-commit' | 'before-result-commit' | 'after-outbox-publish';
@@ -58,7 +59,8 @@ export interface SagaEngineOptions {
   readonly hooks?: EngineHooks;
 }
 
-type Listener = () => void;
+/** Called after every durable change of a saga, with the saga as committed. */
+type Listener = (saga: SagaRuntime) => void;
 
 export class SagaEngine {
   private readonly store: Store;
@@ -228,6 +230,15 @@ export class SagaEngine {
 
   /** Waits until the saga reaches an outcome or `timeoutMs` passes. */
   async waitForOutcome(id: string, timeoutMs: number, signal?: AbortSignal): Promise<SagaState> {
+    const outcome = await this.awaitOutcome(id, timeoutMs, signal);
+    return typeof outcome === 'string' ? outcome : outcome.state;
+  }
+
+  /**
+   * waitForOutcome, answering with the saga itself when its outcome was seen
+   * committed here (no read of the store), else with the state it read.
+   */
+  private async awaitOutcome(id: string, timeoutMs: number, signal?: AbortSignal): Promise<SagaState | SagaRuntime> {
     const current = async (): Promise<SagaState> => {
       const live = this.active.get(id);
       if (live !== undefined) return live.state;
@@ -237,9 +248,9 @@ export class SagaEngine {
     };
     const first = await current();
     if (!isActive(first) || timeoutMs <= 0) return first;
-    return new Promise<SagaState>((resolve) => {
+    return new Promise<SagaState | SagaRuntime>((resolve) => {
       let done = false;
-      const finish = (state: SagaState): void => {
+      const finish = (state: SagaState | SagaRuntime): void => {
         if (done) return;
         done = true;
         unsubscribe();
@@ -247,9 +258,9 @@ export class SagaEngine {
         signal?.removeEventListener('abort', onAbort);
         resolve(state);
       };
-      const unsubscribe = this.subscribe(id, () => {
-        const live = this.active.get(id);
-        if (live === undefined || !live.isActive()) void current().then(finish, () => finish(first));
+      // The committed saga says whether this change was its outcome.
+      const unsubscribe = this.subscribe(id, (saga) => {
+        if (!saga.isActive()) finish(saga);
       });
       const timer = setTimeout(() => void current().then(finish, () => finish(first)), timeoutMs);
       const onAbort = (): void => finish(first);
@@ -337,7 +348,8 @@ export class SagaEngine {
       {
         key: this.store.nextSagaKey(),
         id,
-        definition: req.definition,
+        // Held while the saga is active: its shared parts interned.
+        definition: compactDefinition(req.definition),
         createdAt: now,
         deadlineAt: req.definition.deadlineMs > 0 ? now + req.definition.deadlineMs : undefined,
         definitionHash: req.definitionHash,
@@ -352,7 +364,7 @@ export class SagaEngine {
       state: 'RUNNING' as const,
       createdAt: now,
       deadlineAt: saga.deadlineAt,
-      definition: req.definition,
+      definition: saga.definition,
       definitionHash: req.definitionHash,
     };
     try {
@@ -367,10 +379,18 @@ export class SagaEngine {
   private async answer(saga: SagaRuntime | SagaRow, created: boolean, waitMs: number): Promise<StartSagaResult> {
     const id = saga.id;
     let state = saga.state;
-    if (waitMs > 0 && isActive(state)) state = await this.waitForOutcome(id, waitMs);
+    let finished: SagaRuntime | undefined;
+    if (waitMs > 0 && isActive(state)) {
+      const outcome = await this.awaitOutcome(id, waitMs);
+      if (typeof outcome === 'string') state = outcome;
+      else {
+        finished = outcome;
+        state = outcome.state;
+      }
+    }
     let failedStep = '';
     let failureReason = '';
-    const live = this.active.get(id);
+    const live = this.active.get(id) ?? finished;
     if (live !== undefined) {
       failedStep = live.failedStep;
       failureReason = live.reason;
@@ -496,7 +516,8 @@ export class SagaEngine {
     for (const e of events) {
       if (e.t === 'compensate') this.log.info({ sagaId: saga.id, saga: saga.definition.name, cause: e.cause, step: e.step }, 'compensating');
       if (e.t === 'finish') {
-        const level = e.state === 'MANUAL' ? 'warn' : 'info';
+        // COMPLETED is the common case: debug, so that info costs nothing per saga.
+        const level = e.state === 'MANUAL' ? 'warn' : e.state === 'COMPLETED' ? 'debug' : 'info';
         this.log[level]({ sagaId: saga.id, saga: saga.definition.name, state: e.state, reason: e.reason || undefined }, 'saga finished');
       }
     }
@@ -509,7 +530,7 @@ export class SagaEngine {
       this.arm(saga, wakeAt);
     }
     const listeners = this.listeners.get(saga.id);
-    if (listeners !== undefined) for (const l of [...listeners]) l();
+    if (listeners !== undefined) for (const l of [...listeners]) l(saga);
   }
 
   private arm(saga: SagaRuntime, wakeAt: number | undefined): void {
@@ -567,7 +588,8 @@ function runtimeFromRow(row: SagaRow, events: readonly JournalEvent[], keepAttem
     {
       key: row.key,
       id: row.id,
-      definition: row.definition,
+      // A live saga (not a view) is held in memory: its shared parts interned.
+      definition: keepAttempts ? row.definition : compactDefinition(row.definition),
       createdAt: row.createdAt,
       deadlineAt: row.deadlineAt,
       definitionHash: row.definitionHash,

@@ -9,9 +9,13 @@ export interface TimerHost {
   clearTimeout(handle: unknown): void;
 }
 
+// Node fires a setTimeout longer than 2^31-1 ms after 1 ms; a far wake-up
+// (a 30-day deadline) arms the longest allowed timer and re-arms when it fires.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const nodeTimers: TimerHost = {
   setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
+    const t = setTimeout(fn, Math.min(ms, MAX_TIMER_MS));
     t.unref();
     return t;
   },

@@ -61,10 +61,17 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
   const unary = <Req, Res>(method: string, fn: UnaryFn<Req, Res>): handleUnaryCall<Req, Res> => {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
+      // grpc-js emits 'cancelled' when any call's stream closes, answered or
+      // not: stop listening once answered (an abort per call is not free).
+      const onCancelled = (): void => abort.abort();
+      call.once('cancelled', onCancelled);
       fn(call.request, abort.signal, call.metadata).then(
-        (res) => callback(null, res),
+        (res) => {
+          call.removeListener('cancelled', onCancelled);
+          callback(null, res);
+        },
         (err: unknown) => {
+          call.removeListener('cancelled', onCancelled);
           if (isUnexpected(err)) logger.error({ err, method }, 'request failed unexpectedly');
           callback(toServiceError(err));
         },

@@ -1,7 +1,7 @@
 // Calls participants over gRPC: one channel per participant, reused; every
 // call carries its deadline; every failure becomes a typed InvokeResult.
 
-import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import {
   CompensateRequest,
   CompensateResponse,
@@ -30,6 +30,8 @@ const decodeCompensate = (b: Buffer): CompensateResponse => CompensateResponse.d
 
 export class GrpcParticipantInvoker implements ParticipantInvoker {
   private readonly clients = new Map<string, Client>();
+  /** Calls in flight per abort signal: one 'abort' listener per signal, not one per call. */
+  private readonly inFlight = new WeakMap<AbortSignal, Set<ClientUnaryCall>>();
 
   constructor(private readonly options: GrpcParticipantInvokerOptions) {}
 
@@ -50,20 +52,38 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       outputs: Object.fromEntries(call.outputs),
       metadata: { ...call.metadata },
     };
+    const calls = this.callsOf(signal);
     return new Promise<InvokeResult>((resolve) => {
       const done = (err: ServiceError | null, res?: ExecuteResponse | CompensateResponse): void => {
-        signal.removeEventListener('abort', onAbort);
+        calls.delete(grpcCall);
         if (err) resolve({ kind: 'error', code: statusName(err.code), message: err.details || err.message });
         else resolve(this.fromResult(res?.result));
       };
-      const options = { deadline: new Date(call.deadline) };
+      const options = { deadline: call.deadline };
       const grpcCall =
         call.operation === 'execute'
           ? client.makeUnaryRequest(EXECUTE_PATH, encodeExecute, decodeExecute, { call: stepCall }, new Metadata(), options, done)
           : client.makeUnaryRequest(COMPENSATE_PATH, encodeCompensate, decodeCompensate, { call: stepCall }, new Metadata(), options, done);
-      const onAbort = (): void => grpcCall.cancel();
-      signal.addEventListener('abort', onAbort, { once: true });
+      calls.add(grpcCall);
     });
+  }
+
+  private callsOf(signal: AbortSignal): Set<ClientUnaryCall> {
+    let calls = this.inFlight.get(signal);
+    if (calls === undefined) {
+      const set = new Set<ClientUnaryCall>();
+      calls = set;
+      this.inFlight.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const c of set) c.cancel();
+          set.clear();
+        },
+        { once: true },
+      );
+    }
+    return calls;
   }
 
   close(): Promise<void> {

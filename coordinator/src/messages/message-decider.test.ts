@@ -157,7 +157,7 @@ describe('PrepareMessage validation', () => {
     expect(invalidField(() => validatePrepare(input({ deliverAt: ctx.now + 31 * 86_400_000 }), settings, ctx))).toBe('deliver_at');
   });
 
-  it('identifies a request by its content, not by the defaults applied to it', () => {
+  it('identifies a message by its content, not by its check policy', () => {
     const a = validatePrepare(input(), settings, ctx);
     expect(validatePrepare(input({ headers: { 'Content-Type': 'application/json' } }), settings, ctx).contentHash).toBe(a.contentHash);
     expect(validatePrepare(input({ payload: Buffer.from('other') }), settings, ctx).contentHash).not.toBe(a.contentHash);
@@ -166,7 +166,8 @@ describe('PrepareMessage validation', () => {
     expect(validatePrepare(input({ deliverAt: ctx.now + 1000 }), settings, ctx).contentHash).not.toBe(a.contentHash);
     const explicitDefaults = validatePrepare(input({ checkPolicy: { checkAfterMs: 6000, checkIntervalMs: 30_000, maxChecks: 15, checkTimeoutMs: 5000 } }), settings, ctx);
     expect(explicitDefaults.policy).toEqual(a.policy);
-    expect(explicitDefaults.contentHash).not.toBe(a.contentHash);
+    expect(explicitDefaults.contentHash).toBe(a.contentHash);
+    expect(validatePrepare(input({ checkPolicy: { checkAfterMs: 100, checkIntervalMs: 0, maxChecks: 1, checkTimeoutMs: 0 } }), settings, ctx).contentHash).toBe(a.contentHash);
   });
 
   it('matches NATS subject patterns', () => {

@@ -37,8 +37,7 @@ export async function startMessageModule(options: MessageModuleOptions): Promise
   const prefix = config.events.subjectPrefix;
   const streamSubjects = config.nats.stream.subjects.length > 0 ? config.nats.stream.subjects : [];
   const allowedSubjects = allowedMessageSubjects(config.messages, streamSubjects, prefix);
-  const store = new MessageStore(options.store, config.database.path);
-  await store.open();
+  const store = new MessageStore(options.store);
   const invoker = new GrpcCheckInvoker(registry);
   const service = new MessageService({
     store,
@@ -57,7 +56,6 @@ export async function startMessageModule(options: MessageModuleOptions): Promise
   } catch (err) {
     await service.close();
     await invoker.close();
-    await store.close();
     throw err;
   }
   return {
@@ -66,7 +64,6 @@ export async function startMessageModule(options: MessageModuleOptions): Promise
     close: async () => {
       await service.close();
       await invoker.close();
-      await store.close();
     },
   };
 }

@@ -76,8 +76,7 @@ async function start(
 ): Promise<{ service: MessageService; store: SqliteStore; outbox: () => Promise<OutboxRowDb[]>; wakes: () => number }> {
   const store = new SqliteStore({ path, synchronous: 'NORMAL' });
   await store.open();
-  const messages = new MessageStore(store, path);
-  await messages.open();
+  const messages = new MessageStore(store);
   let wakes = 0;
   const service = new MessageService({
     store: messages,
@@ -94,7 +93,6 @@ async function start(
   const handle = {
     close: async () => {
       await service.close();
-      await messages.close();
       await store.close();
     },
   };

@@ -130,7 +130,7 @@ export class MessageService {
     this.state = 'closed';
   }
 
-  prepare(input: PrepareInput): Promise<PrepareResult> {
+  async prepare(input: PrepareInput): Promise<PrepareResult> {
     this.assertRunning();
     const now = this.clock.now();
     const v = validatePrepare(input, this.settings, {
@@ -161,13 +161,13 @@ export class MessageService {
     });
   }
 
-  commit(messageId: string): Promise<MessageState> {
+  async commit(messageId: string): Promise<MessageState> {
     this.assertRunning();
     requireId(messageId);
     return this.transition(messageId, 'producer', (m, now) => decideCommit(m, now));
   }
 
-  rollback(messageId: string, reason: string): Promise<MessageState> {
+  async rollback(messageId: string, reason: string): Promise<MessageState> {
     this.assertRunning();
     requireId(messageId);
     if (reason.length > 1024) throw invalidArgument('reason', 'is longer than 1024 characters');

@@ -1,11 +1,10 @@
 // The tx_messages table (migration 2) in the coordinator's SQLite file. Writes
 // join the store's group-committed transactions; every statement is
 // conditional (on absence or on the version it expects) so it never fails a
-// batch. Reads use a connection of their own that only runs statements to
-// completion, so no open statement pins an old snapshot under a
-// read-modify-write.
+// batch, and has a fixed text (the writer caches prepared statements by text).
+// Reads go through the store's read connection.
 
-import { SqliteConnection, type SqlParam } from '../store/sqlite/sqlite-connection.js';
+import type { SqliteConnection, SqlParam } from '../store/sqlite/sqlite-connection.js';
 import type { SqlStatement, SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { deliveryOutboxId } from './message-outbox.js';
 import type { MessageRecord, MessageState, MessageView } from './message-types.js';
@@ -42,24 +41,8 @@ const RECORD_COLUMNS = COLUMNS.join(', ');
 const INSERT_COLUMNS = ['payload', ...COLUMNS].join(', ');
 
 export class MessageStore {
-  private reader: SqliteConnection | undefined;
-
-  constructor(
-    private readonly store: SqliteStore,
-    /** The coordinator's database file (the one `store` has open). */
-    private readonly path: string,
-  ) {}
-
-  async open(): Promise<void> {
-    const reader = await SqliteConnection.open(this.path, true);
-    await reader.exec('PRAGMA busy_timeout = 5000;');
-    this.reader = reader;
-  }
-
-  async close(): Promise<void> {
-    await this.reader?.close();
-    this.reader = undefined;
-  }
+  /** `store` must be open. */
+  constructor(private readonly store: SqliteStore) {}
 
   /** Makes the statements durable in one (group-committed) transaction. */
   commit(statements: readonly SqlStatement[]): Promise<void> {
@@ -126,23 +109,19 @@ export class MessageStore {
     ]);
   }
 
-  /** Deletes up to `limit` messages decided before `before` that need nothing more. */
+  /** Deletes up to `limit` messages decided before `before` that need nothing more; about how many were deleted. */
   async deleteDecidedBefore(before: number, limit: number): Promise<number> {
-    const rows = await this.read().all<{ id: string }>(
-      `SELECT id FROM tx_messages WHERE decided_at IS NOT NULL AND decided_at < ?
-          AND (state IN ('ROLLED_BACK', 'DISCARDED') OR (state = 'COMMITTED' AND enqueued_at IS NOT NULL))
-        LIMIT ?`,
-      [before, limit],
-    );
-    if (rows.length === 0) return 0;
-    const ids = rows.map((r) => r.id);
-    await this.commit([{ sql: `DELETE FROM tx_messages WHERE id IN (${ids.map(() => '?').join(', ')})`, params: ids }]);
-    return ids.length;
+    const expired = `SELECT id FROM tx_messages WHERE decided_at IS NOT NULL AND decided_at < ?
+        AND (state IN ('ROLLED_BACK', 'DISCARDED') OR (state = 'COMMITTED' AND enqueued_at IS NOT NULL)) LIMIT ?`;
+    const rows = await this.read().all<{ n: number }>(`SELECT COUNT(*) AS n FROM (${expired})`, [before, limit]);
+    const n = rows[0]?.n ?? 0;
+    if (n === 0) return 0;
+    await this.commit([{ sql: `DELETE FROM tx_messages WHERE id IN (${expired})`, params: [before, limit] }]);
+    return n;
   }
 
   private read(): SqliteConnection {
-    if (this.reader === undefined) throw new Error('MessageStore is not open');
-    return this.reader;
+    return this.store.readConnection();
   }
 }
 

@@ -36,7 +36,7 @@ export interface ValidatedPrepare {
   readonly producer: string;
   readonly policy: CheckPolicy;
   readonly deliverAt: number | undefined;
-  /** Hash of the request's content (not of the resolved defaults): same id + same hash = same message. */
+  /** Hash of the message's content (subject, key, payload, headers, producer, deliver_at): same id + same hash = same message. */
   readonly contentHash: string;
 }
 

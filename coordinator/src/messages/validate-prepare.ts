@@ -33,7 +33,9 @@ export function validatePrepare(input: PrepareInput, settings: MessageSettings, 
   if (!ctx.allowedSubjects.some((p) => subjectMatches(p, input.subject))) {
     throw invalidArgument(
       'subject',
-      `"${input.subject}" is not a transactional-message subject of this coordinator (allowed: ${ctx.allowedSubjects.join(', ') || 'none configured'})`,
+      `"${input.subject}" is not a transactional-message subject of this coordinator (allowed: ${
+        ctx.allowedSubjects.join(', ') || 'none; the operator sets messages.subjects or nats.stream.subjects'
+      })`,
     );
   }
   if (Buffer.byteLength(input.key, 'utf8') > limits.maxKeyBytes) {
@@ -124,20 +126,17 @@ function resolvePolicy(requested: CheckPolicy, settings: MessageSettings): Check
   };
 }
 
-/** Identity of a request: every field but the id, headers in name order, the policy as requested. */
+/**
+ * Identity of a message: what is delivered, where, when, and who answers for
+ * it (headers in name order). The check policy is not part of it: a producer
+ * retrying after a restart with other settings still means the same message
+ * (the first policy stays).
+ */
 function contentHash(input: PrepareInput): string {
   const h = createHash('sha256');
   const headers = Object.entries(input.headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const p = input.checkPolicy;
   h.update(
-    JSON.stringify([
-      input.subject,
-      input.key,
-      headers,
-      input.producer,
-      [p.checkAfterMs, p.checkIntervalMs, p.maxChecks, p.checkTimeoutMs],
-      input.deliverAt === undefined ? null : Math.trunc(input.deliverAt),
-    ]),
+    JSON.stringify([input.subject, input.key, headers, input.producer, input.deliverAt === undefined ? null : Math.trunc(input.deliverAt)]),
   );
   h.update('\0');
   h.update(input.payload);

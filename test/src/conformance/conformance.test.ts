@@ -146,7 +146,8 @@ for (const a of ADAPTERS) {
       expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
       const saga = await client.get(sagaId);
       const tries = attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE);
-      expect(tries[0]!.errorCode).toBe('DEADLINE_EXCEEDED');
+      // The answer was lost: the coordinator's deadline, or the participant's own (propagated) one, fired first.
+      expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(tries[0]!.errorCode);
       expect(tries.at(-1)!.outcome).toBe(AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED);
       expect(await a.executeEffects(db(), sagaId)).toBe(1);
       expect(await a.balance(db())).toBe(before - a.unit);
@@ -202,7 +203,7 @@ for (const a of ADAPTERS) {
       const saga = await client.get(sagaId);
       const comps = attemptsOf(saga, 'first', Operation.OPERATION_COMPENSATE);
       expect(comps.length).toBeGreaterThanOrEqual(2);
-      expect(comps[0]!.errorCode).toBe('DEADLINE_EXCEEDED');
+      expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(comps[0]!.errorCode);
       expect(await a.executeEffects(db(), sagaId)).toBe(1);
       expect(await a.compensateEffects(db(), sagaId)).toBe(1);
       expect(await a.balance(db())).toBe(before);

@@ -316,82 +316,112 @@ export class SqliteStore implements Store {
       if (u.outbox) outbox.push(...u.outbox);
       if (u.purge) purge.push(...u.purge);
     }
-    // Serialized mode: these run in order; collect every outcome, then commit or roll back.
-    const steps: Promise<unknown>[] = [db.run('BEGIN IMMEDIATE')];
+    // One transaction sent as SQL text with the values inlined as literals: the
+    // batch is one trip to SQLite's thread and its statements run in order.
+    // (Prepared statements run one by one are not ordered by serialize(): each
+    // goes to the thread pool on its own, so one could run before BEGIN, outside
+    // the transaction; and every trip costs the event loop a hand-off.)
+    const head: string[] = ['BEGIN IMMEDIATE;'];
     for (const chunk of chunks(inserts, 14)) {
-      steps.push(
-        db.run(
-          `INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${rowsSql(chunk.length, 14)}`,
-          chunk.flatMap((s) => [
-            s.key,
-            s.id,
-            s.definition.name,
-            s.state,
-            s.createdAt,
-            s.createdAt,
-            null,
-            s.deadlineAt ?? null,
-            encodeDefinition(s.definition),
-            s.definitionHash,
-            '',
-            '',
-            '',
-            0,
-          ]),
-        ),
+      head.push(
+        `INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${valuesSql(chunk, (s) => [
+          s.key,
+          s.id,
+          s.definition.name,
+          s.state,
+          s.createdAt,
+          s.createdAt,
+          null,
+          s.deadlineAt ?? null,
+          encodeDefinition(s.definition),
+          s.definitionHash,
+          '',
+          '',
+          '',
+          0,
+        ])};`,
       );
     }
     for (const chunk of chunks(journal, 3)) {
-      steps.push(
-        db.run(
-          `INSERT INTO journal (saga_key, seq, data) VALUES ${rowsSql(chunk.length, 3)}`,
-          chunk.flatMap((j) => [j.key, j.seq, encodeJournalEvent(j.event)]),
-        ),
-      );
+      head.push(`INSERT INTO journal (saga_key, seq, data) VALUES ${valuesSql(chunk, (j) => [j.key, j.seq, encodeJournalEvent(j.event)])};`);
     }
     for (const chunk of chunks([...updates.values()], 8)) {
-      steps.push(
-        db.run(
-          `UPDATE sagas SET state = v.column2, updated_at = v.column3, finished_at = v.column4, failed_step = v.column5,
-             reason = v.column6, note = v.column7, version = v.column8
-           FROM (VALUES ${rowsSql(chunk.length, 8)}) AS v WHERE sagas.key = v.column1`,
-          chunk.flatMap((u) => [u.key, u.state, u.updatedAt, u.finishedAt ?? null, u.failedStep, u.reason, u.note, u.version]),
-        ),
+      head.push(
+        `UPDATE sagas SET state = v.column2, updated_at = v.column3, finished_at = v.column4, failed_step = v.column5,
+           reason = v.column6, note = v.column7, version = v.column8
+         FROM (VALUES ${valuesSql(chunk, (u) => [u.key, u.state, u.updatedAt, u.finishedAt ?? null, u.failedStep, u.reason, u.note, u.version])}) AS v
+         WHERE sagas.key = v.column1;`,
       );
     }
     for (const chunk of chunks(outbox, 6)) {
-      steps.push(
-        db.run(
-          `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at) VALUES ${rowsSql(chunk.length, 6)}`,
-          chunk.flatMap((o) => [o.id, o.subject, o.payload, JSON.stringify(o.headers), o.orderingKey, o.createdAt]),
-        ),
+      head.push(
+        `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at) VALUES ${valuesSql(chunk, (o) => [
+          o.id,
+          o.subject,
+          o.payload,
+          JSON.stringify(o.headers),
+          o.orderingKey,
+          o.createdAt,
+        ])};`,
       );
     }
-    for (const st of statements) steps.push(db.run(st.sql, st.params));
+    const tail: string[] = [];
     for (const chunk of chunks(purge, 1)) {
-      const list = chunk.map(() => '?').join(', ');
-      steps.push(db.run(`DELETE FROM journal WHERE saga_key IN (${list})`, chunk));
-      steps.push(db.run(`DELETE FROM sagas WHERE key IN (${list})`, chunk));
+      const list = chunk.map(sqlLiteral).join(', ');
+      tail.push(`DELETE FROM journal WHERE saga_key IN (${list});`, `DELETE FROM sagas WHERE key IN (${list});`);
     }
-    const outcomes = await Promise.allSettled(steps);
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed !== undefined) {
-      await db.run('ROLLBACK').catch(() => undefined);
-      throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    tail.push('COMMIT;');
+    try {
+      if (statements.length === 0) await db.exec(`${head.join('\n')}\n${tail.join('\n')}`);
+      else {
+        await db.exec(head.join('\n'));
+        for (const st of statements) await db.run(st.sql, st.params);
+        await db.exec(tail.join('\n'));
+      }
+    } catch (err) {
+      await db.exec('ROLLBACK').catch(() => undefined);
+      throw err instanceof Error ? err : new Error(String(err));
     }
-    await db.run('COMMIT');
   }
 }
 
-function rowsSql(rows: number, columns: number): string {
-  const one = `(${new Array(columns).fill('?').join(', ')})`;
-  return new Array(rows).fill(one).join(', ');
+/** A value as an SQL literal, for statements sent as text (see writeBatch). */
+function sqlLiteral(v: SqlParam): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`SqliteStore: cannot store the number ${v}`);
+    return String(v);
+  }
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string') {
+    // A NUL would end the SQL text early: such strings travel as hex.
+    if (v.includes('\0')) return `CAST(X'${Buffer.from(v, 'utf8').toString('hex')}' AS TEXT)`;
+    return `'${v.replaceAll("'", "''")}'`;
+  }
+  return `X'${v.toString('hex')}'`;
 }
 
+/** "(a, b), (c, d)" for a VALUES clause. */
+function valuesSql<T>(rows: readonly T[], values: (row: T) => readonly SqlParam[]): string {
+  return rows.map((r) => `(${values(r).map(sqlLiteral).join(', ')})`).join(', ');
+}
+
+/**
+ * Splits rows into statements of power-of-two sizes (at most MAX_PARAMS values
+ * each): bounded statement sizes, and for prepared statements (IN lists) only a
+ * few distinct texts, so the statement cache stays small and warm instead of
+ * preparing (and keeping) a new statement for every batch size.
+ */
 function chunks<T>(items: readonly T[], columns: number): T[][] {
-  const size = Math.max(1, Math.floor(MAX_PARAMS / columns));
+  const max = Math.max(1, Math.floor(MAX_PARAMS / columns));
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  for (let i = 0; i < items.length; ) {
+    const left = Math.min(items.length - i, max);
+    let size = 1;
+    while (size * 2 <= left) size *= 2;
+    out.push(items.slice(i, i + size));
+    i += size;
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Environment of the order-events example processes. Every error names the
 // variable.
 
-import type { CheckPolicyOptions } from './sdk-bridge.js';
+import type { CheckPolicyOptions } from '@saga/sdk';
 
 export interface OrderProducerConfig {
   readonly host: string;

@@ -9,7 +9,7 @@ import { ParticipantServer, SqliteBarrier, TerminalError, type BoundAddress, typ
 import { jsonOutput } from '../json-payload.js';
 import { orderCreatedMessageId, parseOrderCreated } from './order-created.js';
 import type { OrderProducerConfig } from './order-events-config.js';
-import { SqliteTxMessageLog, TxMessageClient, TxMessageProducer, TxMessageRecordedError } from './sdk-bridge.js';
+import { SqliteTxMessageLog, TxMessageClient, TxMessageDecidedError, TxMessageProducer } from '@saga/sdk';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS orders (
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS orders (
 );
 `;
 
-/** The order's message was rolled back by a check-back before the order could be created; the order id is spent. */
+/** The order's message was rolled back (e.g. by a check-back) before the order could be created; the order id is spent. */
 export const ORDER_MESSAGE_ROLLED_BACK = 'ORDER_MESSAGE_ROLLED_BACK';
 /** More units than one order may hold: the local transaction refuses it, so its message is rolled back. */
 export const ORDER_TOO_LARGE = 'ORDER_TOO_LARGE';
@@ -73,10 +73,10 @@ export async function startOrderProducer(config: OrderProducerConfig, logger: Lo
           );
           return jsonOutput({ orderId: order.orderId, messageId, messageState: sent.state });
         } catch (err) {
-          if (!(err instanceof TxMessageRecordedError)) throw err;
+          if (!(err instanceof TxMessageDecidedError)) throw err;
           // A retry of an order already created: the same answer as the first time.
-          if (err.recorded === 'COMMITTED') return jsonOutput({ orderId: order.orderId, messageId, messageState: 'COMMITTED' });
-          throw new TerminalError(ORDER_MESSAGE_ROLLED_BACK, `order ${order.orderId} was given up (its message was rolled back by a check-back)`);
+          if (err.decided === 'COMMITTED') return jsonOutput({ orderId: order.orderId, messageId, messageState: 'COMMITTED' });
+          throw new TerminalError(ORDER_MESSAGE_ROLLED_BACK, `order ${order.orderId} was given up: ${err.message}`);
         }
       },
     });

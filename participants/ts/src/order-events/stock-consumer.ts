@@ -7,7 +7,7 @@
 import { SqliteBarrier, type Logger, type SqliteTx } from '@saga/sdk';
 import { parseOrderCreated } from './order-created.js';
 import type { StockConsumerConfig } from './order-events-config.js';
-import { IdempotentConsumer, SqliteProcessedMessageLog, type ConsumedMessage } from './sdk-bridge.js';
+import { IdempotentConsumer, SqliteProcessedMessageLog, type ConsumedMessage } from '@saga/sdk';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS stock (
