@@ -1,5 +1,5 @@
 // Sagas of one kind share the small parts of their definitions: names,
-// actions, retry policies and empty maps are interned, so that an active saga
+// actions, retry policies, empty maps (and the last errors of their steps) are interned, so that an active saga
 // (100,000 of them may wait out a backoff) holds little more than its own
 // payloads. The interner is bounded: past its size it stops adding, so a stream
 // of unique names cannot grow it without end.
@@ -19,6 +19,16 @@ function intern(s: string): string {
   return s;
 }
 
+const messages = new Map<string, string>();
+
+/** One shared, flat copy of an error message seen before (a failing participant repeats itself). */
+export function internMessage(s: string): string {
+  const known = messages.get(s);
+  if (known !== undefined) return known;
+  if (messages.size < 1000) messages.set(s, s);
+  return s;
+}
+
 function internPolicy(p: RetryPolicy): RetryPolicy {
   const key = `${p.maxAttempts}/${p.attemptTimeoutMs}/${p.initialBackoffMs}/${p.maxBackoffMs}/${p.backoffMultiplier}`;
   const known = policies.get(key);
@@ -33,17 +43,38 @@ function map(m: Readonly<Record<string, string>>): Readonly<Record<string, strin
   return EMPTY_MAP;
 }
 
-/** The same definition with shared parts interned (payloads and non-empty maps are kept as they are). */
+const EMPTY_PAYLOAD = Buffer.alloc(0);
+
+/**
+ * The saga's payloads copied into one buffer of their own. Small buffers
+ * decoded from a request live in Node's shared 8 KiB pool slabs, and one
+ * long-lived payload keeps its whole slab alive.
+ */
+function compactPayloads(steps: readonly StepDefinition[]): Buffer[] {
+  let total = 0;
+  for (const s of steps) total += s.payload.length;
+  const block = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  return steps.map((s) => {
+    if (s.payload.length === 0) return EMPTY_PAYLOAD;
+    s.payload.copy(block, at);
+    at += s.payload.length;
+    return block.subarray(at - s.payload.length, at);
+  });
+}
+
+/** The same definition with shared parts interned, its payloads in one block (non-empty maps are kept as they are). */
 export function compactDefinition(def: SagaDefinition): SagaDefinition {
+  const payloads = compactPayloads(def.steps);
   return {
     name: intern(def.name),
     steps: def.steps.map(
-      (s): StepDefinition => ({
+      (s, i): StepDefinition => ({
         name: intern(s.name),
         participant: intern(s.participant),
         action: intern(s.action),
         compensateAction: intern(s.compensateAction),
-        payload: s.payload,
+        payload: payloads[i] ?? s.payload,
         dependsOn: s.dependsOn.length === 0 ? EMPTY_LIST : s.dependsOn.map(intern),
         noCompensation: s.noCompensation,
         retry: internPolicy(s.retry),

@@ -11,7 +11,10 @@ import type {
   SagaView,
   StepStatus,
 } from '../domain/saga-types.js';
+import { internMessage } from './compact-definition.js';
 import type { JournalEvent } from './journal-event.js';
+
+const NO_OUTPUTS: ReadonlyMap<string, Buffer> = new Map();
 
 export interface StepRuntime {
   exec: StepStatus;
@@ -95,15 +98,15 @@ export class SagaRuntime implements SagaIdentity {
     return this.state === 'RUNNING' || this.state === 'COMPENSATING';
   }
 
-  /** Outputs of the steps that succeeded, by step name. */
-  outputs(): Map<string, Buffer> {
-    const out = new Map<string, Buffer>();
+  /** Outputs of the steps that succeeded, by step name (one shared empty map when there are none). */
+  outputs(): ReadonlyMap<string, Buffer> {
+    let out: Map<string, Buffer> | undefined;
     this.steps.forEach((step, i) => {
       if (step.exec === 'SUCCEEDED' && step.output !== undefined) {
-        out.set(this.definition.steps[i]?.name ?? '', step.output);
+        (out ??= new Map()).set(this.definition.steps[i]?.name ?? '', step.output);
       }
     });
-    return out;
+    return out ?? NO_OUTPUTS;
   }
 
   toView(): SagaView {
@@ -166,7 +169,7 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       step.inFlight = undefined;
       const status: StepStatus = e.o === 'S' ? 'SUCCEEDED' : e.o === 'E' && e.next !== undefined ? 'RUNNING' : 'FAILED';
       step.nextAt = e.o === 'E' ? e.next : undefined;
-      if (e.o !== 'S') step.lastError = e.code ? `${e.code}: ${e.msg ?? ''}` : (e.msg ?? '');
+      if (e.o !== 'S') step.lastError = internMessage(e.code ? `${e.code}: ${e.msg ?? ''}` : (e.msg ?? ''));
       if (e.op === 'execute') {
         step.exec = status;
         if (e.o === 'S') step.output = e.out;

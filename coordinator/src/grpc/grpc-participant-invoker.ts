@@ -1,7 +1,9 @@
 // Calls participants over gRPC: one channel per participant, reused; every
 // call carries its deadline; every failure becomes a typed InvokeResult.
+// Plaintext participants are called through a lean HTTP/2 unary client (see
+// http2-unary-channel.ts for why); participants with TLS through grpc-js.
 
-import { Client, Metadata, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   CompensateRequest,
   CompensateResponse,
@@ -13,6 +15,7 @@ import {
 } from '@saga/proto';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from '../engine/participant-invoker.js';
 import type { ParticipantRegistry } from '../registry/participant-registry.js';
+import { Http2UnaryChannel } from './http2-unary-channel.js';
 import { statusName } from './status-map.js';
 
 export interface GrpcParticipantInvokerOptions {
@@ -27,17 +30,45 @@ const encodeExecute = (r: ExecuteRequest): Buffer => Buffer.from(ExecuteRequest.
 const encodeCompensate = (r: CompensateRequest): Buffer => Buffer.from(CompensateRequest.encode(r).finish());
 const decodeExecute = (b: Buffer): ExecuteResponse => ExecuteResponse.decode(b);
 const decodeCompensate = (b: Buffer): CompensateResponse => CompensateResponse.decode(b);
+/** host:port or [v6]:port: what the lean channel dials (other target syntaxes go to grpc-js). */
+const PLAIN_ADDRESS = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
+
+const NO_ENTRIES: Record<string, Buffer> = Object.freeze({});
+
+interface Cancellable {
+  cancel(): void;
+}
+
+/**
+ * One protobuf writer for every request: encoding is synchronous and finish()
+ * resets it, so its buffer grows once instead of being allocated (and doubled
+ * twice, each a new ArrayBuffer) for every call.
+ */
+const sharedWriter = ExecuteRequest.encode(ExecuteRequest.fromPartial({}));
+sharedWriter.finish();
+
+function encodeWithSharedWriter(execute: boolean, call: StepCall): Uint8Array {
+  try {
+    return execute ? ExecuteRequest.encode({ call }, sharedWriter).finish() : CompensateRequest.encode({ call }, sharedWriter).finish();
+  } catch (err) {
+    sharedWriter.finish(); // leave it empty for the next call
+    throw err;
+  }
+}
 
 export class GrpcParticipantInvoker implements ParticipantInvoker {
   private readonly clients = new Map<string, Client>();
+  /** Per participant: its lean channel, or null when it is called through grpc-js (TLS). */
+  private readonly channels = new Map<string, Http2UnaryChannel | null>();
   /** Calls in flight per abort signal: one 'abort' listener per signal, not one per call. */
-  private readonly inFlight = new WeakMap<AbortSignal, Set<ClientUnaryCall>>();
+  private readonly inFlight = new WeakMap<AbortSignal, Set<Cancellable>>();
 
   constructor(private readonly options: GrpcParticipantInvokerOptions) {}
 
   invoke(call: StepInvocation, signal: AbortSignal): Promise<InvokeResult> {
-    const client = this.client(call.participant);
-    if (client === undefined) {
+    const channel = this.channel(call.participant);
+    const client = channel === undefined ? this.client(call.participant) : undefined;
+    if (channel === undefined && client === undefined) {
       return Promise.resolve({ kind: 'error', code: 'UNKNOWN_PARTICIPANT', message: `participant "${call.participant}" is not registered` });
     }
     const stepCall: StepCall = {
@@ -49,10 +80,13 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       attempt: call.attempt,
       idempotencyKey: call.idempotencyKey,
       deadline: new Date(call.deadline),
-      outputs: Object.fromEntries(call.outputs),
-      metadata: { ...call.metadata },
+      // Only read by the encoder: no copies when there is nothing to copy.
+      outputs: call.outputs.size === 0 ? NO_ENTRIES : Object.fromEntries(call.outputs),
+      metadata: call.metadata,
     };
     const calls = this.callsOf(signal);
+    if (channel !== undefined) return this.invokeLean(channel, call.operation === 'execute', stepCall, call.deadline, calls);
+    if (client === undefined) throw new Error('unreachable: no channel and no client');
     return new Promise<InvokeResult>((resolve) => {
       const done = (err: ServiceError | null, res?: ExecuteResponse | CompensateResponse): void => {
         calls.delete(grpcCall);
@@ -68,10 +102,51 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
     });
   }
 
-  private callsOf(signal: AbortSignal): Set<ClientUnaryCall> {
+  private invokeLean(channel: Http2UnaryChannel, execute: boolean, stepCall: StepCall, deadline: number, calls: Set<Cancellable>): Promise<InvokeResult> {
+    const request = encodeWithSharedWriter(execute, stepCall);
+    return new Promise<InvokeResult>((resolve) => {
+      // The answer never comes before call() returns.
+      const handle = channel.call(execute ? EXECUTE_PATH : COMPENSATE_PATH, request, deadline, (answer) => {
+        calls.delete(handle);
+        if (answer.code !== 0 || answer.message === undefined) {
+          resolve({ kind: 'error', code: statusName(answer.code), message: answer.details });
+          return;
+        }
+        let res: ExecuteResponse | CompensateResponse;
+        try {
+          res = execute ? ExecuteResponse.decode(answer.message) : CompensateResponse.decode(answer.message);
+        } catch (err) {
+          resolve({ kind: 'error', code: 'INTERNAL', message: `Response message parsing error: ${(err as Error).message}` });
+          return;
+        }
+        resolve(this.fromResult(res.result));
+      });
+      calls.add(handle);
+    });
+  }
+
+  /** The lean channel of a plaintext participant; undefined for TLS (grpc-js) or unknown participants. */
+  private channel(participant: string): Http2UnaryChannel | undefined {
+    const known = this.channels.get(participant);
+    if (known !== undefined) return known ?? undefined;
+    const ep = this.options.registry.resolve(participant);
+    if (ep === undefined) return undefined;
+    const plain = !ep.credentials._isSecure() && PLAIN_ADDRESS.test(ep.address);
+    const channel = plain
+      ? new Http2UnaryChannel(ep.address, {
+          maxReceiveBytes: this.options.maxOutputBytes + 64 * 1024,
+          keepaliveMs: 30_000,
+          keepaliveTimeoutMs: 20_000,
+        })
+      : null;
+    this.channels.set(participant, channel);
+    return channel ?? undefined;
+  }
+
+  private callsOf(signal: AbortSignal): Set<Cancellable> {
     let calls = this.inFlight.get(signal);
     if (calls === undefined) {
-      const set = new Set<ClientUnaryCall>();
+      const set = new Set<Cancellable>();
       calls = set;
       this.inFlight.set(signal, set);
       signal.addEventListener(
@@ -89,6 +164,8 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
   close(): Promise<void> {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    for (const c of this.channels.values()) c?.close();
+    this.channels.clear();
     return Promise.resolve();
   }
 

@@ -44,6 +44,8 @@ function protoFiles(): { dirs: string[]; files: string[] } {
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
   const server = new Server({
+    // No channelz service is served: its per-call bookkeeping is pure cost.
+    'grpc.enable_channelz': 0,
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     'grpc.keepalive_permit_without_calls': 1,
   });

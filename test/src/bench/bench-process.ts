@@ -48,6 +48,8 @@ export class BenchProcess {
     });
     const proc = new BenchProcess(options.name, child);
     if (options.onLine !== undefined) proc.onLine(options.onLine);
+    // BENCH_ECHO=coordinator (or a participant's name) echoes that process's output.
+    if (process.env.BENCH_ECHO === options.name) proc.onLine((line) => process.stderr.write(`${options.name}| ${line}\n`));
     const timeoutMs = options.readyTimeoutMs ?? 120_000;
     proc.address = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${options.name}: not ready within ${timeoutMs} ms\n${proc.logs()}`)), timeoutMs);
@@ -127,7 +129,8 @@ export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProce
   return BenchProcess.start({
     name: 'coordinator',
     onLine: o.onLine,
-    args: [...(o.nodeArgs ?? []), COORDINATOR_MAIN],
+    // BENCH_COORDINATOR_MAIN: another build of the coordinator, for A/B comparisons.
+    args: [...(o.nodeArgs ?? []), process.env.BENCH_COORDINATOR_MAIN ?? COORDINATOR_MAIN],
     env: {
       SAGA_LISTEN: `127.0.0.1:${o.port ?? 0}`,
       SAGA_DB: o.db,
@@ -144,10 +147,10 @@ export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProce
 
 export type ParticipantMode = 'ok' | 'unavailable' | 'hold';
 
-export function startNoopParticipant(name: string, mode: ParticipantMode, reportMs = 200): Promise<BenchProcess> {
+export function startNoopParticipant(name: string, mode: ParticipantMode, reportMs = 200, impl: 'grpc-js' | 'http2' = 'grpc-js'): Promise<BenchProcess> {
   return BenchProcess.start({
     name,
-    args: [join(BENCH_DIR, 'noop-participant.js'), '--mode', mode, '--report-ms', String(reportMs)],
+    args: [join(BENCH_DIR, 'noop-participant.js'), '--mode', mode, '--report-ms', String(reportMs), '--impl', impl],
   });
 }
 

@@ -1,9 +1,10 @@
 // Helpers shared by the benchmark scenarios.
 
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import { cpus } from 'node:os';
 import { StartSagaRequest, StartSagaResponse } from '@saga/proto';
 import { startNoopParticipant, type BenchProcess, type ParticipantMode } from './bench-process.js';
-import { cpuTimeMs } from './proc-stats.js';
+import { cpuTimeMs, waitForQuiet } from './proc-stats.js';
 
 export interface Common {
   readonly steps: number;
@@ -14,6 +15,8 @@ export interface Common {
   readonly logLevel: string;
   readonly dir: string;
   readonly json: string | undefined;
+  /** Seconds to wait for a quiet machine before measuring. */
+  readonly quietS: number;
 }
 
 /** Starts the no-op participants and returns them with their registry entries. */
@@ -21,8 +24,9 @@ export async function startParticipants(
   count: number,
   mode: ParticipantMode,
   reportMs = 200,
+  impl: 'grpc-js' | 'http2' = 'grpc-js',
 ): Promise<{ procs: BenchProcess[]; registry: Record<string, string> }> {
-  const procs = await Promise.all(Array.from({ length: count }, (_, i) => startNoopParticipant(`p${i}`, mode, reportMs)));
+  const procs = await Promise.all(Array.from({ length: count }, (_, i) => startNoopParticipant(`p${i}`, mode, reportMs, impl)));
   return { procs, registry: Object.fromEntries(procs.map((p, i) => [`p${i}`, p.address])) };
 }
 
@@ -73,4 +77,10 @@ export async function until(probe: () => boolean, timeoutMs: number, intervalMs 
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   return true;
+}
+
+/** Waits (at most `seconds`) until other processes leave the CPUs alone; returns their last share in cores. */
+export async function quietFirst(seconds: number): Promise<number> {
+  const busy = await waitForQuiet(0.1, 2000, seconds * 1000, (b) => log(`waiting for the machine to be quiet: other processes use ${fmt(b * 100)} % of the CPUs`));
+  return Math.round(busy * cpus().length * 100) / 100;
 }

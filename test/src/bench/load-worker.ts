@@ -8,6 +8,7 @@
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { SagaOutcome, StartSagaRequest, StartSagaResponse } from '@saga/proto';
 import { performance } from 'node:perf_hooks';
+import { frame, LeanUnaryClient } from './lean-client.js';
 import { buildRequest, type WorkerConfig, type WorkerMessage } from './worker-protocol.js';
 
 const START_PATH = '/saga.v1.Coordinator/StartSaga';
@@ -15,11 +16,17 @@ const START_PATH = '/saga.v1.Coordinator/StartSaga';
 function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
   const now = (): number => performance.timeOrigin + performance.now();
   const body = Buffer.from(StartSagaRequest.encode(buildRequest(config)).finish());
-  const clients = Array.from(
-    { length: Math.max(1, config.channels) },
-    // A local subchannel pool per client: one TCP connection each.
-    () => new Client(config.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_retries': 0 }),
-  );
+  const channels = Math.max(1, config.channels);
+  const clients =
+    config.driver === 'grpc-js'
+      ? Array.from(
+          { length: channels },
+          // A local subchannel pool per client: one TCP connection each.
+          () => new Client(config.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_retries': 0 }),
+        )
+      : [];
+  const lean = config.driver === 'grpc-js' ? [] : Array.from({ length: channels }, () => new LeanUnaryClient(config.address));
+  const framed = frame(body);
   const metadata = new Metadata();
   const deadlineMs = Math.max(60_000, config.waitMs + 30_000);
   let started = 0;
@@ -36,38 +43,41 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
   let finished = false;
 
   const startOne = (dueAt: number, next: (() => void) | undefined): void => {
-    const client = clients[started % clients.length] as Client;
+    const index = started % channels;
     started++;
     outstanding++;
-    client.makeUnaryRequest(
-      START_PATH,
-      (b: Buffer) => b,
-      (b: Buffer) => StartSagaResponse.decode(b),
-      body,
-      metadata,
-      { deadline: Date.now() + deadlineMs },
-      (err: ServiceError | null, res?: StartSagaResponse) => {
-        outstanding--;
-        const end = now();
-        if (err) {
-          errors++;
-          if (errorSamples.length < 5) errorSamples.push(`${err.code}: ${err.details}`);
-        } else if (config.waitMs > 0 && res?.outcome !== SagaOutcome.SAGA_OUTCOME_COMPLETED) {
-          notCompleted++;
-          if (errorSamples.length < 5) errorSamples.push(`outcome ${res?.outcome ?? '?'}: ${res?.failureReason ?? ''}`);
-        } else {
-          completed++;
-          const ms = end - dueAt;
-          lat.push(ms);
-          if (end >= config.measureFrom && end < config.measureTo) {
-            windowCompleted++;
-            windowLatencies.push(ms);
-          }
+    const answered = (err: { code: number; details: string } | null, res?: StartSagaResponse): void => {
+      outstanding--;
+      const end = now();
+      if (err) {
+        errors++;
+        if (errorSamples.length < 5) errorSamples.push(`${err.code}: ${err.details}`);
+      } else if (config.waitMs > 0 && res?.outcome !== SagaOutcome.SAGA_OUTCOME_COMPLETED) {
+        notCompleted++;
+        if (errorSamples.length < 5) errorSamples.push(`outcome ${res?.outcome ?? '?'}: ${res?.failureReason ?? ''}`);
+      } else {
+        completed++;
+        const ms = end - dueAt;
+        lat.push(ms);
+        if (end >= config.measureFrom && end < config.measureTo) {
+          windowCompleted++;
+          windowLatencies.push(ms);
         }
-        if (next !== undefined) next();
-        maybeDone();
-      },
-    );
+      }
+      if (next !== undefined) next();
+      maybeDone();
+    };
+    const client = clients[index];
+    if (client !== undefined) {
+      const decode = (b: Buffer): StartSagaResponse => StartSagaResponse.decode(b);
+      const options = { deadline: Date.now() + deadlineMs };
+      client.makeUnaryRequest(START_PATH, (b: Buffer) => b, decode, body, metadata, options, (err: ServiceError | null, res?: StartSagaResponse) => answered(err, res));
+      return;
+    }
+    (lean[index] as LeanUnaryClient).call(START_PATH, framed, deadlineMs, (a) => {
+      if (a.code !== 0 || a.message === undefined) answered({ code: a.code, details: a.details });
+      else answered(null, StartSagaResponse.decode(a.message));
+    });
   };
 
   const limitReached = (): boolean => stopped || (config.total > 0 && started >= config.total);
@@ -79,6 +89,7 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
     send({ t: 'progress', started, completed, errors, notCompleted, outstanding, skipped, lat });
     send({ t: 'done', started, completed, errors, notCompleted, skipped, windowCompleted, windowLatencies, errorSamples });
     for (const c of clients) c.close();
+    for (const c of lean) c.close();
   };
 
   const progress = setInterval(() => {

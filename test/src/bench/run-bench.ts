@@ -8,16 +8,17 @@
 // backoff) and --scenario recovery (kill -9 with sagas in flight, time to resume).
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SagaState } from '@saga/proto';
 import { Args } from './args.js';
 import { startBenchCoordinator, type BenchProcess } from './bench-process.js';
-import { cpuOf, fmt, log, startParticipants, startSaga, type Common } from './common.js';
+import { cpuOf, fmt, log, quietFirst, startParticipants, startSaga, type Common } from './common.js';
 import { Drive, split } from './drive.js';
 import { round, summarize } from './histogram.js';
 import { buildRequest, type WorkerConfig } from './worker-protocol.js';
 import { prefillFinishedSagas } from './prefill.js';
-import { boxCpuMs, cpuTimeMs, machine, memory, waitForQuiet } from './proc-stats.js';
+import { boxCpuMs, cpuTimeMs, machine, memory } from './proc-stats.js';
 import { runCalibrate } from './scenario-calibrate.js';
 import { runParked } from './scenario-parked.js';
 import { runRecovery } from './scenario-recovery.js';
@@ -39,12 +40,14 @@ Common flags:
   --participants N      no-op participant processes; step i goes to participant i mod N (default 1)
   --payload BYTES       payload of every step (default 64)
   --sync FULL|NORMAL|OFF  the coordinator's SQLite synchronous mode (default FULL, the shipped default)
-  --node-args "ARGS"    extra node arguments for the coordinator (e.g. "--max-old-space-size=512")
+  --node-args="ARGS"    extra node arguments for the coordinator (e.g. --node-args="--max-old-space-size=512")
   --cpu-prof            profile the coordinator (node --cpu-prof); the .cpuprofile path is printed
   --log-level LEVEL     the coordinator's log level (default info, the shipped default)
   --json PATH           also write the results as JSON
   --dir PATH            working directory (default: a fresh temporary one, removed unless --keep)
   --keep                keep the working directory (databases, profiles)
+  --wait-quiet S        first wait up to S seconds for other processes to leave the CPUs
+                        alone (default 120); throughput reports what other work ran anyway
 
 Throughput flags:
   --concurrency N       closed loop: N sagas in flight (default 128)
@@ -53,17 +56,18 @@ Throughput flags:
   --warmup S            unmeasured seconds first (default 3)
   --clients N           load-driving processes (default 2)
   --channels N          gRPC connections per load process (default 2)
+  --driver lean|grpc-js the load processes' client: a lean node:http2 one (default: it leaves
+                        the CPUs to the coordinator) or grpc-js
   --wait-ms MS          StartSaga wait_ms: the answer carries the outcome (default 30000;
                         0 = fire and forget: then latency is StartSaga's only)
   --prefill N           insert N finished sagas into the database before measuring
-  --wait-quiet S        first wait up to S seconds for other processes to leave the CPUs
-                        alone (default 120); the report shows what other work ran anyway
 
 Scenario flags (parked, recovery):
   --sagas N             sagas to start (default 100000)
   --concurrency N       StartSaga calls in flight while starting them (default 256)
-  --settle S            parked: seconds to wait once all are parked before reading RSS (default 10)
+  --settle S            parked: seconds to wait once all are parked before reading RSS (default 30)
   --timeout S           recovery: give up waiting for the re-dispatches after S seconds (default 300)
+  --participant-impl I  recovery: the holding participant's server, http2 (bare, default) or grpc-js
 Calibrate flags:
   --seconds S           seconds per measurement (default 5)
 `;
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
     logLevel: args.string('log-level', 'info'),
     dir,
     json: args.optionalString('json'),
+    quietS: args.number('wait-quiet', 120),
   };
   try {
     let result: Record<string, unknown>;
@@ -118,8 +123,9 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
   const clients = Math.max(1, args.number('clients', 2));
   const channels = Math.max(1, args.number('channels', 2));
   const waitMs = args.number('wait-ms', 30_000);
+  const driver = args.string('driver', 'lean');
+  if (driver !== 'lean' && driver !== 'grpc-js') throw new Error(`--driver must be lean or grpc-js, not "${driver}"`);
   const prefill = args.number('prefill', 0);
-  const quietS = args.number('wait-quiet', 120);
   args.rejectUnknown();
 
   const db = join(c.dir, 'coordinator.db');
@@ -131,7 +137,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
       // A real finished saga as the template of the copies.
       const setup = await startBenchCoordinator({ db, participants: registry, synchronous: 'NORMAL', logLevel: 'warn' });
       const answer = await startSaga(setup.address, buildRequest({ steps: c.steps, participants: c.participants, payloadBytes: c.payload, waitMs: 10_000, retry: undefined }));
-      if (answer.state !== 3 /* COMPLETED */) throw new Error(`prefill template saga did not complete: ${JSON.stringify(answer)}`);
+      if (answer.state !== SagaState.SAGA_STATE_COMPLETED) throw new Error(`prefill template saga did not complete: ${JSON.stringify(answer)}`);
       await setup.stop();
       const t0 = Date.now();
       await prefillFinishedSagas(db, prefill, { ageMs: 3_600_000, maxOutbox: 100_000 }, (done) =>
@@ -139,9 +145,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
       );
     }
     // Other work on this machine would be measured too: wait for it to stop (bounded).
-    const busyBefore = await waitForQuiet(0.1, 2000, quietS * 1000, (busy) =>
-      log(`waiting for the machine to be quiet: other processes use ${fmt(busy * 100)} % of the CPUs`),
-    );
+    const busyBefore = await quietFirst(c.quietS);
     coordinator = await startBenchCoordinator({ db, participants: registry, synchronous: c.sync, nodeArgs: c.nodeArgs, logLevel: c.logLevel });
     const co = coordinator;
     log(
@@ -168,6 +172,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
       stopAt: measureTo,
       total: 0,
       channels,
+      driver,
       retry: undefined,
     };
     const conc = split(concurrency, clients);
@@ -233,10 +238,11 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
     const wallMs = b.t - a.t;
     const ours = b.co - a.co + (b.parts - a.parts) + (b.drivers - a.drivers) + (b.self - a.self);
     const otherCores = Math.max(0, (b.box - a.box - ours) / wallMs);
+    if (process.env.BENCH_DEBUG) log(JSON.stringify({ a, b, wallMs }));
     await co.stop();
     const states = prefill > 0 ? [] : await queryDb<{ state: string; n: number }>(db, 'SELECT state, COUNT(*) AS n FROM sagas GROUP BY state');
     const out = {
-      params: { steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, waitMs, prefill, coordinatorNodeArgs: c.nodeArgs },
+      params: { steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, driver, waitMs, prefill, coordinatorNodeArgs: c.nodeArgs },
       results: {
         sagasPerSecond: round(n / duration, 1),
         completedInWindow: n,
@@ -247,7 +253,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
         driverCpuMsPerSaga: round((b.drivers - a.drivers) / n, 3),
         boxCpuUtilizationCores: round((b.box - a.box) / wallMs, 2),
         otherProcessesCpuCores: round(otherCores, 2),
-        otherProcessesCpuCoresBeforeStart: round(busyBefore * cpus().length, 2),
+        otherProcessesCpuCoresBeforeStart: busyBefore,
         coordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
         coordinatorRssAtEndMiB: round(mem.rssMiB, 1),
         started: result.started,
@@ -269,7 +275,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
         `coordinator CPU per saga     ${fmt(r.coordinatorCpuMsPerSaga, 3)} ms  (${fmt(r.coordinatorCpuUtilization * 100)} % of one core)`,
         `participant / driver CPU     ${fmt(r.participantCpuMsPerSaga, 3)} / ${fmt(r.driverCpuMsPerSaga, 3)} ms per saga`,
         `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB, 1)} MiB`,
-        `machine CPU in use           ${fmt(r.boxCpuUtilizationCores, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores, 2)}${r.otherProcessesCpuCores > 0.1 ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
+        `machine CPU in use           ${fmt(r.boxCpuUtilizationCores, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores, 2)}${r.otherProcessesCpuCores > 0.3 ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
         `errors / not completed / not offered   ${r.errors} / ${r.notCompleted} / ${r.notOffered}${r.errorSamples.length > 0 ? `  e.g. ${r.errorSamples[0]}` : ''}`,
         states.length > 0 ? `sagas in the database        ${states.map((s) => `${s.state} ${fmt(s.n)}`).join(', ')}` : '',
         '',

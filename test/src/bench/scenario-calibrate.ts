@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sqlite3 from 'sqlite3';
 import type { Args } from './args.js';
-import { fmt, log, startParticipants, type Common } from './common.js';
+import { fmt, log, quietFirst, startParticipants, type Common } from './common.js';
 import { round, summarize } from './histogram.js';
 
 type Call = () => Promise<void>;
@@ -167,6 +167,7 @@ export async function runCalibrate(args: Args, c: Common): Promise<Record<string
   const seconds = args.number('seconds', 5);
   args.rejectUnknown();
   const ms = seconds * 1000;
+  const otherCpuCoresBeforeStart = await quietFirst(c.quietS);
   const { procs, registry } = await startParticipants(1, 'ok', 0);
   try {
     const { call, close } = grpcCall(registry.p0 ?? '');
@@ -182,7 +183,7 @@ export async function runCalibrate(args: Args, c: Common): Promise<Record<string
     log('calibrate: minimal 3-step saga loop, 128 in flight');
     const loop = await minimalSagaLoop(c.dir, call, 128, ms);
     close();
-    const out = { grpcUnary128InFlight: grpc128, grpcUnary1InFlight: grpc1, fdatasyncPerSecond: fsync, sqlite, minimalSagaLoop128: loop };
+    const out = { otherCpuCoresBeforeStart, grpcUnary128InFlight: grpc128, grpcUnary1InFlight: grpc1, fdatasyncPerSecond: fsync, sqlite, minimalSagaLoop128: loop };
     process.stdout.write(
       [
         '',

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Args } from './args.js';
 import { participantCounters, startBenchCoordinator, type BenchProcess } from './bench-process.js';
-import { fmt, log, startParticipants, until, type Common } from './common.js';
+import { fmt, log, quietFirst, startParticipants, until, type Common } from './common.js';
 import { Drive, split } from './drive.js';
 import { round } from './histogram.js';
 import { cpuTimeMs, memory } from './proc-stats.js';
@@ -20,9 +20,10 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
   const sagas = args.number('sagas', 100_000);
   const concurrency = args.number('concurrency', 256);
   const clients = Math.max(1, args.number('clients', 2));
-  const settleS = args.number('settle', 10);
+  const settleS = args.number('settle', 30);
   args.rejectUnknown();
 
+  const otherCpuCoresBeforeStart = await quietFirst(c.quietS);
   const db = join(c.dir, 'coordinator.db');
   const { procs: participants, registry } = await startParticipants(c.participants, 'unavailable');
   const counters = participantCounters(participants);
@@ -31,7 +32,7 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
   try {
     coordinator = await startBenchCoordinator({ db, participants: registry, synchronous: c.sync, nodeArgs: c.nodeArgs, logLevel: c.logLevel });
     const co = coordinator;
-    log(`parked: starting ${fmt(sagas)} ${c.steps}-step sagas whose first Execute answers UNAVAILABLE; retry backoff up to 1 h`);
+    log(`parked: coordinator pid ${co.pid}; starting ${fmt(sagas)} ${c.steps}-step sagas whose first Execute answers UNAVAILABLE; retry backoff up to 1 h`);
     const t0 = Date.now();
     const conc = split(concurrency, clients);
     const base: Omit<WorkerConfig, 'concurrency'> = {
@@ -49,6 +50,7 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
       stopAt: Date.now() + 3_600_000,
       total: 0,
       channels: 2,
+      driver: 'lean',
       retry: { maxAttempts: 10, attemptTimeoutMs: 10_000, initialBackoffMs: HOUR, maxBackoffMs: HOUR, backoffMultiplier: 2 },
     };
     const totals = split(sagas, clients);
@@ -60,11 +62,13 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
       log(`[${fmt((Date.now() - t0) / 1000).padStart(4)} s] started ${fmt(s.completed).padStart(7)}  first attempts answered ${fmt(counters().calls).padStart(7)}  coordinator RSS ${fmt(m.rssMiB)} MiB (peak ${fmt(m.peakRssMiB)})`);
     }, 1000);
     let result;
+    let parkedMem = memory(co.pid);
     try {
       result = await d.done;
       if (!(await until(() => counters().calls >= sagas, 120_000))) throw new Error(`only ${counters().calls} of ${sagas} first attempts reached the participant`);
       const startedS = (Date.now() - t0) / 1000;
-      log(`all ${fmt(sagas)} sagas started and parked after ${fmt(startedS, 1)} s; settling ${settleS} s`);
+      parkedMem = memory(co.pid);
+      log(`all ${fmt(sagas)} sagas started and parked after ${fmt(startedS, 1)} s (RSS ${fmt(parkedMem.rssMiB)} MiB); settling ${settleS} s`);
       await new Promise((r) => setTimeout(r, settleS * 1000));
     } finally {
       clearInterval(ticker);
@@ -77,8 +81,10 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
     const out = {
       params: { sagas, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, concurrency, settleS, retry: base.retry },
       results: {
+        otherCpuCoresBeforeStart,
         parkedSagas: running[0]?.n ?? 0,
         coordinatorRssMiB: round(mem.rssMiB, 1),
+        coordinatorRssWhenAllParkedMiB: round(parkedMem.rssMiB, 1),
         coordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
         participantCalls: calls,
         startErrors: result.errors,
@@ -90,7 +96,7 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
         '',
         `== ${fmt(sagas)} sagas parked on retry backoff (${c.steps}-step, ${c.payload}-byte payloads)`,
         `sagas RUNNING in the database   ${fmt(out.results.parkedSagas)}`,
-        `coordinator RSS                 ${fmt(out.results.coordinatorRssMiB, 1)} MiB  (peak ${fmt(out.results.coordinatorPeakRssMiB, 1)} MiB)`,
+        `coordinator RSS                 ${fmt(out.results.coordinatorRssMiB, 1)} MiB after ${settleS} s parked (${fmt(out.results.coordinatorRssWhenAllParkedMiB, 1)} MiB when the last one parked; peak ${fmt(out.results.coordinatorPeakRssMiB, 1)} MiB)`,
         `participant calls               ${fmt(calls)}  start errors ${result.errors}`,
         '',
       ].join('\n'),

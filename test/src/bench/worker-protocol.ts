@@ -24,6 +24,8 @@ export interface WorkerConfig {
   /** Stop after this many sagas were started (0 = no limit). */
   readonly total: number;
   readonly channels: number;
+  /** The client library: lean (node:http2, default) or grpc-js. */
+  readonly driver: 'lean' | 'grpc-js';
   /** Execute retry policy of every step (scenarios); undefined = the coordinator's defaults. */
   readonly retry: RetryPolicy | undefined;
 }

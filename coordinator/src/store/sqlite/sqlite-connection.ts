@@ -25,7 +25,12 @@ export class SqliteConnection {
     });
   }
 
-  /** Statements then execute strictly in the order they were issued. */
+  /**
+   * Database-level operations (exec, statement preparation) then run one at a
+   * time, in order. Runs of already prepared statements (run/get/all here) are
+   * NOT ordered by it: each goes to the thread pool on its own. Await them in
+   * turn, or send one SQL text to exec, when order matters (transactions).
+   */
   serialize(): void {
     this.db.serialize();
   }
