@@ -5,29 +5,12 @@
 import { pino } from 'pino';
 import { loadParticipantConfig } from './participant-config.js';
 import { startParticipant } from './start-participant.js';
+import { runProcess } from './run-process.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ fd: 2, sync: true }));
 
-async function main(): Promise<void> {
+runProcess(logger, 'participant', async () => {
   const config = loadParticipantConfig(process.env, process.argv.slice(2));
-  const participant = await startParticipant({ ...config, logger });
-  process.stdout.write(`${JSON.stringify({ listening: `${config.host}:${participant.address.port}` })}\n`);
-
-  const shutdown = (signal: string): void => {
-    logger.info({ signal }, 'shutting down');
-    participant.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  logger.fatal({ err }, 'participant failed to start');
-  process.exit(1);
+  const running = await startParticipant({ ...config, logger });
+  return { running, listening: `${config.host}:${running.address.port}` };
 });
