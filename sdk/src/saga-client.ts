@@ -2,12 +2,9 @@ import {
   credentials as grpcCredentials,
   Metadata,
   status,
-  type CallOptions as GrpcCallOptions,
   type ChannelCredentials,
   type ChannelOptions,
   type ClientReadableStream,
-  type ClientUnaryCall,
-  type ServiceError,
 } from '@grpc/grpc-js';
 import {
   CoordinatorClient,
@@ -24,6 +21,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { checkInteger, checkNonEmptyString, invalidOption } from './option-validation.js';
 import { SagaBuilder, type SagaStarter } from './saga-builder.js';
 import { SagaClientError, toSagaClientError } from './saga-client-error.js';
+import { callMetadata, unaryCall, type UnaryInvoke } from './unary-call.js';
 import {
   fromProtoSaga,
   fromProtoSagaSummary,
@@ -79,7 +77,6 @@ export interface WaitForOutcomeOptions {
   signal?: AbortSignal;
 }
 
-type Callback<Res> = (err: ServiceError | null, response?: Res) => void;
 
 // Backoff of waitForOutcome between re-watches while the coordinator is unavailable.
 const REWATCH_MIN_MS = 100;
@@ -224,34 +221,15 @@ export class SagaClient implements SagaStarter {
   }
 
   private metadata(): Metadata {
-    const metadata = new Metadata();
-    for (const [key, value] of Object.entries(this.callMetadata)) metadata.set(key, value);
-    return metadata;
+    return callMetadata(this.callMetadata);
   }
 
-  private unary<Res>(
-    method: string,
-    options: CallOptions | undefined,
-    invoke: (metadata: Metadata, callOptions: Partial<GrpcCallOptions>, callback: Callback<Res>) => ClientUnaryCall,
-  ): Promise<Res> {
+  private unary<Res>(method: string, options: CallOptions | undefined, invoke: UnaryInvoke<Res>): Promise<Res> {
     if (this.closed) return Promise.reject(new Error('SagaClient is closed'));
     const deadlineMs = checkInteger('SagaClient', 'deadlineMs', options?.deadlineMs ?? this.defaultDeadlineMs, 1);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise<Res>((resolve, reject) => {
-      const onAbort = (): void => {
-        call.cancel();
-        if (signal) reject(abortReason(signal));
-      };
-      const call = invoke(this.metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, response) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(toSagaClientError(method, err));
-        else if (response === undefined) reject(new SagaClientError(method, status.INTERNAL, 'empty response'));
-        else resolve(response);
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return unaryCall(method, this.metadata(), deadlineMs, options?.signal, invoke);
   }
+
 
   private async *watchStream(sagaId: string, options: WatchOptions): AsyncGenerator<SagaRecord, void, undefined> {
     if (this.closed) throw new Error('SagaClient is closed');

@@ -2,11 +2,8 @@ import {
   credentials as grpcCredentials,
   Metadata,
   status,
-  type CallOptions as GrpcCallOptions,
   type ChannelCredentials,
   type ChannelOptions,
-  type ClientUnaryCall,
-  type ServiceError,
 } from '@grpc/grpc-js';
 import {
   CoordinatorClient,
@@ -19,10 +16,10 @@ import {
   type TransactionalMessage,
 } from '@saga/proto';
 import { randomUUID } from 'node:crypto';
-import { abortReason } from './abort-reason.js';
 import { checkInteger, checkNonEmptyString, invalidOption } from './option-validation.js';
 import { encodePayload } from './payload.js';
-import { SagaClientError, toSagaClientError } from './saga-client-error.js';
+import { SagaClientError } from './saga-client-error.js';
+import { callMetadata, unaryCall, type UnaryInvoke } from './unary-call.js';
 import type { TxMessage, TxMessageCallOptions, TxMessageRecord, TxMessageState } from './tx-message-types.js';
 
 /** Options of {@link TxMessageClient}. */
@@ -46,7 +43,6 @@ export interface TxMessagePrepareResult {
   state: TxMessageState;
 }
 
-type Callback<Res> = (err: ServiceError | null, response?: Res) => void;
 
 const STATES: Record<number, TxMessageState | undefined> = {
   [MessageState.MESSAGE_STATE_PREPARED]: 'PREPARED',
@@ -121,6 +117,10 @@ export class TxMessageClient {
     return fromProtoMessage(response.message);
   }
 
+  private callMetadataOf(): Metadata {
+    return callMetadata(this.callMetadata);
+  }
+
   /** Closes the channel. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -128,31 +128,12 @@ export class TxMessageClient {
     this.client.close();
   }
 
-  private unary<Res>(
-    method: string,
-    options: TxMessageCallOptions | undefined,
-    invoke: (metadata: Metadata, callOptions: Partial<GrpcCallOptions>, callback: Callback<Res>) => ClientUnaryCall,
-  ): Promise<Res> {
+  private unary<Res>(method: string, options: TxMessageCallOptions | undefined, invoke: UnaryInvoke<Res>): Promise<Res> {
     if (this.closed) return Promise.reject(new Error('TxMessageClient is closed'));
     const deadlineMs = checkInteger('TxMessageClient', 'deadlineMs', options?.deadlineMs ?? this.defaultDeadlineMs, 1);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const metadata = new Metadata();
-    for (const [key, value] of Object.entries(this.callMetadata)) metadata.set(key, value);
-    return new Promise<Res>((resolve, reject) => {
-      const onAbort = (): void => {
-        call.cancel();
-        if (signal) reject(abortReason(signal));
-      };
-      const call = invoke(metadata, { deadline: new Date(Date.now() + deadlineMs) }, (err, response) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(toSagaClientError(method, err));
-        else if (response === undefined) reject(new SagaClientError(method, status.INTERNAL, 'empty response'));
-        else resolve(response);
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return unaryCall(method, this.callMetadataOf(), deadlineMs, options?.signal, invoke);
   }
+
 }
 
 /** Fills in the defaults of a message (a fresh id, empty key) so that retries of it are the same request. */
