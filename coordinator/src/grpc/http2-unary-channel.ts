@@ -150,6 +150,9 @@ export class Http2UnaryChannel {
       if (finished) return;
       if (grpcStatus === undefined) {
         if (httpStatus !== 0 && httpStatus !== 200) finish({ code: fromHttpStatus(httpStatus), details: `HTTP status ${httpStatus}` });
+        // Past the deadline, a reset is the server giving up at the propagated
+        // deadline before our (busy) timer ran: report it as the deadline, as grpc-js does.
+        else if (Date.now() >= deadline) finish({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
         else finish({ code: status.UNAVAILABLE, details: `the call ended without a status (HTTP/2 code ${s.rstCode ?? 0})` });
         return;
       }
