@@ -67,6 +67,12 @@ describe('outcome events', () => {
     expect(await fx.client.resolve(resolved, 'refunded by hand')).toBe(SagaState.SAGA_STATE_RESOLVED);
 
     await events.waitForCount(ok.length + compensated.length + manual.length + 1, 'every outcome event');
+    // The alert rules are evaluated on their own timer: the alert's event may be
+    // written to the outbox after the last outcome event, so wait for it first.
+    await waitFor(
+      async () => (await fx.scrape()).value('saga_alert_transitions_total', { kind: 'compensation_success_rate', state: 'firing' }) === 1,
+      'the compensation success-rate alert to fire',
+    );
     await settled(fx, events);
     const received = events.received;
     expect(new Set(received.map((r) => r.msgId)).size, 'no event delivered twice').toBe(received.length);
