@@ -12,7 +12,7 @@ import { validateStartSaga } from '../domain/validate-start-saga.js';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from './participant-invoker.js';
-import { SagaEngine } from './saga-engine.js';
+import { SagaEngine, type SagaEngineOptions } from './saga-engine.js';
 
 type Behavior = (call: StepInvocation) => InvokeResult | Promise<InvokeResult>;
 
@@ -42,10 +42,14 @@ function dbPath(name: string): string {
   return join(dir, 'saga.db');
 }
 
-async function open(path: string, invoker: ParticipantInvoker): Promise<{ engine: SagaEngine; store: SqliteStore }> {
+async function open(
+  path: string,
+  invoker: ParticipantInvoker,
+  options: Partial<SagaEngineOptions> = {},
+): Promise<{ engine: SagaEngine; store: SqliteStore }> {
   const store = new SqliteStore({ path, synchronous: 'NORMAL' });
   await store.open();
-  const engine = new SagaEngine({ store, invoker, logger, random: () => 0.5 });
+  const engine = new SagaEngine({ store, invoker, logger, random: () => 0.5, ...options });
   engines.push(engine);
   await engine.start();
   return { engine, store };
@@ -238,6 +242,104 @@ describe('SagaEngine', () => {
     expect(invoker.trace()).toEqual(['execute:a#1', 'execute:b#1', 'compensate:b#1', 'compensate:a#1']);
     const view = await engine.getSaga(r.sagaId);
     expect(view).toMatchObject({ forwardStatus: 'ABORTED', failureReason: 'customer cancelled' });
+  });
+});
+
+describe('SagaEngine with parked sagas evicted from memory', () => {
+  // Backoff 300 ms (full jitter at random 0.5 → 150 ms), eviction from 50 ms: every retry parks.
+  const parking = { maxAttempts: 5, attemptTimeoutMs: 1000, initialBackoffMs: 300, maxBackoffMs: 300, backoffMultiplier: 1 };
+
+  /** Execute of `failing` answers UNAVAILABLE until `heal()`; everything else succeeds. */
+  function flaky(failing: string): { invoker: ScriptedInvoker; heal: () => void } {
+    let healed = false;
+    const invoker = new ScriptedInvoker((c) =>
+      !healed && c.operation === 'execute' && c.stepName === failing ? { kind: 'error', code: 'UNAVAILABLE', message: 'down' } : ok,
+    );
+    return { invoker, heal: () => (healed = true) };
+  }
+
+  it('drops a saga waiting out a backoff from memory and reloads it from the log when its timer fires', async () => {
+    const { invoker, heal } = flaky('b');
+    const { engine } = await open(dbPath('evict'), invoker, { evictParkedAfterMs: 50 });
+    const r = await engine.startSaga(start([step('a', { retry: parking }), step('b', { retry: parking }), step('c')], { waitMs: 0 }));
+    await waitFor(() => engine.parkedCount() === 1);
+    expect(engine.activeCount()).toBe(1);
+    // GetSaga of a parked saga comes from the log, with its next attempt time.
+    const view = await engine.getSaga(r.sagaId);
+    expect(view.state).toBe('RUNNING');
+    expect(view.steps[1]?.executeStatus).toBe('RUNNING');
+    expect(view.steps[1]?.nextAttemptAt).toBeGreaterThan(Date.now() - 1000);
+    heal();
+    expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPLETED');
+    expect(invoker.trace()).toEqual(['execute:a#1', 'execute:b#1', 'execute:b#2', 'execute:c#1']);
+    // The reloaded saga passed the earlier step's output on, and kept its key.
+    expect(invoker.calls[2]?.idempotencyKey).toBe(invoker.calls[1]?.idempotencyKey);
+    expect(engine.parkedCount()).toBe(0);
+    expect(engine.activeCount()).toBe(0);
+  });
+
+  it('aborts a parked saga: it is reloaded and compensated', async () => {
+    const { invoker } = flaky('b');
+    const { engine } = await open(dbPath('evict-abort'), invoker, { evictParkedAfterMs: 50 });
+    const slow = { ...parking, initialBackoffMs: 60_000, maxBackoffMs: 60_000 };
+    const r = await engine.startSaga(start([step('a'), step('b', { retry: slow })], { waitMs: 0 }));
+    await waitFor(() => engine.parkedCount() === 1);
+    expect(engine.compensatingSince()).toEqual([]);
+    expect(await engine.abort(r.sagaId, 'customer cancelled')).toBe('COMPENSATING');
+    expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPENSATED');
+    expect(invoker.trace()).toEqual(['execute:a#1', 'execute:b#1', 'compensate:b#1', 'compensate:a#1']);
+    expect(engine.parkedCount()).toBe(0);
+  });
+
+  it('keeps a parked compensation visible to the slow-compensation alert', async () => {
+    let failCompensation = true;
+    const invoker = new ScriptedInvoker((c) => {
+      if (c.operation === 'execute' && c.stepName === 'b') return { kind: 'failed', code: 'NOPE', message: 'no' };
+      if (c.operation === 'compensate' && c.stepName === 'a' && failCompensation) return { kind: 'error', code: 'UNAVAILABLE', message: 'down' };
+      return ok;
+    });
+    const { engine } = await open(dbPath('evict-comp'), invoker, { evictParkedAfterMs: 50 });
+    const r = await engine.startSaga(start([step('a', { compensationRetry: parking }), step('b')], { name: 'comp-saga', waitMs: 0 }));
+    await waitFor(() => engine.parkedCount() === 1);
+    expect(engine.compensatingSince()).toMatchObject([{ sagaId: r.sagaId, sagaName: 'comp-saga' }]);
+    failCompensation = false;
+    expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPENSATED');
+    expect(engine.compensatingSince()).toEqual([]);
+  });
+
+  it('resumes parked sagas after a crash and parks them again', async () => {
+    const path = dbPath('evict-recover');
+    const down = flaky('a');
+    const first = await open(path, down.invoker, { evictParkedAfterMs: 50 });
+    const slow = { ...parking, initialBackoffMs: 60_000, maxBackoffMs: 60_000 };
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await first.engine.startSaga(start([step('a', { retry: slow })], { waitMs: 0 }))).sagaId);
+    await waitFor(() => first.engine.parkedCount() === 3);
+    engines.splice(engines.indexOf(first.engine), 1);
+    const second = await open(path, new ScriptedInvoker(() => ok), { evictParkedAfterMs: 50 });
+    await waitFor(() => second.engine.parkedCount() === 3);
+    expect(second.engine.activeCount()).toBe(3);
+    // A command reloads it; AbortSaga of a saga that only failed transiently compensates its step.
+    expect(await second.engine.abort(ids[0]!, 'stop')).toBe('COMPENSATING');
+    expect(await second.engine.waitForOutcome(ids[0]!, 5000)).toBe('COMPENSATED');
+    expect(second.engine.parkedCount()).toBe(2);
+  });
+
+  it('keeps every active saga in memory when eviction is off', async () => {
+    const { invoker, heal } = flaky('a');
+    const { engine } = await open(dbPath('no-evict'), invoker, { evictParkedAfterMs: 0 });
+    const r = await engine.startSaga(start([step('a', { retry: parking })], { waitMs: 0 }));
+    await waitFor(() => invoker.calls.length === 1);
+    await engine.getSaga(r.sagaId);
+    expect(engine.parkedCount()).toBe(0);
+    expect(engine.activeCount()).toBe(1);
+    heal();
+    expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPLETED');
+  });
+
+  it('refuses a negative eviction threshold', async () => {
+    const store = new SqliteStore({ path: dbPath('evict-bad'), synchronous: 'NORMAL' });
+    expect(() => new SagaEngine({ store, invoker: new ScriptedInvoker(() => ok), logger, evictParkedAfterMs: -1 })).toThrow(/evictParkedAfterMs/);
   });
 });
 

@@ -56,6 +56,13 @@ export interface SagaEngineOptions {
   readonly maxActiveSagas?: number;
   /** How long close() waits for calls in flight. Default 10 s. */
   readonly drainTimeoutMs?: number;
+  /**
+   * A saga with no call in flight whose next wake-up (retry backoff, deadline)
+   * is at least this far away is dropped from memory and reloaded from the log
+   * when its timer fires or a command needs it. 0 keeps every active saga in
+   * memory. Default 1,000 ms.
+   */
+  readonly evictParkedAfterMs?: number;
   readonly hooks?: EngineHooks;
 }
 
@@ -70,10 +77,18 @@ export class SagaEngine {
   private readonly random: () => number;
   private readonly maxActive: number;
   private readonly drainTimeoutMs: number;
+  private readonly evictAfterMs: number;
   private readonly hooks: EngineHooks;
   private readonly timers: TimerQueue;
-  /** Sagas in RUNNING or COMPENSATING, by id. */
+  /** Sagas in RUNNING or COMPENSATING held in memory, by id. */
   private readonly active = new Map<string, SagaRuntime>();
+  /**
+   * Active sagas evicted while they wait out a backoff: id → saga name. Their
+   * timer stays in the queue; the log holds everything else.
+   */
+  private readonly parked = new Map<string, string>();
+  /** Parked sagas being reloaded, so that concurrent wake-ups share one load. */
+  private readonly hydrating = new Map<string, Promise<SagaRuntime | undefined>>();
   /** StartSaga calls creating a saga with a client id, to serialise duplicates. */
   private readonly creating = new Map<string, Promise<unknown>>();
   /** Operator commands per saga id, serialised. */
@@ -95,9 +110,11 @@ export class SagaEngine {
     this.random = options.random ?? Math.random;
     this.maxActive = options.maxActiveSagas ?? 500_000;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    this.evictAfterMs = options.evictParkedAfterMs ?? 1_000;
     this.hooks = options.hooks ?? {};
     if (!Number.isInteger(this.maxActive) || this.maxActive < 1) throw new Error('SagaEngine: maxActiveSagas must be a positive integer');
     if (!Number.isFinite(this.drainTimeoutMs) || this.drainTimeoutMs < 0) throw new Error('SagaEngine: drainTimeoutMs must be >= 0');
+    if (!Number.isFinite(this.evictAfterMs) || this.evictAfterMs < 0) throw new Error('SagaEngine: evictParkedAfterMs must be >= 0');
     this.timers = new TimerQueue(this.clock, (id) => this.wake(id));
   }
 
@@ -134,7 +151,10 @@ export class SagaEngine {
       inDoubt += resend.length;
       const decision = decide(saga, now);
       events.push(...decision.events);
-      this.persistThen(saga, events, decision.wakeAt, resend);
+      // An in-doubt call's intent is already durable: it goes out now, while the
+      // `resent` count (bookkeeping) is committed. New dispatches wait for the commit.
+      for (const d of resend) this.send(saga, d);
+      this.persistThen(saga, events, decision.wakeAt);
     }
     if (recovered.length > 0) this.log.info({ recovered: recovered.length, inDoubt }, 'resumed active sagas');
     return { recovered: recovered.length, inDoubt };
@@ -161,16 +181,22 @@ export class SagaEngine {
     if (this.fatalError !== undefined) listener(this.fatalError);
   }
 
+  /** Sagas RUNNING or COMPENSATING, in memory or parked. */
   activeCount(): number {
-    return this.active.size;
+    return this.active.size + this.parked.size;
+  }
+
+  /** Active sagas evicted from memory while they wait for their timer. */
+  parkedCount(): number {
+    return this.parked.size;
   }
 
   /** The sagas compensating now, with when their current compensation began (read-only, for alerts). */
   compensatingSince(): { sagaId: string; sagaName: string; since: number }[] {
     const out: { sagaId: string; sagaName: string; since: number }[] = [];
     for (const [sagaId, since] of this.compensationStarts) {
-      const saga = this.active.get(sagaId);
-      if (saga !== undefined) out.push({ sagaId, sagaName: saga.definition.name, since });
+      const sagaName = this.active.get(sagaId)?.definition.name ?? this.parked.get(sagaId);
+      if (sagaName !== undefined) out.push({ sagaId, sagaName, since });
     }
     return out;
   }
@@ -186,8 +212,8 @@ export class SagaEngine {
       const existing = await this.findExisting(req);
       if (existing !== undefined) return this.answer(existing, false, req.waitMs);
     }
-    if (this.active.size >= this.maxActive) {
-      throw resourceExhausted(`the coordinator is running ${this.active.size} sagas, its limit; retry later`);
+    if (this.activeCount() >= this.maxActive) {
+      throw resourceExhausted(`the coordinator is running ${this.activeCount()} sagas, its limit; retry later`);
     }
     const id = req.sagaId !== '' ? req.sagaId : newSagaId(this.clock.now());
     const create = this.create(id, req);
@@ -274,7 +300,7 @@ export class SagaEngine {
 
   abort(id: string, reason: string): Promise<SagaState> {
     return this.command(id, async () => {
-      const saga = this.active.get(id);
+      const saga = await this.live(id);
       if (saga === undefined) {
         const row = await this.store.getSagaRow(id);
         if (row === undefined) throw notFound(`saga "${id}" not found`);
@@ -368,7 +394,7 @@ export class SagaEngine {
       definitionHash: req.definitionHash,
     };
     try {
-      await this.persist(saga, decision.events, decision.wakeAt, [], insert);
+      await this.persist(saga, decision.events, decision.wakeAt, insert);
     } catch (err) {
       this.active.delete(id);
       throw err;
@@ -431,14 +457,60 @@ export class SagaEngine {
 
   /** A timer fired: retry due, or deadline reached. */
   private wake(id: string): void {
+    if (this.state !== 'running') return;
     const saga = this.active.get(id);
-    if (saga === undefined || this.state !== 'running') return;
-    const decision = decide(saga, this.clock.now());
-    if (decision.events.length === 0) {
-      if (decision.wakeAt !== undefined) this.timers.set(id, decision.wakeAt);
+    if (saga !== undefined) {
+      this.advance(saga);
       return;
     }
-    this.persistThen(saga, decision.events, decision.wakeAt, []);
+    if (!this.parked.has(id)) return;
+    this.live(id).then(
+      (loaded) => {
+        if (loaded !== undefined && this.state === 'running') this.advance(loaded);
+      },
+      (err: unknown) => {
+        // The log could not be read: stay parked and try again shortly.
+        this.log.error({ err, sagaId: id }, 'reloading a parked saga failed; retrying in 1 s');
+        if (this.parked.has(id)) this.timers.set(id, this.clock.now() + 1_000);
+      },
+    );
+  }
+
+  private advance(saga: SagaRuntime): void {
+    const decision = decide(saga, this.clock.now());
+    if (decision.events.length === 0) {
+      this.arm(saga, decision.wakeAt);
+      return;
+    }
+    this.persistThen(saga, decision.events, decision.wakeAt);
+  }
+
+  /** The in-memory saga, reloading it from the log if it is parked; undefined if not active. */
+  private live(id: string): Promise<SagaRuntime | undefined> {
+    const saga = this.active.get(id);
+    if (saga !== undefined || !this.parked.has(id)) return Promise.resolve(saga);
+    let loading = this.hydrating.get(id);
+    if (loading === undefined) {
+      loading = this.hydrate(id).finally(() => this.hydrating.delete(id));
+      this.hydrating.set(id, loading);
+    }
+    return loading;
+  }
+
+  private async hydrate(id: string): Promise<SagaRuntime | undefined> {
+    const row = await this.store.getSagaRow(id);
+    const events = row === undefined ? [] : await this.store.getJournal(row.key);
+    if (!this.parked.has(id)) return this.active.get(id);
+    this.parked.delete(id);
+    if (row === undefined || !isActive(row.state)) {
+      // Parked sagas are evicted only with every change durable; this is a bug or a repaired database.
+      this.log.error({ sagaId: id, state: row?.state }, 'a parked saga is no longer active in the log; dropping its timer');
+      this.timers.cancel(id);
+      return undefined;
+    }
+    const saga = runtimeFromRow(row, events, false);
+    this.active.set(id, saga);
+    return saga;
   }
 
   private onResult(saga: SagaRuntime, d: DispatchEvent, result: InvokeResult): void {
@@ -452,12 +524,12 @@ export class SagaEngine {
     }
     const decision = decide(saga, now);
     const events = [e, ...decision.events];
-    this.persistThen(saga, events, decision.wakeAt, []);
+    this.persistThen(saga, events, decision.wakeAt);
   }
 
   /** persist() for callers that do not wait: a failed write is fatal. */
-  private persistThen(saga: SagaRuntime, events: JournalEvent[], wakeAt: number | undefined, resend: DispatchEvent[]): void {
-    this.persist(saga, events, wakeAt, resend).catch((err: unknown) => this.fatal(err));
+  private persistThen(saga: SagaRuntime, events: JournalEvent[], wakeAt: number | undefined): void {
+    this.persist(saga, events, wakeAt).catch((err: unknown) => this.fatal(err));
   }
 
   /**
@@ -468,11 +540,9 @@ export class SagaEngine {
     saga: SagaRuntime,
     events: JournalEvent[],
     wakeAt: number | undefined,
-    resend: DispatchEvent[] = [],
     insert?: WriteUnit['inserts'] extends readonly (infer I)[] | undefined ? I : never,
   ): Promise<void> {
     if (events.length === 0 && insert === undefined) {
-      for (const d of resend) this.send(saga, d);
       this.arm(saga, wakeAt);
       return;
     }
@@ -504,11 +574,16 @@ export class SagaEngine {
         : undefined,
       outbox: outbox.length > 0 ? outbox : undefined,
     };
-    await this.store.commit(unit);
-    this.afterCommit(saga, events, wakeAt, resend);
+    saga.writing += 1;
+    try {
+      await this.store.commit(unit);
+    } finally {
+      saga.writing -= 1;
+    }
+    this.afterCommit(saga, events, wakeAt);
   }
 
-  private afterCommit(saga: SagaRuntime, events: readonly JournalEvent[], wakeAt: number | undefined, resend: DispatchEvent[]): void {
+  private afterCommit(saga: SagaRuntime, events: readonly JournalEvent[], wakeAt: number | undefined): void {
     for (const e of events) if (e.t === 'compensate' || e.t === 'retry') this.compensationStarts.set(saga.id, e.at);
     this.hooks.onCommitted?.(saga, events);
     // After the hook, so that it can still read the start of a compensation that just ended.
@@ -525,7 +600,6 @@ export class SagaEngine {
       if (this.active.get(saga.id) === saga) this.active.delete(saga.id);
       this.timers.cancel(saga.id);
     } else {
-      for (const d of resend) this.send(saga, d);
       for (const e of events) if (e.t === 'dispatch') this.send(saga, e);
       this.arm(saga, wakeAt);
     }
@@ -534,8 +608,23 @@ export class SagaEngine {
   }
 
   private arm(saga: SagaRuntime, wakeAt: number | undefined): void {
-    if (wakeAt === undefined || this.state !== 'running') this.timers.cancel(saga.id);
-    else this.timers.set(saga.id, wakeAt);
+    if (wakeAt === undefined || this.state !== 'running') {
+      this.timers.cancel(saga.id);
+      return;
+    }
+    this.timers.set(saga.id, wakeAt);
+    if (this.evictAfterMs > 0 && wakeAt - this.clock.now() >= this.evictAfterMs) this.evictIfIdle(saga);
+  }
+
+  /**
+   * Drops a saga that only waits for its timer from memory: no call in flight,
+   * no write pending, no command running. Everything it holds is in the log.
+   */
+  private evictIfIdle(saga: SagaRuntime): void {
+    if (saga.writing > 0 || !saga.isActive() || this.active.get(saga.id) !== saga || this.commandLocks.has(saga.id)) return;
+    for (const step of saga.steps) if (step.inFlight !== undefined) return;
+    this.active.delete(saga.id);
+    this.parked.set(saga.id, saga.definition.name);
   }
 
   private send(saga: SagaRuntime, d: DispatchEvent): void {

@@ -63,6 +63,8 @@ export class SagaRuntime implements SagaIdentity {
   /** Number of journal events applied; the next event's sequence number is version + 1. */
   version = 0;
   readonly steps: StepRuntime[];
+  /** Writes of this saga queued to the store and not yet committed (engine bookkeeping, not folded). */
+  writing = 0;
   /** Every attempt per step; kept only for views (GetSaga), not by the live engine. */
   readonly attempts: AttemptRecord[][] | undefined;
 

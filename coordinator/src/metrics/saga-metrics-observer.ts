@@ -38,6 +38,8 @@ export class SagaMetricsObserver {
           const calls = this.dispatched.get(saga.id);
           const at = calls?.get(`${e.s}/${e.op}`);
           calls?.delete(`${e.s}/${e.op}`);
+          // A saga parked on a backoff holds nothing here.
+          if (calls?.size === 0) this.dispatched.delete(saga.id);
           if (at !== undefined) {
             m.stepDuration.observe(
               { saga: name, step: stepName(saga, e.s), operation: e.op, outcome: OUTCOME[e.o] },
