@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './config/config.js';
+import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
 import { outcomeEventFactory } from './events/outcome-events.js';
@@ -47,16 +48,34 @@ export class CoordinatorApp {
   static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
     const { config, logger } = options;
     if (config.database.path !== ':memory:') mkdirSync(dirname(config.database.path), { recursive: true });
-    const store = new SqliteStore({ path: config.database.path, synchronous: config.database.synchronous });
+    // Load shedding: the store reports each batch's queueing delay to admission
+    // control, which reads the store's oldest waiting write when no batch
+    // commits. Its callbacks (store, metrics) run only from check() and stats(),
+    // i.e. once StartSaga is served or metrics scraped, after all below exist.
+    const admission = new AdmissionControl({
+      enabled: config.admission.enabled,
+      targetDelayMs: config.admission.targetDelayMs,
+      intervalMs: config.admission.intervalMs,
+      oldestWaitingMs: () => store.oldestPendingCommitMs(),
+      onShed: () => events.metrics.sagasShed.inc(),
+    });
+    const store = new SqliteStore({
+      path: config.database.path,
+      synchronous: config.database.synchronous,
+      onCommitBatch: (oldestWaitMs) => admission.observeCommitDelay(oldestWaitMs),
+    });
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
     const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes });
     const events = new EventServices({ config, store, logger, crashPoint: options.crashPoint });
+    events.metrics.bindAdmission(() => admission.stats().shedding);
     const engine = new SagaEngine({
       store,
       invoker,
       logger: logger.child({ component: 'engine' }),
       maxActiveSagas: config.maxActiveSagas,
+      evictParkedAfterMs: config.evictParkedAfterMs,
+      admission,
       drainTimeoutMs: config.drainTimeoutMs,
       hooks: { outcomeEvents: outcomeEventFactory(config.events.subjectPrefix), crashPoint: options.crashPoint, ...events.engineHooks() },
     });

@@ -25,6 +25,13 @@ export interface CoordinatorConfig {
     readonly batch: number;
   };
   readonly maxActiveSagas: number;
+  /**
+   * A saga waiting at least this long for its next attempt (backoff, deadline)
+   * is dropped from memory and reloaded from the log when it wakes. 0 = never.
+   */
+  readonly evictParkedAfterMs: number;
+  /** Load shedding: new sagas are refused while the durable log's queue stands. */
+  readonly admission: AdmissionConfig;
   /** SIGTERM: how long calls in flight may take to finish. */
   readonly drainTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -38,6 +45,15 @@ export interface CoordinatorConfig {
   readonly alerts: AlertsConfig;
   /** Transactional messages: default check policy, request limits, capacity, retention. */
   readonly messages: MessageSettings;
+}
+
+export interface AdmissionConfig {
+  /** false = never shed (only maxActiveSagas bounds the backlog). Default true. */
+  readonly enabled: boolean;
+  /** Queueing delay of the log's group commit tolerated as standing, ms. Default 50. */
+  readonly targetDelayMs: number;
+  /** The delay must stay above target this long before StartSaga of new sagas is refused, ms. Default 100. */
+  readonly intervalMs: number;
 }
 
 export interface EventsConfig {
@@ -163,6 +179,8 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   },
   retention: { finishedSagaMs: 7 * DAY, sweepIntervalMs: 60_000, batch: 1000 },
   maxActiveSagas: 500_000,
+  evictParkedAfterMs: 1_000,
+  admission: { enabled: true, targetDelayMs: 50, intervalMs: 100 },
   drainTimeoutMs: 10_000,
   logLevel: 'info',
   operatorToken: undefined,
@@ -229,7 +247,8 @@ export class ConfigError extends Error {
  * Loads the configuration: defaults < JSON file (--config PATH or SAGA_CONFIG)
  * < environment (SAGA_LISTEN, SAGA_DB, SAGA_SYNCHRONOUS, SAGA_PARTICIPANTS
  * "name=host:port,…", SAGA_RAW_ADDRESS_ALLOWLIST, SAGA_LOG_LEVEL,
- * SAGA_OPERATOR_TOKEN, SAGA_MAX_ACTIVE_SAGAS, SAGA_DRAIN_TIMEOUT_MS,
+ * SAGA_OPERATOR_TOKEN, SAGA_MAX_ACTIVE_SAGAS, SAGA_ADMISSION_ENABLED true|false,
+ * SAGA_ADMISSION_TARGET_DELAY_MS, SAGA_ADMISSION_INTERVAL_MS, SAGA_DRAIN_TIMEOUT_MS,
  * SAGA_RETENTION_MS, SAGA_NATS_URL "nats://h:p,…", SAGA_NATS_STREAM,
  * SAGA_STEP_EVENTS true|false, SAGA_METRICS_LISTEN host:port, SAGA_MESSAGE_CHECK_AFTER_MS,
  * SAGA_MESSAGE_CHECK_INTERVAL_MS, SAGA_MESSAGE_MAX_CHECKS).
@@ -250,6 +269,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   const c = structuredClone(merged) as Record<string, unknown> & {
     database: Record<string, unknown>;
     retention: Record<string, unknown>;
+    admission: Record<string, unknown>;
     events: Record<string, unknown>;
     nats: Record<string, unknown> & { stream: Record<string, unknown> };
     metrics: Record<string, unknown>;
@@ -263,6 +283,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_LOG_LEVEL) c.logLevel = env.SAGA_LOG_LEVEL;
   if (env.SAGA_OPERATOR_TOKEN) c.operatorToken = env.SAGA_OPERATOR_TOKEN;
   if (env.SAGA_MAX_ACTIVE_SAGAS) c.maxActiveSagas = numberFromEnv('SAGA_MAX_ACTIVE_SAGAS', env.SAGA_MAX_ACTIVE_SAGAS);
+  if (env.SAGA_EVICT_PARKED_AFTER_MS) c.evictParkedAfterMs = numberFromEnv('SAGA_EVICT_PARKED_AFTER_MS', env.SAGA_EVICT_PARKED_AFTER_MS);
+  if (env.SAGA_ADMISSION_ENABLED) c.admission.enabled = booleanFromEnv('SAGA_ADMISSION_ENABLED', env.SAGA_ADMISSION_ENABLED);
+  if (env.SAGA_ADMISSION_TARGET_DELAY_MS) c.admission.targetDelayMs = numberFromEnv('SAGA_ADMISSION_TARGET_DELAY_MS', env.SAGA_ADMISSION_TARGET_DELAY_MS);
+  if (env.SAGA_ADMISSION_INTERVAL_MS) c.admission.intervalMs = numberFromEnv('SAGA_ADMISSION_INTERVAL_MS', env.SAGA_ADMISSION_INTERVAL_MS);
   if (env.SAGA_DRAIN_TIMEOUT_MS) c.drainTimeoutMs = numberFromEnv('SAGA_DRAIN_TIMEOUT_MS', env.SAGA_DRAIN_TIMEOUT_MS);
   if (env.SAGA_RETENTION_MS) c.retention.finishedSagaMs = numberFromEnv('SAGA_RETENTION_MS', env.SAGA_RETENTION_MS);
   if (env.SAGA_NATS_URL !== undefined) c.nats.servers = env.SAGA_NATS_URL.split(',').map((s) => s.trim()).filter(Boolean);
@@ -293,6 +317,10 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
   positiveInteger('retention.sweepIntervalMs', c.retention.sweepIntervalMs);
   positiveInteger('retention.batch', c.retention.batch);
   positiveInteger('maxActiveSagas', c.maxActiveSagas);
+  if (!Number.isInteger(c.evictParkedAfterMs) || c.evictParkedAfterMs < 0) throw new ConfigError('evictParkedAfterMs', 'must be an integer >= 0 (0 = never evict)');
+  if (typeof c.admission.enabled !== 'boolean') throw new ConfigError('admission.enabled', 'must be true or false');
+  positiveInteger('admission.targetDelayMs', c.admission.targetDelayMs);
+  positiveInteger('admission.intervalMs', c.admission.intervalMs);
   if (!Number.isInteger(c.drainTimeoutMs) || c.drainTimeoutMs < 0) throw new ConfigError('drainTimeoutMs', 'must be an integer >= 0');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) {
     throw new ConfigError('logLevel', `"${String(c.logLevel)}" is not a pino level`);

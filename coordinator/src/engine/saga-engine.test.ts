@@ -337,7 +337,7 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPLETED');
   });
 
-  it('refuses a negative eviction threshold', async () => {
+  it('refuses a negative eviction threshold', () => {
     const store = new SqliteStore({ path: dbPath('evict-bad'), synchronous: 'NORMAL' });
     expect(() => new SagaEngine({ store, invoker: new ScriptedInvoker(() => ok), logger, evictParkedAfterMs: -1 })).toThrow(/evictParkedAfterMs/);
   });

@@ -64,7 +64,12 @@ export interface SagaEngineOptions {
    */
   readonly evictParkedAfterMs?: number;
   readonly hooks?: EngineHooks;
+  /** Decides whether a new saga may be created now; throws RESOURCE_EXHAUSTED to shed load. */
+  readonly admission?: { check(): void };
 }
+
+/** In-doubt calls re-sent per event-loop turn at recovery. */
+const RESEND_SLICE = 256;
 
 /** Called after every durable change of a saga, with the saga as committed. */
 type Listener = (saga: SagaRuntime) => void;
@@ -79,6 +84,7 @@ export class SagaEngine {
   private readonly drainTimeoutMs: number;
   private readonly evictAfterMs: number;
   private readonly hooks: EngineHooks;
+  private readonly admission: { check(): void } | undefined;
   private readonly timers: TimerQueue;
   /** Sagas in RUNNING or COMPENSATING held in memory, by id. */
   private readonly active = new Map<string, SagaRuntime>();
@@ -97,6 +103,9 @@ export class SagaEngine {
   /** When each COMPENSATING saga's current compensation began (compensate or retry event). */
   private readonly compensationStarts = new Map<string, number>();
   private readonly calls = new Set<Promise<void>>();
+  /** In-doubt calls found at recovery, waiting for their turn to be re-sent. */
+  private resendQueue: [SagaRuntime, DispatchEvent][] = [];
+  private resendHead = 0;
   private readonly callAbort = new AbortController();
   private state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   private fatalError: Error | undefined;
@@ -112,6 +121,7 @@ export class SagaEngine {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.evictAfterMs = options.evictParkedAfterMs ?? 1_000;
     this.hooks = options.hooks ?? {};
+    this.admission = options.admission;
     if (!Number.isInteger(this.maxActive) || this.maxActive < 1) throw new Error('SagaEngine: maxActiveSagas must be a positive integer');
     if (!Number.isFinite(this.drainTimeoutMs) || this.drainTimeoutMs < 0) throw new Error('SagaEngine: drainTimeoutMs must be >= 0');
     if (!Number.isFinite(this.evictAfterMs) || this.evictAfterMs < 0) throw new Error('SagaEngine: evictParkedAfterMs must be >= 0');
@@ -123,7 +133,10 @@ export class SagaEngine {
     if (this.state !== 'new') throw new Error('SagaEngine already started');
     this.state = 'running';
     const now = this.clock.now();
-    const recovered: SagaRuntime[] = [];
+    let recovered = 0;
+    let inDoubt = 0;
+    // Each saga is resumed as soon as its page of the log is read: the first
+    // in-doubt calls go out while the rest is still loading.
     await this.store.loadActiveSagas((row, events) => {
       const saga = runtimeFromRow(row, events, false);
       this.active.set(saga.id, saga);
@@ -131,33 +144,56 @@ export class SagaEngine {
         const began = [...events].reverse().find((e) => e.t === 'compensate' || e.t === 'retry');
         if (began !== undefined) this.compensationStarts.set(saga.id, began.at);
       }
-      recovered.push(saga);
+      recovered += 1;
+      inDoubt += this.resume(saga, now);
     });
-    let inDoubt = 0;
-    for (const saga of recovered) {
-      // A call whose intent is durable but whose result is not: its outcome is
-      // unknown, so it is sent again with the same attempt and idempotency key.
-      const resend: DispatchEvent[] = [];
-      const events: JournalEvent[] = [];
-      saga.steps.forEach((step, s) => {
-        if (step.inFlight === undefined) return;
-        const op = step.inFlight;
-        const n = op === 'execute' ? step.execAttempts : step.compAttempts;
-        const e: JournalEvent = { t: 'resent', at: now, s, op, n };
-        applyEvent(saga, e);
-        events.push(e);
-        resend.push({ t: 'dispatch', at: now, s, op, n });
-      });
-      inDoubt += resend.length;
-      const decision = decide(saga, now);
-      events.push(...decision.events);
-      // An in-doubt call's intent is already durable: it goes out now, while the
-      // `resent` count (bookkeeping) is committed. New dispatches wait for the commit.
-      for (const d of resend) this.send(saga, d);
-      this.persistThen(saga, events, decision.wakeAt);
+    if (recovered > 0) this.log.info({ recovered, inDoubt }, 'resumed active sagas');
+    return { recovered, inDoubt };
+  }
+
+  /** Resumes a saga loaded from the log; returns how many in-doubt calls it re-sends. */
+  private resume(saga: SagaRuntime, now: number): number {
+    // A call whose intent is durable but whose result is not: its outcome is
+    // unknown, so it is sent again with the same attempt and idempotency key.
+    const events: JournalEvent[] = [];
+    let resent = 0;
+    saga.steps.forEach((step, s) => {
+      if (step.inFlight === undefined) return;
+      const op = step.inFlight;
+      const n = op === 'execute' ? step.execAttempts : step.compAttempts;
+      const e: JournalEvent = { t: 'resent', at: now, s, op, n };
+      applyEvent(saga, e);
+      events.push(e);
+      // Its intent is already durable: it goes out without waiting for the
+      // `resent` count (bookkeeping) to commit. New dispatches wait for it.
+      this.resendQueue.push([saga, { t: 'dispatch', at: now, s, op, n }]);
+      resent += 1;
+    });
+    if (resent > 0 && this.resendQueue.length - this.resendHead === resent) setImmediate(() => this.resendSlice());
+    const decision = decide(saga, now);
+    events.push(...decision.events);
+    this.persistThen(saga, events, decision.wakeAt);
+    return resent;
+  }
+
+  /**
+   * Sends recovered in-doubt calls a slice per event-loop turn, so that the
+   * connections drain and answers are read while a large backlog goes out.
+   */
+  private resendSlice(): void {
+    const queue = this.resendQueue;
+    const end = Math.min(queue.length, this.resendHead + RESEND_SLICE);
+    for (let i = this.resendHead; i < end && this.state === 'running'; i++) {
+      const [saga, d] = queue[i] as [SagaRuntime, DispatchEvent];
+      this.send(saga, d);
     }
-    if (recovered.length > 0) this.log.info({ recovered: recovered.length, inDoubt }, 'resumed active sagas');
-    return { recovered: recovered.length, inDoubt };
+    this.resendHead = end;
+    if (end < queue.length && this.state === 'running') {
+      setImmediate(() => this.resendSlice());
+      return;
+    }
+    this.resendQueue = [];
+    this.resendHead = 0;
   }
 
   /** Stops taking work, waits (bounded) for calls in flight and their writes, then stops timers. */
@@ -212,6 +248,8 @@ export class SagaEngine {
       const existing = await this.findExisting(req);
       if (existing !== undefined) return this.answer(existing, false, req.waitMs);
     }
+    // Only new sagas are shed: a repeated StartSaga of an existing id was answered above.
+    this.admission?.check();
     if (this.activeCount() >= this.maxActive) {
       throw resourceExhausted(`the coordinator is running ${this.activeCount()} sagas, its limit; retry later`);
     }

@@ -39,9 +39,12 @@ export class CoordinatorMetrics {
   readonly outboxDropped: Counter;
   readonly outboxPublishLag: Histogram;
   readonly alertTransitions: Counter<'kind' | 'state'>;
+  /** StartSaga calls refused by admission control (overload); no labels. */
+  readonly sagasShed: Counter;
   private readonly natsState: Gauge<'state'>;
   private readonly alertActive: Gauge<'kind'>;
   private sources: MetricSources | undefined;
+  private admissionShedding: (() => boolean) | undefined;
   /** The backlog read once per scrape, for both outbox gauges. */
   private backlogOfScrape: Promise<OutboxBacklog> | undefined;
 
@@ -106,12 +109,22 @@ export class CoordinatorMetrics {
       labelNames: ['kind', 'state'],
       registers,
     });
+    this.sagasShed = new Counter({
+      name: 'saga_sagas_shed_total',
+      help: 'New sagas refused with RESOURCE_EXHAUSTED because the coordinator was overloaded (load shedding).',
+      registers,
+    });
     this.scrapeGauges();
   }
 
   /** Connects the scrape-time gauges to their sources. */
   bindSources(sources: MetricSources): void {
     this.sources = sources;
+  }
+
+  /** Connects saga_admission_shedding to admission control (read at scrape time, so it clears without traffic). */
+  bindAdmission(shedding: () => boolean): void {
+    this.admissionShedding = shedding;
   }
 
   setNatsState(state: NatsConnectionState): void {
@@ -149,6 +162,9 @@ export class CoordinatorMetrics {
       'saga_compensation_success_ratio',
       'Compensations that succeeded / all that finished, over the alert window (1 without data).',
       () => (this.sources === undefined ? undefined : (this.sources.compensationSuccessRatio() ?? 1)),
+    );
+    this.scrapeGauge('saga_admission_shedding', 'Whether new sagas are refused now because the coordinator is overloaded (1) or not (0).', () =>
+      this.admissionShedding === undefined ? undefined : Number(this.admissionShedding()),
     );
   }
 

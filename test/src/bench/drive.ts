@@ -12,6 +12,8 @@ export interface DriveTotals {
   notCompleted: number;
   outstanding: number;
   skipped: number;
+  /** StartSaga refused with RESOURCE_EXHAUSTED (the coordinator shed load). */
+  shed: number;
 }
 
 export interface DriveResult extends DriveTotals {
@@ -33,9 +35,9 @@ export class Drive {
       (w, i) =>
         new Promise<Extract<WorkerMessage, { t: 'done' }>>((resolve, reject) => {
           w.on('message', (m: WorkerMessage) => {
-            const { started, completed, errors, notCompleted, skipped } = m;
+            const { started, completed, errors, notCompleted, skipped, shed } = m;
             const outstanding = m.t === 'progress' ? m.outstanding : 0;
-            this.totals.set(i, { started, completed, errors, notCompleted, outstanding, skipped });
+            this.totals.set(i, { started, completed, errors, notCompleted, outstanding, skipped, shed });
             if (m.t === 'progress') {
               for (const l of m.lat) this.recent.push(l);
             } else resolve(m);
@@ -54,6 +56,7 @@ export class Drive {
         notCompleted: sum((m) => m.notCompleted),
         outstanding: 0,
         skipped: sum((m) => m.skipped),
+        shed: sum((m) => m.shed),
         windowCompleted: sum((m) => m.windowCompleted),
         windowLatencies: all.flatMap((m) => m.windowLatencies),
         errorSamples: all.flatMap((m) => m.errorSamples).slice(0, 5),
@@ -66,7 +69,7 @@ export class Drive {
   }
 
   snapshot(): DriveTotals {
-    const t: DriveTotals = { started: 0, completed: 0, errors: 0, notCompleted: 0, outstanding: 0, skipped: 0 };
+    const t: DriveTotals = { started: 0, completed: 0, errors: 0, notCompleted: 0, outstanding: 0, skipped: 0, shed: 0 };
     for (const v of this.totals.values()) {
       t.started += v.started;
       t.completed += v.completed;
@@ -74,6 +77,7 @@ export class Drive {
       t.notCompleted += v.notCompleted;
       t.outstanding += v.outstanding;
       t.skipped += v.skipped;
+      t.shed += v.shed;
     }
     return t;
   }

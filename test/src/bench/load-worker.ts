@@ -12,6 +12,9 @@ import { frame, LeanUnaryClient } from './lean-client.js';
 import { buildRequest, type WorkerConfig, type WorkerMessage } from './worker-protocol.js';
 
 const START_PATH = '/saga.v1.Coordinator/StartSaga';
+const RESOURCE_EXHAUSTED = 8;
+/** Closed loop: a shed start is tried again after this long (plus jitter), as a client backing off would. */
+const SHED_PAUSE_MS = 20;
 
 function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
   const now = (): number => performance.timeOrigin + performance.now();
@@ -34,6 +37,7 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
   let errors = 0;
   let notCompleted = 0;
   let skipped = 0;
+  let shed = 0;
   let outstanding = 0;
   let windowCompleted = 0;
   const windowLatencies: number[] = [];
@@ -49,6 +53,14 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
     const answered = (err: { code: number; details: string } | null, res?: StartSagaResponse): void => {
       outstanding--;
       const end = now();
+      if (err?.code === RESOURCE_EXHAUSTED) {
+        // Not started: the coordinator refused it to stay within capacity.
+        shed++;
+        started--;
+        if (next !== undefined) setTimeout(next, SHED_PAUSE_MS * (0.5 + Math.random()));
+        maybeDone();
+        return;
+      }
       if (err) {
         errors++;
         if (errorSamples.length < 5) errorSamples.push(`${err.code}: ${err.details}`);
@@ -86,14 +98,14 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
     if (finished || !limitReached() || outstanding > 0) return;
     finished = true;
     clearInterval(progress);
-    send({ t: 'progress', started, completed, errors, notCompleted, outstanding, skipped, lat });
-    send({ t: 'done', started, completed, errors, notCompleted, skipped, windowCompleted, windowLatencies, errorSamples });
+    send({ t: 'progress', started, completed, errors, notCompleted, outstanding, skipped, shed, lat });
+    send({ t: 'done', started, completed, errors, notCompleted, skipped, shed, windowCompleted, windowLatencies, errorSamples });
     for (const c of clients) c.close();
     for (const c of lean) c.close();
   };
 
   const progress = setInterval(() => {
-    send({ t: 'progress', started, completed, errors, notCompleted, outstanding, skipped, lat });
+    send({ t: 'progress', started, completed, errors, notCompleted, outstanding, skipped, shed, lat });
     lat = [];
   }, 500);
 

@@ -218,7 +218,8 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
         `[${fmt(secs, 0).padStart(4)} s ${phase.padEnd(7)}] ${fmt(((s.completed - prev.completed) * 1000) / (now - prev.t)).padStart(6)} sagas/s` +
           `  p50 ${fmt(lat.p50, 1).padStart(6)} ms  p99 ${fmt(lat.p99, 1).padStart(7)} ms  in flight ${fmt(s.outstanding).padStart(6)}` +
           `  coordinator CPU ${fmt(((cpu - prev.cpu) * 100) / (now - prev.t)).padStart(3)} %  RSS ${fmt(memory(co.pid).rssMiB)} MiB` +
-          (s.errors + s.notCompleted + s.skipped > 0 ? `  errors ${s.errors} not-completed ${s.notCompleted} not-offered ${s.skipped}` : ''),
+          (s.errors + s.notCompleted + s.skipped > 0 ? `  errors ${s.errors} not-completed ${s.notCompleted} not-offered ${s.skipped}` : '') +
+          (s.shed > 0 ? `  shed ${fmt(s.shed)}` : ''),
       );
       prev = { completed: s.completed, cpu, t: now };
     }, 1000);
@@ -261,6 +262,8 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
         errors: result.errors,
         notCompleted: result.notCompleted,
         notOffered: result.skipped,
+        shed: result.shed,
+        shedShareOfOffered: round(result.shed / Math.max(1, result.shed + result.started), 4),
         errorSamples: result.errorSamples,
         sagaStatesInDatabase: Object.fromEntries(states.map((r) => [r.state, r.n])),
       },
@@ -277,6 +280,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
         `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB, 1)} MiB`,
         `machine CPU in use           ${fmt(r.boxCpuUtilizationCores, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores, 2)}${r.otherProcessesCpuCores > 0.3 ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
         `errors / not completed / not offered   ${r.errors} / ${r.notCompleted} / ${r.notOffered}${r.errorSamples.length > 0 ? `  e.g. ${r.errorSamples[0]}` : ''}`,
+        `shed (RESOURCE_EXHAUSTED)    ${fmt(r.shed)}  (${fmt(r.shedShareOfOffered * 100, 2)} % of StartSaga calls${rate === undefined ? '; closed loop retries them after ~20 ms' : ''})`,
         states.length > 0 ? `sagas in the database        ${states.map((s) => `${s.state} ${fmt(s.n)}`).join(', ')}` : '',
         '',
       ].join('\n'),

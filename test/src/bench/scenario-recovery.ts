@@ -155,7 +155,9 @@ export async function runRecovery(args: Args, c: Common): Promise<Record<string,
     return out;
   } finally {
     drive?.kill();
-    await coordinator?.stop(5000);
+    // Participants first: the held calls then fail at once and the coordinator
+    // drains quickly and exits normally (which is when --cpu-prof writes its profile).
     await Promise.all(participants.map((p) => p.stop()));
+    await coordinator?.stop(30_000);
   }
 }

@@ -31,7 +31,17 @@ export interface WorkerConfig {
 }
 
 export type WorkerMessage =
-  | { t: 'progress'; started: number; completed: number; errors: number; notCompleted: number; outstanding: number; skipped: number; lat: number[] }
+  | {
+      t: 'progress';
+      started: number;
+      completed: number;
+      errors: number;
+      notCompleted: number;
+      outstanding: number;
+      skipped: number;
+      shed: number;
+      lat: number[];
+    }
   | {
       t: 'done';
       started: number;
@@ -39,6 +49,8 @@ export type WorkerMessage =
       errors: number;
       notCompleted: number;
       skipped: number;
+      /** StartSaga answered RESOURCE_EXHAUSTED (load shed; not counted as started). */
+      shed: number;
       windowCompleted: number;
       windowLatencies: number[];
       errorSamples: string[];

@@ -31,6 +31,8 @@ export interface SqliteStoreOptions {
   readonly synchronous?: SynchronousMode;
   /** Units of work per transaction at most. Default 256. */
   readonly maxBatch?: number;
+  /** Observer of each committed batch: its oldest unit's wait in ms and its size (admission control's signal). */
+  readonly onCommitBatch?: (oldestWaitMs: number, units: number) => void;
 }
 
 /** A statement of another module (messages, outbox relay) joining the group-committed transaction. */
@@ -79,6 +81,8 @@ type SummaryRowDb = Pick<SagaRowDb, 'key' | 'id' | 'name' | 'state' | 'created_a
 const SUMMARY_COLUMNS = 'key, id, name, state, created_at, updated_at, finished_at, failed_step, reason';
 const SAGA_COLUMNS =
   'key, id, name, state, created_at, updated_at, finished_at, deadline_at, definition, definition_hash, failed_step, reason, note, version';
+/** Active sagas read per query at recovery. */
+const RECOVERY_PAGE = 2_000;
 // SQLite's bound-parameter limit is 32766; stay well below it.
 const MAX_PARAMS = 8000;
 
@@ -98,7 +102,7 @@ export class SqliteStore implements Store {
     // when it commits) leave the event loop free to read and write sockets often.
     const maxBatch = options.maxBatch ?? 256;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error('SqliteStore: maxBatch must be a positive integer');
-    this.committer = new GroupCommitter({ maxBatch, write: (units) => this.writeBatch(units) });
+    this.committer = new GroupCommitter({ maxBatch, write: (units) => this.writeBatch(units), onBatch: options.onCommitBatch });
   }
 
   async open(): Promise<void> {
@@ -145,6 +149,11 @@ export class SqliteStore implements Store {
     return this.committer.stats();
   }
 
+  /** Age in ms of the oldest write not yet committed (0 when none): a stalled log shows here. */
+  oldestPendingCommitMs(): number {
+    return this.committer.oldestWaitingMs();
+  }
+
   async getSagaRow(id: string): Promise<SagaRow | undefined> {
     const row = await this.read().get<SagaRowDb>(`SELECT ${SAGA_COLUMNS} FROM sagas WHERE id = ?`, [id]);
     return row === undefined ? undefined : toSagaRow(row);
@@ -156,20 +165,30 @@ export class SqliteStore implements Store {
   }
 
   async loadActiveSagas(visit: (row: SagaRow, events: JournalEvent[]) => void): Promise<number> {
-    // Read through the writer: recovery runs before any write and must see everything.
-    const db = this.write();
-    const rows = await db.all<SagaRowDb>(
-      `SELECT ${SAGA_COLUMNS} FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING') ORDER BY key`,
-    );
-    const journals = new Map<number, JournalEvent[]>(rows.map((r) => [r.key, []]));
-    await db.each<{ saga_key: number; data: string }>(
-      `SELECT j.saga_key, j.data FROM journal j JOIN sagas s ON s.key = j.saga_key
-        WHERE s.state IN ('RUNNING', 'COMPENSATING') ORDER BY j.saga_key, j.seq`,
-      [],
-      (r) => journals.get(r.saga_key)?.push(decodeJournalEvent(r.data)),
-    );
-    for (const row of rows) visit(toSagaRow(row), journals.get(row.key) ?? []);
-    return rows.length;
+    // Pages by key, so that the caller acts on the first sagas (re-sends their
+    // in-doubt calls) while SQLite reads the next ones. Keys only grow, and a
+    // saga's writes during recovery concern keys already visited.
+    const db = this.read();
+    let after = 0;
+    let total = 0;
+    for (;;) {
+      const rows = await db.all<SagaRowDb>(
+        `SELECT ${SAGA_COLUMNS} FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING') AND key > ? ORDER BY key LIMIT ${RECOVERY_PAGE}`,
+        [after],
+      );
+      const last = rows.at(-1);
+      if (last === undefined) return total;
+      const journals = new Map<number, JournalEvent[]>(rows.map((r) => [r.key, []]));
+      await db.each<{ saga_key: number; data: string }>(
+        // The keys inline (integers): finished sagas between them are not read.
+        `SELECT saga_key, data FROM journal WHERE saga_key IN (${rows.map((r) => r.key).join(',')}) ORDER BY saga_key, seq`,
+        [],
+        (r) => journals.get(r.saga_key)?.push(decodeJournalEvent(r.data)),
+      );
+      for (const row of rows) visit(toSagaRow(row), journals.get(row.key) ?? []);
+      total += rows.length;
+      after = last.key;
+    }
   }
 
   async listSagas(filter: ListSagasFilter): Promise<ListSagasPage> {

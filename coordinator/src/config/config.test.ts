@@ -1,0 +1,79 @@
+// The `admission` configuration section: defaults < JSON file < environment,
+// and validation errors that name the setting.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from './config.js';
+
+function withConfigFile(json: unknown, run: (path: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'config-'));
+  try {
+    const path = join(dir, 'config.json');
+    writeFileSync(path, JSON.stringify(json));
+    run(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function settingOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message.replace(/^config /, '').split(':')[0] ?? '';
+    throw err;
+  }
+  return 'none';
+}
+
+describe('admission configuration', () => {
+  it('sheds by default, at a 50 ms target over 100 ms intervals', () => {
+    const c = loadConfig([], {});
+    expect(c.admission).toEqual({ enabled: true, targetDelayMs: 50, intervalMs: 100 });
+    expect(DEFAULT_CONFIG.admission).toEqual(c.admission);
+  });
+
+  it('takes the file over the defaults and the environment over the file', () => {
+    withConfigFile({ admission: { targetDelayMs: 80 } }, (path) => {
+      expect(loadConfig(['--config', path], {}).admission).toEqual({ enabled: true, targetDelayMs: 80, intervalMs: 100 });
+      const c = loadConfig(['--config', path], {
+        SAGA_ADMISSION_ENABLED: 'false',
+        SAGA_ADMISSION_TARGET_DELAY_MS: '20',
+        SAGA_ADMISSION_INTERVAL_MS: '250',
+      });
+      expect(c.admission).toEqual({ enabled: false, targetDelayMs: 20, intervalMs: 250 });
+    });
+  });
+
+  it('names the setting or variable that is wrong', () => {
+    expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_TARGET_DELAY_MS: '0' }))).toBe('admission.targetDelayMs');
+    expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_INTERVAL_MS: '2.5' }))).toBe('admission.intervalMs');
+    expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_INTERVAL_MS: 'soon' }))).toBe('SAGA_ADMISSION_INTERVAL_MS');
+    expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_ENABLED: 'maybe' }))).toBe('SAGA_ADMISSION_ENABLED');
+    withConfigFile({ admission: { enabled: 'yes' } }, (path) => {
+      expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('admission.enabled');
+    });
+    withConfigFile({ admission: { intervalMs: -1 } }, (path) => {
+      expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('admission.intervalMs');
+    });
+  });
+});
+
+describe('evictParkedAfterMs', () => {
+  it('evicts after 1 s by default; the environment overrides it; 0 turns it off', () => {
+    expect(loadConfig([], {}).evictParkedAfterMs).toBe(1_000);
+    expect(loadConfig([], { SAGA_EVICT_PARKED_AFTER_MS: '0' }).evictParkedAfterMs).toBe(0);
+    withConfigFile({ evictParkedAfterMs: 5000 }, (path) => {
+      expect(loadConfig(['--config', path], {}).evictParkedAfterMs).toBe(5000);
+    });
+  });
+
+  it('names the setting when it is not a whole number >= 0', () => {
+    expect(settingOf(() => loadConfig([], { SAGA_EVICT_PARKED_AFTER_MS: '-5' }))).toBe('evictParkedAfterMs');
+    withConfigFile({ evictParkedAfterMs: 1.5 }, (path) => {
+      expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('evictParkedAfterMs');
+    });
+  });
+});

@@ -1,0 +1,140 @@
+// Group commit with a scripted write and an injected clock: batching and order,
+// failures, and the queueing-delay signal (onBatch, oldestWaitingMs).
+
+import { describe, expect, it } from 'vitest';
+import { GroupCommitter } from './group-commit.js';
+
+interface Write {
+  readonly units: readonly string[];
+  readonly done: () => void;
+  readonly fail: (err: Error) => void;
+}
+
+function setup(maxBatch = 256, onBatchThrows = false) {
+  const clock = { t: 1_000 };
+  const writes: Write[] = [];
+  const reported: [number, number][] = [];
+  const gc = new GroupCommitter<string>({
+    maxBatch,
+    now: () => clock.t,
+    write: (units) =>
+      new Promise<void>((resolve, reject) => {
+        writes.push({ units, done: resolve, fail: reject });
+      }),
+    onBatch: (oldestWaitMs, units) => {
+      reported.push([oldestWaitMs, units]);
+      if (onBatchThrows) throw new Error('observer bug');
+    },
+  });
+  return { gc, clock, writes, reported };
+}
+
+/** Yields to the event loop until `cond` holds (no timers: each turn is one setImmediate). */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise<void>((r) => setImmediate(r));
+  expect(cond()).toBe(true);
+}
+
+function settled(p: Promise<void>): { state: 'pending' | 'resolved' | 'rejected' } {
+  const s = { state: 'pending' as 'pending' | 'resolved' | 'rejected' };
+  p.then(
+    () => (s.state = 'resolved'),
+    () => (s.state = 'rejected'),
+  );
+  return s;
+}
+
+describe('GroupCommitter', () => {
+  it('commits the units of one tick together, then those queued meanwhile, in order and within maxBatch', async () => {
+    const { gc, writes } = setup(2);
+    const a = settled(gc.commit('a'));
+    const b = settled(gc.commit('b'));
+    const c = settled(gc.commit('c'));
+    await until(() => writes.length === 1);
+    expect(writes[0]!.units).toEqual(['a', 'b']);
+    const d = settled(gc.commit('d'));
+    writes[0]!.done();
+    await until(() => writes.length === 2);
+    expect([a.state, b.state, c.state, d.state]).toEqual(['resolved', 'resolved', 'pending', 'pending']);
+    expect(writes[1]!.units).toEqual(['c', 'd']);
+    writes[1]!.done();
+    await gc.idle();
+    expect([c.state, d.state]).toEqual(['resolved', 'resolved']);
+    expect(gc.stats()).toEqual({ batches: 2, units: 4 });
+  });
+
+  it('rejects the units of a failed write only, and reports no delay for it', async () => {
+    const { gc, writes, reported } = setup();
+    const a = settled(gc.commit('a'));
+    await until(() => writes.length === 1);
+    const b = settled(gc.commit('b'));
+    writes[0]!.fail(new Error('disk full'));
+    await until(() => writes.length === 2);
+    writes[1]!.done();
+    await gc.idle();
+    expect([a.state, b.state]).toEqual(['rejected', 'resolved']);
+    expect(reported).toHaveLength(1);
+    expect(gc.stats()).toEqual({ batches: 1, units: 1 });
+  });
+
+  it("reports each batch's oldest unit wait, from commit() until its write resolved, and the batch size", async () => {
+    const { gc, clock, writes, reported } = setup();
+    const first = gc.commit('a');
+    clock.t += 4;
+    void gc.commit('b');
+    await until(() => writes.length === 1);
+    clock.t += 7; // the write takes 7 ms: a waited 11, b 7
+    writes[0]!.done();
+    await first;
+    expect(reported).toEqual([[11, 2]]);
+    // e is queued while the second batch (d) is written, so it waits behind it.
+    void gc.commit('d');
+    await until(() => writes.length === 2);
+    clock.t += 3;
+    void gc.commit('e');
+    clock.t += 20;
+    writes[1]!.done();
+    await until(() => writes.length === 3);
+    expect(reported).toEqual([
+      [11, 2],
+      [23, 1],
+    ]);
+    clock.t += 5;
+    writes[2]!.done();
+    await gc.idle();
+    expect(reported[2]).toEqual([25, 1]);
+  });
+
+  it('shows the age of the oldest unit not yet committed, including one whose write is stalled', async () => {
+    const { gc, clock, writes } = setup();
+    expect(gc.oldestWaitingMs()).toBe(0);
+    void gc.commit('a');
+    clock.t += 2;
+    expect(gc.oldestWaitingMs()).toBe(2);
+    await until(() => writes.length === 1);
+    clock.t += 1;
+    void gc.commit('b'); // queued behind the write of a
+    clock.t += 500; // the disk stalls
+    expect(gc.oldestWaitingMs()).toBe(503);
+    writes[0]!.done();
+    await until(() => writes.length === 2);
+    expect(gc.oldestWaitingMs()).toBe(500);
+    writes[1]!.done();
+    await gc.idle();
+    expect(gc.oldestWaitingMs()).toBe(0);
+  });
+
+  it('never fails a durable batch, nor stops, because the observer throws', async () => {
+    const { gc, writes, reported } = setup(256, true);
+    const a = settled(gc.commit('a'));
+    await until(() => writes.length === 1);
+    writes[0]!.done();
+    await gc.idle();
+    const b = settled(gc.commit('b'));
+    await until(() => writes.length === 2);
+    writes[1]!.done();
+    await gc.idle();
+    expect([a.state, b.state]).toEqual(['resolved', 'resolved']);
+    expect(reported).toHaveLength(2);
+  });
+});
