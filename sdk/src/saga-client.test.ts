@@ -27,10 +27,13 @@ interface Fake {
   watchDelayMs: number;
   /** WatchSaga calls answered UNAVAILABLE before streaming. */
   watchFailures: number;
+  /** StartSaga calls answered RESOURCE_EXHAUSTED (shed) before accepting. */
+  shedStarts: number;
   metadata: Record<string, unknown>[];
 }
 
 let server: Server;
+let address: string;
 let client: SagaClient;
 let fake: Fake;
 
@@ -87,7 +90,7 @@ function saga(state: SagaState, version: number): Saga {
 }
 
 beforeEach(async () => {
-  fake = { starts: [], lists: [], deadlines: [], watchSnapshots: [], watchDelayMs: 10, watchFailures: 0, metadata: [] };
+  fake = { starts: [], lists: [], deadlines: [], watchSnapshots: [], watchDelayMs: 10, watchFailures: 0, shedStarts: 0, metadata: [] };
   const recordDeadline = (deadline: Date | number): void => {
     fake.deadlines.push(deadline instanceof Date ? deadline.getTime() : deadline);
   };
@@ -96,6 +99,11 @@ beforeEach(async () => {
       recordDeadline(call.getDeadline());
       fake.metadata.push(call.metadata.getMap());
       fake.starts.push(call.request);
+      if (fake.shedStarts > 0) {
+        fake.shedStarts -= 1;
+        callback({ code: status.RESOURCE_EXHAUSTED, details: 'the coordinator is overloaded' });
+        return;
+      }
       callback(null, {
         sagaId: call.request.sagaId || 'generated-1',
         created: true,
@@ -161,7 +169,8 @@ beforeEach(async () => {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  client = new SagaClient({ address: `127.0.0.1:${port}`, defaultDeadlineMs: 2_000, callMetadata: { 'x-token': 'secret' } });
+  address = `127.0.0.1:${port}`;
+  client = new SagaClient({ address, defaultDeadlineMs: 2_000, callMetadata: { 'x-token': 'secret' } });
 });
 
 afterEach(() => {
@@ -380,6 +389,26 @@ describe('SagaClient', () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));
     await expect(client.get('saga-1', { signal: controller.signal })).rejects.toThrow('stop');
+  });
+
+  it('tries a shed StartSaga again (nothing was created), up to startAttempts', async () => {
+    const definition = client.saga('place-order').step('create-order', { participant: 'orders', action: 'create' }).definition();
+    fake.shedStarts = 2;
+    const r = await client.startSaga(definition, { sagaId: 'order-9' });
+    expect(r.sagaId).toBe('order-9');
+    expect(fake.starts).toHaveLength(3);
+
+    const once = new SagaClient({ address, startAttempts: 2, startBackoffMs: 1 });
+    try {
+      fake.starts = [];
+      fake.shedStarts = 5;
+      const err = await once.startSaga(definition).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SagaClientError);
+      expect((err as SagaClientError).codeName).toBe('RESOURCE_EXHAUSTED');
+      expect(fake.starts).toHaveLength(2);
+    } finally {
+      once.close();
+    }
   });
 
   it('validates its options', () => {

@@ -51,6 +51,15 @@ export interface SagaClientOptions {
   channelOptions?: ChannelOptions;
   /** Logs retried watch streams. Default silent. */
   logger?: Logger;
+  /**
+   * StartSaga answered RESOURCE_EXHAUSTED (the coordinator shed load; nothing
+   * was created) is tried again this many times in all, with capped
+   * exponential backoff and full jitter, within the call's deadline.
+   * Default 5; 1 = no retry.
+   */
+  startAttempts?: number;
+  /** First backoff after a shed StartSaga, ms. Default 50 (cap 2000). */
+  startBackoffMs?: number;
 }
 
 /** Per-call options. */
@@ -80,6 +89,8 @@ export interface WaitForOutcomeOptions {
 
 // Backoff of waitForOutcome between re-watches while the coordinator is unavailable.
 const REWATCH_MIN_MS = 100;
+/** Largest pause between StartSaga attempts refused as shed load. */
+const START_BACKOFF_CAP_MS = 2_000;
 const REWATCH_MAX_MS = 2_000;
 
 /**
@@ -95,6 +106,8 @@ export class SagaClient implements SagaStarter {
   private readonly defaultWatchDeadlineMs: number;
   private readonly callMetadata: Readonly<Record<string, string>>;
   private readonly logger: Logger;
+  private readonly startAttempts: number;
+  private readonly startBackoffMs: number;
   private readonly streams = new Set<ClientReadableStream<WatchSagaResponse>>();
   private closed = false;
 
@@ -109,6 +122,8 @@ export class SagaClient implements SagaStarter {
     }
     this.callMetadata = { ...options.callMetadata };
     this.logger = options.logger ?? silentLogger();
+    this.startAttempts = checkInteger(owner, 'startAttempts', options.startAttempts ?? 5, 1);
+    this.startBackoffMs = checkInteger(owner, 'startBackoffMs', options.startBackoffMs ?? 50, 1);
     this.client = new CoordinatorClient(
       address,
       options.credentials ?? grpcCredentials.createInsecure(),
@@ -127,10 +142,24 @@ export class SagaClient implements SagaStarter {
     validateStartOptions(options);
     const request = toStartSagaRequest(definition, options);
     const deadlineMs = options.deadlineMs ?? this.defaultDeadlineMs + (options.waitMs ?? 0);
-    const response = await this.unary<StartSagaResponse>('StartSaga', { deadlineMs, signal: options.signal }, (md, opts, cb) =>
-      this.client.startSaga(request, md, opts, cb),
-    );
-    return fromStartSagaResponse(response);
+    const deadlineAt = Date.now() + deadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await this.unary<StartSagaResponse>(
+          'StartSaga',
+          { deadlineMs: Math.max(1, deadlineAt - Date.now()), signal: options.signal },
+          (md, opts, cb) => this.client.startSaga(request, md, opts, cb),
+        );
+        return fromStartSagaResponse(response);
+      } catch (err) {
+        // Shed load: the coordinator created nothing, so trying again is safe with or without a saga id.
+        if (!(err instanceof SagaClientError) || err.codeName !== 'RESOURCE_EXHAUSTED' || attempt >= this.startAttempts) throw err;
+        const pause = Math.random() * Math.min(START_BACKOFF_CAP_MS, this.startBackoffMs * 2 ** (attempt - 1));
+        if (Date.now() + pause >= deadlineAt) throw err;
+        this.logger.debug({ attempt, pauseMs: Math.round(pause) }, 'StartSaga was shed; trying again');
+        await sleep(pause, options.signal);
+      }
+    }
   }
 
   /** The full record of a saga (every step with every attempt). NOT_FOUND if unknown. */
