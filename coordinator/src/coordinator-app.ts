@@ -5,6 +5,7 @@ import { ServerCredentials } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './config/config.js';
 import { AdmissionControl } from './engine/admission-control.js';
@@ -52,12 +53,19 @@ export class CoordinatorApp {
     // control, which reads the store's oldest waiting write when no batch
     // commits. Its callbacks (store, metrics) run only from check() and stats(),
     // i.e. once StartSaga is served or metrics scraped, after all below exist.
+    // The engine is built after admission control (which the engine takes); its counts are read later.
+    const built: { engine?: SagaEngine } = {};
     const admission = new AdmissionControl({
       enabled: config.admission.enabled,
       targetDelayMs: config.admission.targetDelayMs,
       intervalMs: config.admission.intervalMs,
       oldestWaitingMs: () => store.oldestPendingCommitMs(),
       onShed: () => events.metrics.sagasShed.inc(),
+      targetSagaLatencyMs: config.admission.targetSagaLatencyMs,
+      minInMotion: config.admission.minInMotion,
+      loopUtilization: loopUtilizationSampler(),
+      inMotion: () => built.engine?.inMotionCount() ?? 0,
+      settled: () => built.engine?.settledCount() ?? 0,
     });
     const store = new SqliteStore({
       path: config.database.path,
@@ -79,6 +87,7 @@ export class CoordinatorApp {
       drainTimeoutMs: config.drainTimeoutMs,
       hooks: { outcomeEvents: outcomeEventFactory(config.events.subjectPrefix), crashPoint: options.crashPoint, ...events.engineHooks() },
     });
+    built.engine = engine;
     await events.load(engine);
     const started = Date.now();
     const { recovered, inDoubt } = await engine.start();
@@ -142,4 +151,15 @@ function serverCredentials(config: CoordinatorConfig): ServerCredentials {
     [{ cert_chain: readFileSync(config.tls.certFile), private_key: readFileSync(config.tls.keyFile) }],
     ca !== null,
   );
+}
+
+/** Event-loop utilisation (0–1) since the previous call. */
+function loopUtilizationSampler(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const delta = performance.eventLoopUtilization(now, last);
+    last = now;
+    return delta.utilization;
+  };
 }

@@ -31,25 +31,29 @@ function settingOf(fn: () => unknown): string {
 describe('admission configuration', () => {
   it('sheds by default, at a 50 ms target over 100 ms intervals', () => {
     const c = loadConfig([], {});
-    expect(c.admission).toEqual({ enabled: true, targetDelayMs: 50, intervalMs: 100 });
+    expect(c.admission).toEqual({ enabled: true, targetDelayMs: 50, intervalMs: 100, targetSagaLatencyMs: 1_000, minInMotion: 256 });
     expect(DEFAULT_CONFIG.admission).toEqual(c.admission);
   });
 
   it('takes the file over the defaults and the environment over the file', () => {
     withConfigFile({ admission: { targetDelayMs: 80 } }, (path) => {
-      expect(loadConfig(['--config', path], {}).admission).toEqual({ enabled: true, targetDelayMs: 80, intervalMs: 100 });
+      expect(loadConfig(['--config', path], {}).admission).toMatchObject({ enabled: true, targetDelayMs: 80, intervalMs: 100 });
       const c = loadConfig(['--config', path], {
         SAGA_ADMISSION_ENABLED: 'false',
         SAGA_ADMISSION_TARGET_DELAY_MS: '20',
         SAGA_ADMISSION_INTERVAL_MS: '250',
+        SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS: '80',
+        SAGA_ADMISSION_MIN_IN_MOTION: '64',
       });
-      expect(c.admission).toEqual({ enabled: false, targetDelayMs: 20, intervalMs: 250 });
+      expect(c.admission).toEqual({ enabled: false, targetDelayMs: 20, intervalMs: 250, targetSagaLatencyMs: 80, minInMotion: 64 });
     });
   });
 
   it('names the setting or variable that is wrong', () => {
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_TARGET_DELAY_MS: '0' }))).toBe('admission.targetDelayMs');
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_INTERVAL_MS: '2.5' }))).toBe('admission.intervalMs');
+    expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS: '0' }))).toBe('admission.targetSagaLatencyMs');
+    expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_MIN_IN_MOTION: '-1' }))).toBe('admission.minInMotion');
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_INTERVAL_MS: 'soon' }))).toBe('SAGA_ADMISSION_INTERVAL_MS');
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_ENABLED: 'maybe' }))).toBe('SAGA_ADMISSION_ENABLED');
     withConfigFile({ admission: { enabled: 'yes' } }, (path) => {

@@ -54,6 +54,10 @@ export interface AdmissionConfig {
   readonly targetDelayMs: number;
   /** The delay must stay above target this long before StartSaga of new sagas is refused, ms. Default 100. */
   readonly intervalMs: number;
+  /** With the event loop saturated, the sagas in motion may take this long to drain before new ones are refused, ms. Default 1000. */
+  readonly targetSagaLatencyMs: number;
+  /** That rule never refuses with fewer sagas in motion than this. Default 256. */
+  readonly minInMotion: number;
 }
 
 export interface EventsConfig {
@@ -180,7 +184,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   retention: { finishedSagaMs: 7 * DAY, sweepIntervalMs: 60_000, batch: 1000 },
   maxActiveSagas: 500_000,
   evictParkedAfterMs: 1_000,
-  admission: { enabled: true, targetDelayMs: 50, intervalMs: 100 },
+  admission: { enabled: true, targetDelayMs: 50, intervalMs: 100, targetSagaLatencyMs: 1_000, minInMotion: 256 },
   drainTimeoutMs: 10_000,
   logLevel: 'info',
   operatorToken: undefined,
@@ -287,6 +291,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_ADMISSION_ENABLED) c.admission.enabled = booleanFromEnv('SAGA_ADMISSION_ENABLED', env.SAGA_ADMISSION_ENABLED);
   if (env.SAGA_ADMISSION_TARGET_DELAY_MS) c.admission.targetDelayMs = numberFromEnv('SAGA_ADMISSION_TARGET_DELAY_MS', env.SAGA_ADMISSION_TARGET_DELAY_MS);
   if (env.SAGA_ADMISSION_INTERVAL_MS) c.admission.intervalMs = numberFromEnv('SAGA_ADMISSION_INTERVAL_MS', env.SAGA_ADMISSION_INTERVAL_MS);
+  if (env.SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS) {
+    c.admission.targetSagaLatencyMs = numberFromEnv('SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS', env.SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS);
+  }
+  if (env.SAGA_ADMISSION_MIN_IN_MOTION) c.admission.minInMotion = numberFromEnv('SAGA_ADMISSION_MIN_IN_MOTION', env.SAGA_ADMISSION_MIN_IN_MOTION);
   if (env.SAGA_DRAIN_TIMEOUT_MS) c.drainTimeoutMs = numberFromEnv('SAGA_DRAIN_TIMEOUT_MS', env.SAGA_DRAIN_TIMEOUT_MS);
   if (env.SAGA_RETENTION_MS) c.retention.finishedSagaMs = numberFromEnv('SAGA_RETENTION_MS', env.SAGA_RETENTION_MS);
   if (env.SAGA_NATS_URL !== undefined) c.nats.servers = env.SAGA_NATS_URL.split(',').map((s) => s.trim()).filter(Boolean);
@@ -321,6 +329,8 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
   if (typeof c.admission.enabled !== 'boolean') throw new ConfigError('admission.enabled', 'must be true or false');
   positiveInteger('admission.targetDelayMs', c.admission.targetDelayMs);
   positiveInteger('admission.intervalMs', c.admission.intervalMs);
+  positiveInteger('admission.targetSagaLatencyMs', c.admission.targetSagaLatencyMs);
+  positiveInteger('admission.minInMotion', c.admission.minInMotion);
   if (!Number.isInteger(c.drainTimeoutMs) || c.drainTimeoutMs < 0) throw new ConfigError('drainTimeoutMs', 'must be an integer >= 0');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) {
     throw new ConfigError('logLevel', `"${String(c.logLevel)}" is not a pino level`);

@@ -197,3 +197,65 @@ describe('AdmissionControl', () => {
     expect(() => new AdmissionControl({ enabled: 'yes' as unknown as boolean })).toThrow(/enabled/);
   });
 });
+
+describe('AdmissionControl, the in-motion rule (a CPU-saturated event loop)', () => {
+  function saturation(loop: { busy: number }, motion: { n: number; settled: number }, targetSagaLatencyMs = 1_000) {
+    const clock = new FakeClock();
+    const ac = new AdmissionControl({
+      clock,
+      intervalMs: 100,
+      targetSagaLatencyMs,
+      minInMotion: 10,
+      loopUtilization: () => loop.busy,
+      inMotion: () => motion.n,
+      settled: () => motion.settled,
+    });
+    /** Advances one interval during which `settledPerInterval` sagas finished; then asks. */
+    const tick = (settledPerInterval: number): DomainError | undefined => {
+      clock.t += 100;
+      motion.settled += settledPerInterval;
+      ac.observeCommitDelay(1); // the log itself is fine
+      return refusal(ac);
+    };
+    return { ac, tick };
+  }
+
+  it('refuses while the loop is saturated and the sagas in motion exceed what drains within the target', () => {
+    const loop = { busy: 1 };
+    const motion = { n: 0, settled: 0 };
+    const { ac, tick } = saturation(loop, motion);
+    expect(tick(0)).toBeUndefined(); // first sample
+    // 100 settle per 100 ms = 1,000/s: 1 s of latency = 1,000 in motion.
+    motion.n = 900;
+    expect(tick(100)).toBeUndefined();
+    expect(tick(100)).toBeUndefined();
+    motion.n = 1_500;
+    const err = tick(100);
+    expect(err).toMatchObject({ kind: 'RESOURCE_EXHAUSTED', retryable: true });
+    expect(err?.message).toMatch(/event loop is saturated and the 1500 sagas in motion need over 1000 ms/);
+    expect(ac.stats().shedding).toBe(true);
+    // The same backlog with an idle loop (e.g. slow participants): nothing to gain by refusing.
+    loop.busy = 0.5;
+    expect(tick(100)).toBeUndefined();
+  });
+
+  it('never refuses below minInMotion, even with nothing settling', () => {
+    const loop = { busy: 1 };
+    const motion = { n: 10, settled: 0 };
+    const { tick } = saturation(loop, motion);
+    for (let i = 0; i < 5; i++) expect(tick(0)).toBeUndefined();
+    motion.n = 11;
+    expect(tick(0)).toMatchObject({ kind: 'RESOURCE_EXHAUSTED' });
+  });
+
+  it('is off without its inputs, and refuses bad settings', () => {
+    const { ac, clock } = setup();
+    for (let i = 0; i < 5; i++) {
+      clock.t += 100;
+      ac.observeCommitDelay(1);
+      expect(refusal(ac)).toBeUndefined();
+    }
+    expect(() => new AdmissionControl({ minInMotion: 0 })).toThrow(/minInMotion/);
+    expect(() => new AdmissionControl({ targetSagaLatencyMs: -1 })).toThrow(/targetSagaLatencyMs/);
+  });
+});

@@ -7,6 +7,13 @@
 // more only grows memory and everyone's latency. Then creating a saga is
 // refused (RESOURCE_EXHAUSTED, retryable) until a batch commits within target
 // again. Only the creation of sagas calls check(): accepted work is never shed.
+//
+// The log's delay misses one overload: the event loop saturated by CPU work
+// (requests then queue in sockets, calls and answers wait for the loop, and the
+// log still commits quickly). So, second: while the loop was busy for nearly a
+// whole interval, a new saga is refused if the sagas in motion would take longer
+// than targetSagaLatencyMs to drain at the rate sagas have been settling
+// (Little's law: in motion / throughput = the wait a new saga would see).
 // O(1) per batch and per check; no timers: time is read when asked.
 
 import { DomainError } from '../domain/errors.js';
@@ -37,6 +44,19 @@ export interface AdmissionOptions {
   readonly oldestWaitingMs?: () => number;
   /** Called for each refused saga (a metric); must not throw. */
   readonly onShed?: () => void;
+  /**
+   * Event-loop utilisation (0–1) since the previous call; read once per
+   * interval. Absent = the in-motion rule is off.
+   */
+  readonly loopUtilization?: () => number;
+  /** Sagas accepted and held in memory (running, not parked). */
+  readonly inMotion?: () => number;
+  /** Sagas that left motion so far (finished or parked): a monotonic count. */
+  readonly settled?: () => number;
+  /** How long the sagas in motion may take to drain while the loop is saturated, ms. Default 1,000. */
+  readonly targetSagaLatencyMs?: number;
+  /** The in-motion rule never refuses with fewer sagas in motion than this. Default 256. */
+  readonly minInMotion?: number;
 }
 
 export interface AdmissionStats {
@@ -51,7 +71,12 @@ export interface AdmissionStats {
   readonly aboveTargetMs: number;
 }
 
-export const DEFAULT_ADMISSION = { enabled: true, targetDelayMs: 50, intervalMs: 100 } as const;
+export const DEFAULT_ADMISSION = { enabled: true, targetDelayMs: 50, intervalMs: 100, targetSagaLatencyMs: 1_000, minInMotion: 256 } as const;
+
+/** Event-loop utilisation at or above which the loop counts as saturated. */
+const SATURATED = 0.9;
+/** Weight of the newest interval in the settling-rate average. */
+const RATE_WEIGHT = 0.3;
 
 const monotonicClock: Clock = { now: () => performance.now() };
 
@@ -59,7 +84,15 @@ export class AdmissionControl {
   readonly enabled: boolean;
   readonly targetDelayMs: number;
   readonly intervalMs: number;
+  readonly targetSagaLatencyMs: number;
+  readonly minInMotion: number;
   private readonly clock: Clock;
+  /** The in-motion rule's last sample and decision. */
+  private loopSampleAt: number | undefined;
+  private settledAtSample = 0;
+  private settleRate: number | undefined;
+  private inMotionLimit = Infinity;
+  private saturated = false;
   /** Since when the delay has been above target; undefined when it is not. */
   private aboveSince: number | undefined;
   /** Last time the delay was seen within target (a batch, or an idle or short queue). */
@@ -72,9 +105,16 @@ export class AdmissionControl {
     this.enabled = options.enabled ?? DEFAULT_ADMISSION.enabled;
     this.targetDelayMs = options.targetDelayMs ?? DEFAULT_ADMISSION.targetDelayMs;
     this.intervalMs = options.intervalMs ?? DEFAULT_ADMISSION.intervalMs;
+    this.targetSagaLatencyMs = options.targetSagaLatencyMs ?? DEFAULT_ADMISSION.targetSagaLatencyMs;
+    this.minInMotion = options.minInMotion ?? DEFAULT_ADMISSION.minInMotion;
     this.clock = options.clock ?? monotonicClock;
     if (typeof this.enabled !== 'boolean') throw new Error('AdmissionControl: enabled must be true or false');
-    for (const [name, v] of [['targetDelayMs', this.targetDelayMs], ['intervalMs', this.intervalMs]] as const) {
+    if (!Number.isInteger(this.minInMotion) || this.minInMotion < 1) throw new Error(`AdmissionControl: minInMotion must be an integer >= 1, not ${String(this.minInMotion)}`);
+    for (const [name, v] of [
+      ['targetDelayMs', this.targetDelayMs],
+      ['intervalMs', this.intervalMs],
+      ['targetSagaLatencyMs', this.targetSagaLatencyMs],
+    ] as const) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`AdmissionControl: ${name} must be a number > 0, not ${String(v)}`);
     }
   }
@@ -93,21 +133,46 @@ export class AdmissionControl {
   check(): void {
     if (!this.enabled) return;
     const now = this.clock.now();
-    if (!this.evaluate(now)) return;
+    const logBehind = this.evaluate(now);
+    const inMotion = this.overInMotionLimit(now);
+    if (!logBehind && inMotion === undefined) return;
     this.shed += 1;
     this.options.onShed?.();
-    const forMs = Math.round(now - (this.aboveSince ?? now));
+    const why = logBehind
+      ? `writes to its log have waited over ${this.targetDelayMs} ms for ${Math.round(now - (this.aboveSince ?? now))} ms`
+      : `its event loop is saturated and the ${inMotion} sagas in motion need over ${this.targetSagaLatencyMs} ms to drain`;
     throw new DomainError(
       'RESOURCE_EXHAUSTED',
-      `the coordinator is overloaded: writes to its log have waited over ${this.targetDelayMs} ms for ${forMs} ms; ` +
-        'no new sagas are accepted for now (sagas already accepted continue); retry later',
+      `the coordinator is overloaded: ${why}; no new sagas are accepted for now (sagas already accepted continue); retry later`,
       true,
     );
   }
 
+  /** The in-motion rule: the number in motion when it refuses, else undefined. Samples once per interval. */
+  private overInMotionLimit(now: number): number | undefined {
+    const { loopUtilization, inMotion, settled } = this.options;
+    if (loopUtilization === undefined || inMotion === undefined || settled === undefined) return undefined;
+    if (this.loopSampleAt === undefined || now - this.loopSampleAt >= this.intervalMs) {
+      const count = settled();
+      if (this.loopSampleAt !== undefined) {
+        const rate = (count - this.settledAtSample) / ((now - this.loopSampleAt) / 1000);
+        this.settleRate = this.settleRate === undefined ? rate : RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * this.settleRate;
+        this.saturated = loopUtilization() >= SATURATED;
+      } else {
+        loopUtilization(); // starts the first interval
+      }
+      this.loopSampleAt = now;
+      this.settledAtSample = count;
+      this.inMotionLimit = Math.max(this.minInMotion, ((this.settleRate ?? 0) * this.targetSagaLatencyMs) / 1000);
+    }
+    if (!this.saturated) return undefined;
+    const n = inMotion();
+    return n > this.inMotionLimit ? n : undefined;
+  }
+
   stats(): AdmissionStats {
     const now = this.clock.now();
-    const shedding = this.enabled && this.evaluate(now);
+    const shedding = this.enabled && (this.evaluate(now) || this.overInMotionLimit(now) !== undefined);
     return {
       enabled: this.enabled,
       shedding,

@@ -106,6 +106,7 @@ export class SagaEngine {
   /** In-doubt calls found at recovery, waiting for their turn to be re-sent. */
   private resendQueue: [SagaRuntime, DispatchEvent][] = [];
   private resendHead = 0;
+  private settled = 0;
   private readonly callAbort = new AbortController();
   private state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   private fatalError: Error | undefined;
@@ -225,6 +226,16 @@ export class SagaEngine {
   /** Active sagas evicted from memory while they wait for their timer. */
   parkedCount(): number {
     return this.parked.size;
+  }
+
+  /** Active sagas held in memory: running a step, or about to. */
+  inMotionCount(): number {
+    return this.active.size;
+  }
+
+  /** How many times a saga left memory (finished or parked) since start: a monotonic count. */
+  settledCount(): number {
+    return this.settled;
   }
 
   /** The sagas compensating now, with when their current compensation began (read-only, for alerts). */
@@ -635,7 +646,10 @@ export class SagaEngine {
       }
     }
     if (!saga.isActive()) {
-      if (this.active.get(saga.id) === saga) this.active.delete(saga.id);
+      if (this.active.get(saga.id) === saga) {
+        this.active.delete(saga.id);
+        this.settled += 1;
+      }
       this.timers.cancel(saga.id);
     } else {
       for (const e of events) if (e.t === 'dispatch') this.send(saga, e);
@@ -663,6 +677,7 @@ export class SagaEngine {
     for (const step of saga.steps) if (step.inFlight !== undefined) return;
     this.active.delete(saga.id);
     this.parked.set(saga.id, saga.definition.name);
+    this.settled += 1;
   }
 
   private send(saga: SagaRuntime, d: DispatchEvent): void {
