@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StartSagaInput, StepDefinitionInput } from '../domain/saga-types.js';
 import { validateStartSaga } from '../domain/validate-start-saga.js';
+import { DomainError } from '../domain/errors.js';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from './participant-invoker.js';
@@ -242,6 +243,27 @@ describe('SagaEngine', () => {
     expect(invoker.trace()).toEqual(['execute:a#1', 'execute:b#1', 'compensate:b#1', 'compensate:a#1']);
     const view = await engine.getSaga(r.sagaId);
     expect(view).toMatchObject({ forwardStatus: 'ABORTED', failureReason: 'customer cancelled' });
+  });
+});
+
+describe('SagaEngine admission', () => {
+  it('refuses a new saga when admission control sheds, but still answers a repeated start of an existing one', async () => {
+    const invoker = new ScriptedInvoker(() => ok);
+    let shedding = false;
+    const admission = {
+      check(): void {
+        if (shedding) throw new DomainError('RESOURCE_EXHAUSTED', 'overloaded; retry later', true);
+      },
+    };
+    const { engine, store } = await open(dbPath('admission'), invoker, { admission });
+    const first = await engine.startSaga(start([step('a')], { sagaId: 'order-1' }));
+    expect(first.outcome).toBe('COMPLETED');
+    shedding = true;
+    await expect(engine.startSaga(start([step('a')], { sagaId: 'order-2' }))).rejects.toMatchObject({ kind: 'RESOURCE_EXHAUSTED' });
+    expect(await store.getSagaRow('order-2')).toBeUndefined();
+    const again = await engine.startSaga(start([step('a')], { sagaId: 'order-1' }));
+    expect(again).toMatchObject({ created: false, outcome: 'COMPLETED' });
+    expect(invoker.calls).toHaveLength(1);
   });
 });
 
