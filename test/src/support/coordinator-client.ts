@@ -1,6 +1,6 @@
 // A promise-based Coordinator client over the generated code, for tests.
 
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import {
   CoordinatorClient,
   SagaState,
@@ -19,11 +19,22 @@ export class TestCoordinatorClient {
     this.client = new CoordinatorClient(address, credentials.createInsecure());
   }
 
-  start(req: Partial<StartSagaRequest> & Pick<StartSagaRequest, 'name' | 'steps'>): Promise<StartSagaResponse> {
+  /**
+   * StartSaga, tried again (like the SDK) while the coordinator sheds load:
+   * RESOURCE_EXHAUSTED means nothing was created. Bounded: 10 attempts.
+   */
+  async start(req: Partial<StartSagaRequest> & Pick<StartSagaRequest, 'name' | 'steps'>): Promise<StartSagaResponse> {
     const full: StartSagaRequest = { sagaId: '', options: undefined, metadata: {}, waitMs: 0, ...req };
-    return new Promise((resolve, reject) =>
-      this.client.startSaga(full, new Metadata(), { deadline: Date.now() + 60_000 }, (err, res) => (err ? reject(err) : resolve(res))),
-    );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<StartSagaResponse>((resolve, reject) =>
+          this.client.startSaga(full, new Metadata(), { deadline: Date.now() + 60_000 }, (err, res) => (err ? reject(err) : resolve(res))),
+        );
+      } catch (err) {
+        if ((err as ServiceError).code !== status.RESOURCE_EXHAUSTED || attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
   }
 
   get(sagaId: string): Promise<Saga> {
