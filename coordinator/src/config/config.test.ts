@@ -1,43 +1,20 @@
-// The `admission` configuration section: defaults < JSON file < environment,
-// and validation errors that name the setting.
+// Configuration sections of the engine (`admission`, `evictParkedAfterMs`):
+// defaults < JSON file < environment, and validation errors that name the setting.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from './config.js';
-
-function withConfigFile(json: unknown, run: (path: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'config-'));
-  try {
-    const path = join(dir, 'config.json');
-    writeFileSync(path, JSON.stringify(json));
-    run(path);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function settingOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.replace(/^config /, '').split(':')[0] ?? '';
-    throw err;
-  }
-  return 'none';
-}
+import { settingOf, withConfigFile } from './config-test-support.js';
+import { DEFAULT_CONFIG, loadConfig } from './config.js';
 
 describe('admission configuration', () => {
-  it('sheds by default, at a 50 ms target over 100 ms intervals', () => {
+  it('sheds by default, at a 100 ms target over 500 ms intervals', () => {
     const c = loadConfig([], {});
-    expect(c.admission).toEqual({ enabled: true, targetDelayMs: 50, intervalMs: 100, targetSagaLatencyMs: 1_000, minInMotion: 256 });
+    expect(c.admission).toEqual({ enabled: true, targetDelayMs: 100, intervalMs: 500, targetSagaLatencyMs: 1_000, minInMotion: 256 });
     expect(DEFAULT_CONFIG.admission).toEqual(c.admission);
   });
 
   it('takes the file over the defaults and the environment over the file', () => {
     withConfigFile({ admission: { targetDelayMs: 80 } }, (path) => {
-      expect(loadConfig(['--config', path], {}).admission).toMatchObject({ enabled: true, targetDelayMs: 80, intervalMs: 100 });
+      expect(loadConfig(['--config', path], {}).admission).toMatchObject({ enabled: true, targetDelayMs: 80, intervalMs: 500 });
       const c = loadConfig(['--config', path], {
         SAGA_ADMISSION_ENABLED: 'false',
         SAGA_ADMISSION_TARGET_DELAY_MS: '20',

@@ -50,9 +50,9 @@ export interface CoordinatorConfig {
 export interface AdmissionConfig {
   /** false = never shed (only maxActiveSagas bounds the backlog). Default true. */
   readonly enabled: boolean;
-  /** Queueing delay of the log's group commit tolerated as standing, ms. Default 50. */
+  /** Queueing delay of the log's group commit tolerated as standing, ms. Default 100. */
   readonly targetDelayMs: number;
-  /** The delay must stay above target this long before StartSaga of new sagas is refused, ms. Default 100. */
+  /** The delay must stay above target this long before StartSaga of new sagas is refused, ms. Default 500. */
   readonly intervalMs: number;
   /** With the event loop saturated, the sagas in motion may take this long to drain before new ones are refused, ms. Default 1000. */
   readonly targetSagaLatencyMs: number;
@@ -184,7 +184,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   retention: { finishedSagaMs: 7 * DAY, sweepIntervalMs: 60_000, batch: 1000 },
   maxActiveSagas: 500_000,
   evictParkedAfterMs: 1_000,
-  admission: { enabled: true, targetDelayMs: 50, intervalMs: 100, targetSagaLatencyMs: 1_000, minInMotion: 256 },
+  admission: { enabled: true, targetDelayMs: 100, intervalMs: 500, targetSagaLatencyMs: 1_000, minInMotion: 256 },
   drainTimeoutMs: 10_000,
   logLevel: 'info',
   operatorToken: undefined,

@@ -185,7 +185,7 @@ describe('AdmissionControl', () => {
 
   it('has the documented defaults', () => {
     const ac = new AdmissionControl();
-    expect([ac.enabled, ac.targetDelayMs, ac.intervalMs]).toEqual([true, 50, 100]);
+    expect([ac.enabled, ac.targetDelayMs, ac.intervalMs, ac.targetSagaLatencyMs, ac.minInMotion]).toEqual([true, 100, 500, 1_000, 256]);
   });
 
   it('refuses bad options at construction, naming the option', () => {
@@ -239,13 +239,23 @@ describe('AdmissionControl, the in-motion rule (a CPU-saturated event loop)', ()
     expect(tick(100)).toBeUndefined();
   });
 
-  it('never refuses below minInMotion, even with nothing settling', () => {
+  it('never refuses below minInMotion', () => {
     const loop = { busy: 1 };
     const motion = { n: 10, settled: 0 };
     const { tick } = saturation(loop, motion);
-    for (let i = 0; i < 5; i++) expect(tick(0)).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect(tick(1)).toBeUndefined();
     motion.n = 11;
-    expect(tick(0)).toMatchObject({ kind: 'RESOURCE_EXHAUSTED' });
+    expect(tick(1)).toMatchObject({ kind: 'RESOURCE_EXHAUSTED' });
+  });
+
+  it('does not refuse while nothing settles: the sagas wait on participants, and refusals must not feed themselves', () => {
+    const loop = { busy: 1 };
+    const motion = { n: 100_000, settled: 0 };
+    const { tick } = saturation(loop, motion);
+    for (let i = 0; i < 5; i++) expect(tick(0)).toBeUndefined();
+    // Work settles again while the loop is saturated: the rule applies.
+    expect(tick(5)).toMatchObject({ kind: 'RESOURCE_EXHAUSTED' });
+    expect(tick(0)).toBeUndefined();
   });
 
   it('is off without its inputs, and refuses bad settings', () => {

@@ -1,33 +1,10 @@
 // The `messages` configuration section: defaults, environment overrides,
 // validation naming the setting, and the subjects messages may use.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../config/config.js';
+import { settingOf, withConfigFile } from '../config/config-test-support.js';
+import { DEFAULT_CONFIG, loadConfig } from '../config/config.js';
 import { allowedMessageSubjects } from './message-settings.js';
-
-function withConfigFile(json: unknown, run: (path: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'message-settings-'));
-  try {
-    const path = join(dir, 'config.json');
-    writeFileSync(path, JSON.stringify(json));
-    run(path);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function settingOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.replace(/^config /, '').split(':')[0] ?? '';
-    throw err;
-  }
-  return 'none';
-}
 
 describe('messages configuration', () => {
   it('defaults to the source material check policy: after 6 s, every 30 s, 15 checks', () => {

@@ -3,17 +3,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { BENCH_DIR } from './bench-process.js';
-import type { WorkerConfig, WorkerMessage } from './worker-protocol.js';
+import type { WorkerConfig, WorkerCounts, WorkerMessage } from './worker-protocol.js';
 
-export interface DriveTotals {
-  started: number;
-  completed: number;
-  errors: number;
-  notCompleted: number;
+export interface DriveTotals extends WorkerCounts {
   outstanding: number;
-  skipped: number;
-  /** StartSaga refused with RESOURCE_EXHAUSTED (the coordinator shed load). */
-  shed: number;
 }
 
 export interface DriveResult extends DriveTotals {

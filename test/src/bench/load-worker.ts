@@ -13,8 +13,9 @@ import { buildRequest, type WorkerConfig, type WorkerMessage } from './worker-pr
 
 const START_PATH = '/saga.v1.Coordinator/StartSaga';
 const RESOURCE_EXHAUSTED = 8;
-/** Closed loop: a shed start is tried again after this long (plus jitter), as a client backing off would. */
+/** Closed loop: a shed start is tried again after a pause doubling from this (full jitter, cap 1 s), as the SDK does. */
 const SHED_PAUSE_MS = 20;
+const SHED_PAUSE_CAP_MS = 1_000;
 
 function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
   const now = (): number => performance.timeOrigin + performance.now();
@@ -38,6 +39,8 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
   let notCompleted = 0;
   let skipped = 0;
   let shed = 0;
+  /** Consecutive refusals: the closed loop backs off while the coordinator keeps shedding. */
+  let shedStreak = 0;
   let outstanding = 0;
   let windowCompleted = 0;
   const windowLatencies: number[] = [];
@@ -57,10 +60,12 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
         // Not started: the coordinator refused it to stay within capacity.
         shed++;
         started--;
-        if (next !== undefined) setTimeout(next, SHED_PAUSE_MS * (0.5 + Math.random()));
+        shedStreak++;
+        if (next !== undefined) setTimeout(next, Math.random() * Math.min(SHED_PAUSE_CAP_MS, SHED_PAUSE_MS * 2 ** Math.min(shedStreak, 10)));
         maybeDone();
         return;
       }
+      shedStreak = 0;
       if (err) {
         errors++;
         if (errorSamples.length < 5) errorSamples.push(`${err.code}: ${err.details}`);

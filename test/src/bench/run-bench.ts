@@ -280,7 +280,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
         `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB, 1)} MiB`,
         `machine CPU in use           ${fmt(r.boxCpuUtilizationCores, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores, 2)}${r.otherProcessesCpuCores > 0.3 ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
         `errors / not completed / not offered   ${r.errors} / ${r.notCompleted} / ${r.notOffered}${r.errorSamples.length > 0 ? `  e.g. ${r.errorSamples[0]}` : ''}`,
-        `shed (RESOURCE_EXHAUSTED)    ${fmt(r.shed)}  (${fmt(r.shedShareOfOffered * 100, 2)} % of StartSaga calls${rate === undefined ? '; closed loop retries them after ~20 ms' : ''})`,
+        `shed (RESOURCE_EXHAUSTED)    ${fmt(r.shed)}  (${fmt(r.shedShareOfOffered * 100, 2)} % of StartSaga calls${rate === undefined ? '; closed loop retries them with backoff' : ''})`,
         states.length > 0 ? `sagas in the database        ${states.map((s) => `${s.state} ${fmt(s.n)}`).join(', ')}` : '',
         '',
       ].join('\n'),

@@ -30,31 +30,21 @@ export interface WorkerConfig {
   readonly retry: RetryPolicy | undefined;
 }
 
+/** What a load worker counted so far. */
+export interface WorkerCounts {
+  started: number;
+  completed: number;
+  errors: number;
+  notCompleted: number;
+  /** Open loop: due sagas not offered because too many were outstanding. */
+  skipped: number;
+  /** StartSaga answered RESOURCE_EXHAUSTED (load shed; not counted as started). */
+  shed: number;
+}
+
 export type WorkerMessage =
-  | {
-      t: 'progress';
-      started: number;
-      completed: number;
-      errors: number;
-      notCompleted: number;
-      outstanding: number;
-      skipped: number;
-      shed: number;
-      lat: number[];
-    }
-  | {
-      t: 'done';
-      started: number;
-      completed: number;
-      errors: number;
-      notCompleted: number;
-      skipped: number;
-      /** StartSaga answered RESOURCE_EXHAUSTED (load shed; not counted as started). */
-      shed: number;
-      windowCompleted: number;
-      windowLatencies: number[];
-      errorSamples: string[];
-    };
+  | (WorkerCounts & { t: 'progress'; outstanding: number; lat: number[] })
+  | (WorkerCounts & { t: 'done'; windowCompleted: number; windowLatencies: number[]; errorSamples: string[] });
 
 export function buildRequest(c: Pick<WorkerConfig, 'steps' | 'participants' | 'payloadBytes' | 'waitMs' | 'retry'>): StartSagaRequest {
   const payload = Buffer.alloc(c.payloadBytes, 0x61);
