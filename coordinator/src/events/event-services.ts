@@ -132,6 +132,7 @@ export class EventServices {
     await this.manual.load(this.options.store);
     this.metrics.bindSources({
       activeSagas: () => engine.activeCount(),
+      parkedSagas: () => engine.parkedCount(),
       manualSagas: () => this.manual.current(),
       outboxBacklog: () => this.options.store.outboxBacklog(),
       compensationSuccessRatio: () => this.alerts.successRatio(),

@@ -1,4 +1,5 @@
-// Load-shedding metrics: the refusal counter and the scrape-time shedding gauge.
+// Scrape-time gauges: load shedding (the refusal counter and the shedding
+// state) and the sagas in flight, of which parked.
 
 import { describe, expect, it } from 'vitest';
 import { CoordinatorMetrics } from './coordinator-metrics.js';
@@ -23,5 +24,26 @@ describe('CoordinatorMetrics load shedding', () => {
     expect(sample(text, 'saga_admission_shedding')).toBe('1');
     shedding = false;
     expect(sample(await metrics.exposition(), 'saga_admission_shedding')).toBe('0');
+  });
+});
+
+describe('CoordinatorMetrics saga gauges', () => {
+  it('reads the sagas in flight and the parked ones at each scrape', async () => {
+    const metrics = new CoordinatorMetrics({ processMetrics: false });
+    const counts = { active: 7, parked: 5 };
+    metrics.bindSources({
+      activeSagas: () => counts.active,
+      parkedSagas: () => counts.parked,
+      manualSagas: () => 0,
+      outboxBacklog: () => Promise.resolve({ unsent: 0, oldestCreatedAt: undefined }),
+      compensationSuccessRatio: () => undefined,
+      now: () => 0,
+    });
+    let text = await metrics.exposition();
+    expect(sample(text, 'saga_sagas_in_flight')).toBe('7');
+    expect(sample(text, 'saga_sagas_parked')).toBe('5');
+    counts.parked = 0;
+    text = await metrics.exposition();
+    expect(sample(text, 'saga_sagas_parked')).toBe('0');
   });
 });

@@ -11,6 +11,8 @@ import type { OutboxBacklog } from '../store/store.js';
 export interface MetricSources {
   /** Sagas RUNNING or COMPENSATING in this process. */
   activeSagas(): number;
+  /** Of those, the ones evicted from memory while they wait for a retry or deadline. */
+  parkedSagas(): number;
   /** Sagas waiting in MANUAL. */
   manualSagas(): number;
   outboxBacklog(): Promise<OutboxBacklog>;
@@ -147,6 +149,11 @@ export class CoordinatorMetrics {
 
   private scrapeGauges(): void {
     this.scrapeGauge('saga_sagas_in_flight', 'Sagas RUNNING or COMPENSATING in this coordinator.', () => this.sources?.activeSagas());
+    this.scrapeGauge(
+      'saga_sagas_parked',
+      'Of the sagas in flight, those held only in the log while they wait for a retry or their deadline.',
+      () => this.sources?.parkedSagas(),
+    );
     this.scrapeGauge('saga_sagas_manual', 'Sagas waiting in MANUAL for an operator.', () => this.sources?.manualSagas());
     this.scrapeGauge('saga_outbox_backlog', 'Events in the outbox not yet acknowledged by JetStream.', async () => (await this.backlog())?.unsent);
     this.scrapeGauge(
