@@ -41,8 +41,9 @@ export function failedPrecondition(what: string): DomainError {
   return new DomainError('FAILED_PRECONDITION', what);
 }
 
+/** A limit or overload refused the request; nothing was done, so it may be sent again later. */
 export function resourceExhausted(what: string): DomainError {
-  return new DomainError('RESOURCE_EXHAUSTED', what);
+  return new DomainError('RESOURCE_EXHAUSTED', what, true);
 }
 
 export function unavailable(what: string): DomainError {

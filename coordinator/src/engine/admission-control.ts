@@ -16,7 +16,7 @@
 // (Little's law: in motion / throughput = the wait a new saga would see).
 // O(1) per batch and per check; no timers: time is read when asked.
 
-import { DomainError } from '../domain/errors.js';
+import { resourceExhausted } from '../domain/errors.js';
 import type { Clock } from './clock.js';
 
 export interface AdmissionOptions {
@@ -145,11 +145,7 @@ export class AdmissionControl {
     const why = logBehind
       ? `writes to its log have waited over ${this.targetDelayMs} ms for ${Math.round(now - (this.aboveSince ?? now))} ms`
       : `its event loop is saturated and the ${inMotion} sagas in motion need over ${this.targetSagaLatencyMs} ms to drain`;
-    throw new DomainError(
-      'RESOURCE_EXHAUSTED',
-      `the coordinator is overloaded: ${why}; no new sagas are accepted for now (sagas already accepted continue); retry later`,
-      true,
-    );
+    throw resourceExhausted(`the coordinator is overloaded: ${why}; no new sagas are accepted for now (sagas already accepted continue); retry later`);
   }
 
   /** The in-motion rule: the number in motion when it refuses, else undefined. Samples once per interval. */
