@@ -29,6 +29,8 @@ export interface StepRuntime {
   inFlight: Operation | undefined;
   /** When the next attempt is due, while waiting out a backoff. */
   nextAt: number | undefined;
+  /** When the step's latest call went out (its dispatch, or its re-send after a restart); kept after its result. */
+  sentAt: number | undefined;
   output: Buffer | undefined;
   /** "CODE: message" of the last failed or errored attempt, for reasons. */
   lastError: string;
@@ -84,6 +86,7 @@ export class SagaRuntime implements SagaIdentity {
       compBase: 0,
       inFlight: undefined,
       nextAt: undefined,
+      sentAt: undefined,
       output: undefined,
       lastError: '',
     }));
@@ -147,6 +150,7 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       const step = saga.step(e.s);
       step.inFlight = e.op;
       step.nextAt = undefined;
+      step.sentAt = e.at;
       if (e.op === 'execute') {
         step.exec = 'RUNNING';
         step.execAttempts = e.n;
@@ -188,6 +192,7 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       return;
     }
     case 'resent': {
+      saga.step(e.s).sentAt = e.at;
       const attempt = findAttempt(saga, e.s, e.op, e.n);
       if (attempt !== undefined) attempt.resent += 1;
       return;

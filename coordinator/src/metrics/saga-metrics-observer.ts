@@ -1,6 +1,7 @@
 // Turns committed journal events into metrics: starts, outcomes, attempt
 // durations, retries and compensation durations. Fed by the engine's
-// onCommitted hook, so it counts only what is durable.
+// onCommitted hook, so it counts only what is durable. Holds no state of its
+// own per saga: call timings come from the saga's runtime.
 
 import type { JournalEvent } from '../engine/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
@@ -15,9 +16,6 @@ export interface SagaMetricsObserverOptions {
 const OUTCOME = { S: 'succeeded', F: 'failed', E: 'error' } as const;
 
 export class SagaMetricsObserver {
-  /** Dispatch time of each call in flight, per saga, keyed "step/operation". */
-  private readonly dispatched = new Map<string, Map<string, number>>();
-
   constructor(private readonly options: SagaMetricsObserverOptions) {}
 
   observe(saga: SagaRuntime, events: readonly JournalEvent[]): void {
@@ -28,18 +26,12 @@ export class SagaMetricsObserver {
     for (const e of events) {
       switch (e.t) {
         case 'dispatch':
-        case 'resent': {
-          // A resent call (after a restart) is timed from the resend.
-          this.callsOf(saga.id).set(`${e.s}/${e.op}`, e.at);
-          if (e.t === 'dispatch' && e.n > 1) m.stepRetries.inc({ saga: name, step: stepName(saga, e.s), operation: e.op });
+          if (e.n > 1) m.stepRetries.inc({ saga: name, step: stepName(saga, e.s), operation: e.op });
           break;
-        }
         case 'result': {
-          const calls = this.dispatched.get(saga.id);
-          const at = calls?.get(`${e.s}/${e.op}`);
-          calls?.delete(`${e.s}/${e.op}`);
-          // A saga parked on a backoff holds nothing here.
-          if (calls?.size === 0) this.dispatched.delete(saga.id);
+          // Timed from the call's dispatch, or from its re-send after a restart
+          // (the runtime keeps when the step's latest call went out).
+          const at = saga.steps[e.s]?.sentAt;
           if (at !== undefined) {
             m.stepDuration.observe(
               { saga: name, step: stepName(saga, e.s), operation: e.op, outcome: OUTCOME[e.o] },
@@ -64,16 +56,6 @@ export class SagaMetricsObserver {
           break;
       }
     }
-    if (!saga.isActive()) this.dispatched.delete(saga.id);
-  }
-
-  private callsOf(sagaId: string): Map<string, number> {
-    let calls = this.dispatched.get(sagaId);
-    if (calls === undefined) {
-      calls = new Map();
-      this.dispatched.set(sagaId, calls);
-    }
-    return calls;
   }
 }
 
