@@ -30,6 +30,7 @@ import { applyEvent, SagaRuntime } from './saga-runtime.js';
 import { TimerQueue } from './timer-queue.js';
 import { newSagaId } from './saga-id.js';
 import { compactDefinition } from './compact-definition.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 
 /** Named instants at which a test can make the process die (kill -9 semantics). */
 export type CrashPoint = 'after-dispatch-commit' | 'before-result-commit' | 'after-outbox-publish';
@@ -103,7 +104,7 @@ export class SagaEngine {
   /** StartSaga calls creating a saga with a client id, to serialise duplicates. */
   private readonly creating = new Map<string, Promise<unknown>>();
   /** Operator commands per saga id, serialised. */
-  private readonly commandLocks = new Map<string, Promise<unknown>>();
+  private readonly commandLocks = new KeyedMutex();
   private readonly listeners = new Map<string, Set<Listener>>();
   /** When each COMPENSATING saga's current compensation began (compensate or retry event). */
   private readonly compensationStarts = new Map<string, number>();
@@ -499,14 +500,7 @@ export class SagaEngine {
   /** Serialises operator commands per saga. */
   private command<T>(id: string, run: () => Promise<T>): Promise<T> {
     this.assertRunning();
-    const prev = this.commandLocks.get(id) ?? Promise.resolve();
-    const next = prev.then(run, run);
-    const tail = next.catch(() => undefined);
-    this.commandLocks.set(id, tail);
-    void tail.then(() => {
-      if (this.commandLocks.get(id) === tail) this.commandLocks.delete(id);
-    });
-    return next;
+    return this.commandLocks.run(id, run);
   }
 
   /** A timer fired: retry due, or deadline reached. */
@@ -678,7 +672,7 @@ export class SagaEngine {
    * no write pending, no command running. Everything it holds is in the log.
    */
   private evictIfIdle(saga: SagaRuntime): void {
-    if (saga.writing > 0 || !saga.isActive() || this.active.get(saga.id) !== saga || this.commandLocks.has(saga.id)) return;
+    if (saga.writing > 0 || !saga.isActive() || this.active.get(saga.id) !== saga || this.commandLocks.busy(saga.id)) return;
     for (const step of saga.steps) if (step.inFlight !== undefined) return;
     this.active.delete(saga.id);
     this.parked.set(saga.id, saga.definition.name);

@@ -11,7 +11,7 @@ import { newSagaId } from '../engine/saga-id.js';
 import { TimerQueue, type TimerHost } from '../engine/timer-queue.js';
 import type { SqlStatement } from '../store/sqlite/sqlite-store.js';
 import type { CheckInvoker } from './check-invoker.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
   checkDue,
   decideCheckAnswer,

@@ -1,5 +1,5 @@
-// Runs async sections one at a time per key (a message id): its transitions
-// are read-decide-write sequences that must not interleave.
+// Runs async sections one at a time per key (a message id, a saga id): their
+// read-decide-write sequences must not interleave.
 
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
@@ -13,6 +13,11 @@ export class KeyedMutex {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return next;
+  }
+
+  /** Whether a section for `key` is running or queued. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
   }
 
   /** Resolves when every section queued so far has settled. */
