@@ -7,7 +7,7 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { backoffDelayMs } from '../engine/backoff.js';
+import { reconnectDelayMs } from '../engine/backoff.js';
 import type { NatsConnectionState } from '../metrics/coordinator-metrics.js';
 import { abortableDelay } from './abortable-delay.js';
 
@@ -184,15 +184,7 @@ export class NatsLink {
   }
 
   private backoff(failures: number): number {
-    const policy = {
-      maxAttempts: 1,
-      attemptTimeoutMs: 1,
-      initialBackoffMs: this.options.initialBackoffMs,
-      maxBackoffMs: this.options.maxBackoffMs,
-      backoffMultiplier: 2,
-    };
-    // Full jitter may draw ~0: keep a floor so a dead server is not hammered.
-    return Math.max(10, backoffDelayMs(policy, failures, this.options.random ?? Math.random));
+    return reconnectDelayMs(this.options, failures, this.options.random ?? Math.random);
   }
 
   private track(task: Promise<void>): void {

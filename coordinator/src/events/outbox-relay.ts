@@ -14,7 +14,7 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { backoffDelayMs } from '../engine/backoff.js';
+import { reconnectDelayMs } from '../engine/backoff.js';
 import type { EngineHooks } from '../engine/saga-engine.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import type { OutboxRow, Store } from '../store/store.js';
@@ -201,13 +201,6 @@ export class OutboxRelay {
   }
 
   private backoff(): number {
-    const policy = {
-      maxAttempts: 1,
-      attemptTimeoutMs: 1,
-      initialBackoffMs: this.options.initialBackoffMs,
-      maxBackoffMs: this.options.maxBackoffMs,
-      backoffMultiplier: 2,
-    };
-    return Math.max(10, backoffDelayMs(policy, this.failures, this.options.random ?? Math.random));
+    return reconnectDelayMs(this.options, this.failures, this.options.random ?? Math.random);
   }
 }
