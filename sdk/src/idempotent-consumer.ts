@@ -10,6 +10,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { sleep } from './abortable-sleep.js';
 import { silentLogger, type Logger } from './logger.js';
 import { checkInteger, checkNonEmptyString, invalidOption } from './option-validation.js';
 import type { ProcessedMessageLog } from './processed-message-log.js';
@@ -183,7 +184,7 @@ export class IdempotentConsumer<Tx> {
         }
         if (Date.now() >= deadline) throw new Error(`IdempotentConsumer: no stream ${named === undefined ? `captures "${this.options.filterSubject}"` : `"${named}"`}`);
         // The stream's owner (e.g. the coordinator) may not have created it yet.
-        await delay(250, this.stopping.signal);
+        await sleep(250, this.stopping.signal);
       }
     }
   }
@@ -228,7 +229,7 @@ export class IdempotentConsumer<Tx> {
         if (this.state !== 'started') break;
         this.logger.warn({ err }, 'consuming failed; starting again');
       }
-      if (this.state === 'started') await delay(1000, this.stopping.signal).catch(() => undefined);
+      if (this.state === 'started') await sleep(1000, this.stopping.signal).catch(() => undefined);
     }
   }
 
@@ -277,24 +278,6 @@ function isNotFound(err: unknown): boolean {
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound || err.code === 10059)
   );
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -11,6 +11,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SagaEvent } from '@saga/proto';
+import { sleep } from './abortable-sleep.js';
 import { silentLogger, type Logger } from './logger.js';
 import { checkInteger, checkNonEmptyString, invalidOption } from './option-validation.js';
 import { compensationStatusCodec, forwardStatusCodec, sagaStateCodec } from './saga-enum-codecs.js';
@@ -182,7 +183,7 @@ class OutcomeRunner {
       } catch (err) {
         if (this.stopping.signal.aborted) break;
         o.logger.warn({ err }, 'outcome subscription interrupted; resuming');
-        await delay(o.retryDelayMs, this.stopping.signal);
+        await sleep(o.retryDelayMs, this.stopping.signal).catch(() => undefined);
       }
     }
   }
@@ -265,16 +266,4 @@ function validate(options: OutcomeSubscriberOptions): Resolved {
 
 function isStateList(v: unknown): v is readonly OutcomeState[] {
   return Array.isArray(v) && v.length > 0 && v.every((s) => OUTCOME_STATES.includes(s as OutcomeState));
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

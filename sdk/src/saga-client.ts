@@ -16,7 +16,7 @@ import {
   type StartSagaResponse,
   type WatchSagaResponse,
 } from '@saga/proto';
-import { abortReason } from './abort-reason.js';
+import { sleep } from './abortable-sleep.js';
 import { silentLogger, type Logger } from './logger.js';
 import { checkInteger, checkNonEmptyString, invalidOption } from './option-validation.js';
 import { SagaBuilder, type SagaStarter } from './saga-builder.js';
@@ -287,23 +287,4 @@ export class SagaClient implements SagaStarter {
       stream.cancel();
     }
   }
-}
-
-/** Waits ms, or rejects with the signal's reason when it aborts first. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortReason(signal));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      if (signal) reject(abortReason(signal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
