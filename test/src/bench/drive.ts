@@ -3,6 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { BENCH_DIR } from './bench-process.js';
+import type { RetryPolicy } from '@saga/proto';
 import type { WorkerConfig, WorkerCounts, WorkerMessage } from './worker-protocol.js';
 
 export interface DriveTotals extends WorkerCounts {
@@ -89,4 +90,45 @@ export class Drive {
 /** Splits `total` into `parts` integers that differ by at most one. */
 export function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+export interface FixedCountOptions {
+  readonly address: string;
+  /** Sagas to start, in all. */
+  readonly sagas: number;
+  /** In flight, over all load processes. */
+  readonly concurrency: number;
+  readonly clients: number;
+  readonly steps: number;
+  readonly participants: number;
+  readonly payloadBytes: number;
+  /** The Execute retry policy of every step. */
+  readonly retry: RetryPolicy;
+}
+
+/**
+ * Starts `sagas` sagas closed-loop without waiting for their outcomes (the
+ * set-up of the parked and recovery scenarios); `done` once all are started.
+ */
+export function driveFixedCount(o: FixedCountOptions): Drive {
+  const conc = split(o.concurrency, o.clients);
+  const totals = split(o.sagas, o.clients);
+  const base: Omit<WorkerConfig, 'concurrency' | 'total'> = {
+    address: o.address,
+    mode: 'closed',
+    rate: 0,
+    maxOutstanding: 0,
+    steps: o.steps,
+    participants: o.participants,
+    payloadBytes: o.payloadBytes,
+    waitMs: 0,
+    startAt: Date.now() + 200,
+    measureFrom: 0,
+    measureTo: 0,
+    stopAt: Date.now() + 3_600_000,
+    channels: 2,
+    driver: 'lean',
+    retry: o.retry,
+  };
+  return new Drive(Array.from({ length: o.clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 1, total: totals[i] ?? 0 })));
 }

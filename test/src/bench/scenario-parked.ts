@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import type { Args } from './args.js';
 import { participantCounters, startBenchCoordinator, type BenchProcess } from './bench-process.js';
 import { fmt, log, quietFirst, startParticipants, until, type Common } from './common.js';
-import { Drive, split } from './drive.js';
+import { driveFixedCount, type Drive } from './drive.js';
 import { round } from './histogram.js';
 import { cpuTimeMs, memory } from './proc-stats.js';
-import type { WorkerConfig } from './worker-protocol.js';
 import { queryDb } from '../support/sqlite-inspect.js';
 
 const HOUR = 3_600_000;
+/** Every Execute is answered UNAVAILABLE; the next attempt is due within the hour (full jitter). */
+const PARKING_RETRY = { maxAttempts: 10, attemptTimeoutMs: 10_000, initialBackoffMs: HOUR, maxBackoffMs: HOUR, backoffMultiplier: 2 };
 
 export async function runParked(args: Args, c: Common): Promise<Record<string, unknown>> {
   const sagas = args.number('sagas', 100_000);
@@ -34,27 +35,16 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
     const co = coordinator;
     log(`parked: coordinator pid ${co.pid}; starting ${fmt(sagas)} ${c.steps}-step sagas whose first Execute answers UNAVAILABLE; retry backoff up to 1 h`);
     const t0 = Date.now();
-    const conc = split(concurrency, clients);
-    const base: Omit<WorkerConfig, 'concurrency'> = {
+    const d = driveFixedCount({
       address: co.address,
-      mode: 'closed',
-      rate: 0,
-      maxOutstanding: 0,
+      sagas,
+      concurrency,
+      clients,
       steps: c.steps,
       participants: c.participants,
       payloadBytes: c.payload,
-      waitMs: 0,
-      startAt: Date.now() + 200,
-      measureFrom: 0,
-      measureTo: 0,
-      stopAt: Date.now() + 3_600_000,
-      total: 0,
-      channels: 2,
-      driver: 'lean',
-      retry: { maxAttempts: 10, attemptTimeoutMs: 10_000, initialBackoffMs: HOUR, maxBackoffMs: HOUR, backoffMultiplier: 2 },
-    };
-    const totals = split(sagas, clients);
-    const d = new Drive(Array.from({ length: clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 1, total: totals[i] ?? 0 })));
+      retry: PARKING_RETRY,
+    });
     drive = d;
     const ticker = setInterval(() => {
       const s = d.snapshot();
@@ -79,7 +69,7 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
     await co.stop();
     const running = await queryDb<{ n: number }>(db, "SELECT COUNT(*) AS n FROM sagas WHERE state = 'RUNNING'");
     const out = {
-      params: { sagas, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, concurrency, settleS, retry: base.retry },
+      params: { sagas, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, concurrency, settleS, retry: PARKING_RETRY },
       results: {
         otherCpuCoresBeforeStart,
         parkedSagas: running[0]?.n ?? 0,

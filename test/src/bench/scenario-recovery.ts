@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import type { Args } from './args.js';
 import { participantCounters, startBenchCoordinator, type BenchProcess } from './bench-process.js';
 import { fmt, log, quietFirst, startParticipants, until, type Common } from './common.js';
-import { Drive, split } from './drive.js';
+import { driveFixedCount, type Drive } from './drive.js';
 import { round } from './histogram.js';
 import { cpuTimeMs, memory } from './proc-stats.js';
-import type { WorkerConfig } from './worker-protocol.js';
 
 interface RecoveryLine {
   msg?: string;
@@ -44,28 +43,17 @@ export async function runRecovery(args: Args, c: Common): Promise<Record<string,
     const first = coordinator;
     log(`recovery: starting ${fmt(sagas)} ${c.steps}-step sagas whose first Execute is held by the participant`);
     const t0 = Date.now();
-    const conc = split(concurrency, clients);
-    const totals = split(sagas, clients);
-    const base: Omit<WorkerConfig, 'concurrency'> = {
+    const d = driveFixedCount({
       address: first.address,
-      mode: 'closed',
-      rate: 0,
-      maxOutstanding: 0,
+      sagas,
+      concurrency,
+      clients,
       steps: c.steps,
       participants: c.participants,
       payloadBytes: c.payload,
-      waitMs: 0,
-      startAt: Date.now() + 200,
-      measureFrom: 0,
-      measureTo: 0,
-      stopAt: Date.now() + 3_600_000,
-      total: 0,
-      channels: 2,
-      driver: 'lean',
       // Calls are held for as long as it takes: no attempt times out during the scenario.
       retry: { maxAttempts: 5, attemptTimeoutMs: 3_600_000, initialBackoffMs: 100, maxBackoffMs: 1000, backoffMultiplier: 2 },
-    };
-    const d = new Drive(Array.from({ length: clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 1, total: totals[i] ?? 0 })));
+    });
     drive = d;
     const ticker = setInterval(() => {
       const s = d.snapshot();
