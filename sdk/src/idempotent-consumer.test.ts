@@ -3,53 +3,23 @@
 
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IdempotentConsumer, type ConsumedMessage } from './idempotent-consumer.js';
+import { startNatsServer, type TestNatsServer } from './nats-server-for-tests.js';
 import { SqliteBarrier } from './sqlite-barrier.js';
 import { SqliteProcessedMessageLog } from './sqlite-processed-message-log.js';
 import type { SqliteTx } from './sqlite-tx.js';
 
 let dir: string;
-let nats: ChildProcess;
+let nats: TestNatsServer;
 let url: string;
 let nc: NatsConnection;
 let js: JetStreamClient;
 let barrier: SqliteBarrier;
 const consumers: IdempotentConsumer<SqliteTx>[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
-}
-
-async function startNats(storeDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p)) ?? 'nats-server';
-  const port = await freePort();
-  const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('nats-server did not start')), 15_000);
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      if (/Server is ready/.test(line)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`nats-server exited (${code})`)));
-  });
-  return { child, url: `nats://127.0.0.1:${port}` };
-}
 
 async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -63,9 +33,8 @@ async function until<T>(probe: () => Promise<T | undefined | false> | T | undefi
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'idempotent-consumer-'));
-  const started = await startNats(join(dir, 'js'));
-  nats = started.child;
-  url = started.url;
+  nats = await startNatsServer(join(dir, 'js'));
+  url = nats.url;
   nc = await connect({ servers: url });
   js = jetstream(nc);
   barrier = new SqliteBarrier({ path: join(dir, 'stock.db'), cleanupIntervalMs: 0 });
@@ -81,9 +50,7 @@ afterEach(async () => {
   for (const c of consumers.splice(0)) await c.close();
   await nc.close();
   await barrier.close();
-  const exited = new Promise((r) => nats.once('exit', r));
-  nats.kill('SIGKILL');
-  await exited;
+  await nats.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -6,52 +6,28 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { CompensationStatus, ForwardStatus, SagaEvent, SagaState } from '@saga/proto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsServer, type TestNatsServer } from './nats-server-for-tests.js';
 import { subscribeOutcomes, type SagaOutcomeEvent } from './outcome-subscriber.js';
 
-let server: ChildProcess;
+let server: TestNatsServer | undefined;
 let dir: string;
 let nc: NatsConnection;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
-  if (binary === undefined) throw new Error('nats-server is not installed: run `npm test` (installs it) or `sudo apt-get install -y nats-server`');
   dir = mkdtempSync(join(tmpdir(), 'sdk-outcomes-'));
-  const port = await freePort();
-  server = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('nats-server did not start')), 10_000);
-    server.stderr!.on('data', (d: Buffer) => {
-      if (d.toString().includes('Server is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  nc = await connect({ servers: `nats://127.0.0.1:${port}`, timeout: 5000 });
+  server = await startNatsServer(dir);
+  nc = await connect({ servers: server.url, timeout: 5000 });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: 'SAGA_EVENTS', subjects: ['saga.events.>'] });
 });
 
 afterAll(async () => {
   await nc?.close();
-  server?.kill();
+  await server?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
