@@ -5,6 +5,7 @@
 
 import { SagaEvent, type RetryPolicy, type StepDefinition } from '@saga/proto';
 import { writeFileSync } from 'node:fs';
+import { afterEach } from 'vitest';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { freePort, startCoordinator, startNatsServer } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
@@ -145,4 +146,20 @@ export async function startEventsFixture(name: string, options: FixtureOptions =
   fx.coordinator = await startCoordinator({ db: fx.dbPath, participants: { scripted: participant.address }, env: envFor(natsConfigured) });
   fx.client = new TestCoordinatorClient(fx.coordinator.address);
   return fx;
+}
+
+/**
+ * For a test file: a function starting fixtures that are all closed after
+ * each test (registers the afterEach hook).
+ */
+export function closedAfterEach(): (name: string, options?: FixtureOptions) => Promise<EventsFixture> {
+  const started: EventsFixture[] = [];
+  afterEach(async () => {
+    for (const f of started.splice(0)) await f.close();
+  });
+  return async (name, options = {}) => {
+    const f = await startEventsFixture(name, options);
+    started.push(f);
+    return f;
+  };
 }

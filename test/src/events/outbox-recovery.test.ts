@@ -7,22 +7,13 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { SagaOutcome } from '@saga/proto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { scalar } from '../support/sqlite-inspect.js';
 import { idFor } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
-import { startEventsFixture, stepsFor, type EventsFixture } from './events-fixture.js';
+import { closedAfterEach, stepsFor, type EventsFixture } from './events-fixture.js';
 
-const fixtures: EventsFixture[] = [];
-afterEach(async () => {
-  for (const f of fixtures.splice(0)) await f.close();
-});
-
-async function fixture(name: string, options: Parameters<typeof startEventsFixture>[1] = {}): Promise<EventsFixture> {
-  const f = await startEventsFixture(name, options);
-  fixtures.push(f);
-  return f;
-}
+const fixture = closedAfterEach();
 
 async function completed(fx: EventsFixture, test: string): Promise<string> {
   const sagaId = idFor(test);

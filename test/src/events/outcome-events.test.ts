@@ -5,22 +5,13 @@
 // when it returns, and the opt-in step events in per-saga order.
 
 import { SagaEvent, SagaOutcome, SagaState, StepEvent, StepStatus, Operation } from '@saga/proto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { idFor } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
-import { startEventsFixture, stepsFor, type EventsFixture, type SagaKind } from './events-fixture.js';
+import { closedAfterEach, stepsFor, type EventsFixture, type SagaKind } from './events-fixture.js';
 import type { Received } from './stream-collector.js';
 
-const fixtures: EventsFixture[] = [];
-afterEach(async () => {
-  for (const f of fixtures.splice(0)) await f.close();
-});
-
-async function fixture(name: string, options: Parameters<typeof startEventsFixture>[1] = {}): Promise<EventsFixture> {
-  const f = await startEventsFixture(name, options);
-  fixtures.push(f);
-  return f;
-}
+const fixture = closedAfterEach();
 
 const OUTCOME: Record<string, SagaOutcome> = {
   completed: SagaOutcome.SAGA_OUTCOME_COMPLETED,
