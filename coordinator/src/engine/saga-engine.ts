@@ -176,6 +176,7 @@ export class SagaEngine {
       this.resendQueue.push([saga, { t: 'dispatch', at: now, s, op, n }]);
       resent += 1;
     });
+    // The queue held nothing else: no slice is scheduled, start one.
     if (resent > 0 && this.resendQueue.length - this.resendHead === resent) setImmediate(() => this.resendSlice());
     const decision = decide(saga, now);
     events.push(...decision.events);
