@@ -1,6 +1,8 @@
-// One wake-up time per key (saga), kept in a binary min-heap and served by a
-// single armed timer: 100,000 sagas waiting out a backoff cost one heap entry
-// each, not one Node timer each.
+// One wake-up time per key (saga), kept in an indexed binary min-heap and
+// served by a single armed timer: 100,000 sagas waiting out a backoff cost one
+// heap entry each, not one Node timer each. Each entry knows its heap slot, so
+// replacing or cancelling a key's wake-up moves or removes its one entry: a
+// saga that commits often holds one entry, not one per commit.
 
 import type { Clock } from './clock.js';
 
@@ -24,15 +26,14 @@ const nodeTimers: TimerHost = {
 
 interface Entry {
   at: number;
-  key: string;
-  token: number;
+  readonly key: string;
+  /** Its slot in the heap array. */
+  index: number;
 }
 
 export class TimerQueue {
   private readonly heap: Entry[] = [];
-  /** Current token per key; heap entries with another token are stale. */
-  private readonly current = new Map<string, number>();
-  private nextToken = 1;
+  private readonly entries = new Map<string, Entry>();
   private armed: unknown;
   private armedAt = Infinity;
   private stopped = false;
@@ -45,18 +46,35 @@ export class TimerQueue {
 
   /** Sets (or replaces) the wake-up of `key`. */
   set(key: string, at: number): void {
-    const token = this.nextToken++;
-    this.current.set(key, token);
-    this.push({ at, key, token });
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      const e: Entry = { at, key, index: this.heap.length };
+      this.entries.set(key, e);
+      this.heap.push(e);
+      this.up(e.index);
+    } else if (entry.at !== at) {
+      const earlier = at < entry.at;
+      entry.at = at;
+      if (earlier) this.up(entry.index);
+      else this.down(entry.index);
+    }
     if (at < this.armedAt) this.arm();
   }
 
   cancel(key: string): void {
-    this.current.delete(key);
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.removeAt(entry.index);
   }
 
   get size(): number {
-    return this.current.size;
+    return this.entries.size;
+  }
+
+  /** Heap entries held: equal to `size` (one per key). */
+  get entryCount(): number {
+    return this.heap.length;
   }
 
   stop(): void {
@@ -70,11 +88,9 @@ export class TimerQueue {
     const now = this.clock.now();
     const due: string[] = [];
     for (let top = this.heap[0]; top !== undefined && top.at <= now; top = this.heap[0]) {
-      this.pop();
-      if (this.current.get(top.key) === top.token) {
-        this.current.delete(top.key);
-        due.push(top.key);
-      }
+      this.entries.delete(top.key);
+      this.removeAt(0);
+      due.push(top.key);
     }
     for (const key of due) this.onDue(key);
   }
@@ -97,34 +113,46 @@ export class TimerQueue {
     }, Math.max(0, top.at - this.clock.now()));
   }
 
-  private push(e: Entry): void {
+  private removeAt(i: number): void {
     const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
+    const last = h.pop() as Entry;
+    if (i === h.length) return;
+    h[i] = last;
+    last.index = i;
+    this.up(i);
+    this.down(last.index);
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    const e = h[i] as Entry;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const parent = h[p] as Entry;
       if (parent.at <= e.at) break;
       h[i] = parent;
+      parent.index = i;
       i = p;
     }
     h[i] = e;
+    e.index = i;
   }
 
-  private pop(): void {
+  private down(i: number): void {
     const h = this.heap;
-    const last = h.pop();
-    if (last === undefined || h.length === 0) return;
-    let i = 0;
+    const e = h[i] as Entry;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= h.length) break;
       const r = l + 1;
       const c = r < h.length && (h[r] as Entry).at < (h[l] as Entry).at ? r : l;
-      if ((h[c] as Entry).at >= last.at) break;
-      h[i] = h[c] as Entry;
+      const child = h[c] as Entry;
+      if (child.at >= e.at) break;
+      h[i] = child;
+      child.index = i;
       i = c;
     }
-    h[i] = last;
+    h[i] = e;
+    e.index = i;
   }
 }
