@@ -2,97 +2,14 @@
 // ordering, retries, compensation, MANUAL, recovery after a "crash" (the engine
 // is dropped without close and a new one opens the same file).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { StartSagaInput, StepDefinitionInput } from '../domain/saga-types.js';
-import { validateStartSaga } from '../domain/validate-start-saga.js';
+import { describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../domain/errors.js';
-import { DEFAULT_CONFIG } from '../config/config.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { InvokeResult, ParticipantInvoker, StepInvocation } from './participant-invoker.js';
-import { SagaEngine, type SagaEngineOptions } from './saga-engine.js';
+import type { InvokeResult } from './participant-invoker.js';
+import { SagaEngine } from './saga-engine.js';
+import { engineFixture, logger, ok, ScriptedInvoker, start, step } from './engine-test-support.js';
 
-type Behavior = (call: StepInvocation) => InvokeResult | Promise<InvokeResult>;
-
-class ScriptedInvoker implements ParticipantInvoker {
-  readonly calls: StepInvocation[] = [];
-  constructor(public behavior: Behavior) {}
-  invoke(call: StepInvocation): Promise<InvokeResult> {
-    this.calls.push(call);
-    return Promise.resolve(this.behavior(call));
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  trace(): string[] {
-    return this.calls.map((c) => `${c.operation}:${c.stepName}#${c.attempt}`);
-  }
-}
-
-const ok: InvokeResult = { kind: 'succeeded', output: Buffer.alloc(0) };
-const logger = pino({ level: 'silent' });
-const dirs: string[] = [];
-const engines: SagaEngine[] = [];
-
-function dbPath(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `engine-${name}-`));
-  dirs.push(dir);
-  return join(dir, 'saga.db');
-}
-
-async function open(
-  path: string,
-  invoker: ParticipantInvoker,
-  options: Partial<SagaEngineOptions> = {},
-): Promise<{ engine: SagaEngine; store: SqliteStore }> {
-  const store = new SqliteStore({ path, synchronous: 'NORMAL' });
-  await store.open();
-  const engine = new SagaEngine({ store, invoker, logger, random: () => 0.5, ...options });
-  engines.push(engine);
-  await engine.start();
-  return { engine, store };
-}
-
-const fast = { maxAttempts: 3, attemptTimeoutMs: 1000, initialBackoffMs: 2, maxBackoffMs: 5, backoffMultiplier: 2 };
-
-function step(name: string, extra: Partial<StepDefinitionInput> = {}): StepDefinitionInput {
-  return {
-    name,
-    participant: 'p',
-    action: name,
-    compensateAction: '',
-    payload: Buffer.from(name),
-    dependsOn: [],
-    noCompensation: false,
-    retry: fast,
-    compensationRetry: fast,
-    metadata: {},
-    ...extra,
-  };
-}
-
-function start(steps: StepDefinitionInput[], extra: Partial<StartSagaInput> = {}): ReturnType<typeof validateStartSaga> {
-  const input: StartSagaInput = {
-    sagaId: '',
-    name: 'test-saga',
-    steps,
-    deadlineMs: 0,
-    defaultRetry: undefined,
-    defaultCompensationRetry: undefined,
-    metadata: {},
-    waitMs: 5000,
-    ...extra,
-  };
-  return validateStartSaga(input, DEFAULT_CONFIG.limits, DEFAULT_CONFIG.retry, () => 'registered');
-}
-
-afterEach(async () => {
-  for (const e of engines.splice(0)) await e.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { dbPath, open, forget } = engineFixture();
 
 describe('SagaEngine', () => {
   it('runs sequential steps in order and passes outputs on', async () => {
@@ -206,7 +123,7 @@ describe('SagaEngine', () => {
     const r = await first.engine.startSaga(start([step('a'), step('b')], { waitMs: 0 }));
     expect(hung.calls).toHaveLength(1);
     // "kill -9": drop the first engine without closing it; the intent is durable.
-    engines.splice(engines.indexOf(first.engine), 1);
+    forget(first.engine);
     const invoker = new ScriptedInvoker(() => ok);
     const second = await open(path, invoker);
     expect(await second.engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPLETED');
@@ -236,7 +153,7 @@ describe('SagaEngine', () => {
     );
     const { engine } = await open(dbPath('abort'), invoker);
     const r = await engine.startSaga(start([step('a'), step('b'), step('c')], { waitMs: 0 }));
-    await waitFor(() => invoker.calls.length === 2);
+    await vi.waitFor(() => expect(invoker.calls.length).toBe(2), { timeout: 5000 });
     expect(await engine.abort(r.sagaId, 'customer cancelled')).toBe('COMPENSATING');
     release(ok);
     expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPENSATED');
@@ -284,7 +201,7 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     const { invoker, heal } = flaky('b');
     const { engine } = await open(dbPath('evict'), invoker, { evictParkedAfterMs: 50 });
     const r = await engine.startSaga(start([step('a', { retry: parking }), step('b', { retry: parking }), step('c')], { waitMs: 0 }));
-    await waitFor(() => engine.parkedCount() === 1);
+    await vi.waitFor(() => expect(engine.parkedCount()).toBe(1), { timeout: 5000 });
     expect(engine.activeCount()).toBe(1);
     // GetSaga of a parked saga comes from the log, with its next attempt time.
     const view = await engine.getSaga(r.sagaId);
@@ -305,7 +222,7 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     const { engine } = await open(dbPath('evict-abort'), invoker, { evictParkedAfterMs: 50 });
     const slow = { ...parking, initialBackoffMs: 60_000, maxBackoffMs: 60_000 };
     const r = await engine.startSaga(start([step('a'), step('b', { retry: slow })], { waitMs: 0 }));
-    await waitFor(() => engine.parkedCount() === 1);
+    await vi.waitFor(() => expect(engine.parkedCount()).toBe(1), { timeout: 5000 });
     expect(engine.compensatingSince()).toEqual([]);
     expect(await engine.abort(r.sagaId, 'customer cancelled')).toBe('COMPENSATING');
     expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPENSATED');
@@ -322,7 +239,7 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     });
     const { engine } = await open(dbPath('evict-comp'), invoker, { evictParkedAfterMs: 50 });
     const r = await engine.startSaga(start([step('a', { compensationRetry: parking }), step('b')], { name: 'comp-saga', waitMs: 0 }));
-    await waitFor(() => engine.parkedCount() === 1);
+    await vi.waitFor(() => expect(engine.parkedCount()).toBe(1), { timeout: 5000 });
     expect(engine.compensatingSince()).toMatchObject([{ sagaId: r.sagaId, sagaName: 'comp-saga' }]);
     failCompensation = false;
     expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPENSATED');
@@ -336,10 +253,10 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     const slow = { ...parking, initialBackoffMs: 60_000, maxBackoffMs: 60_000 };
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await first.engine.startSaga(start([step('a', { retry: slow })], { waitMs: 0 }))).sagaId);
-    await waitFor(() => first.engine.parkedCount() === 3);
-    engines.splice(engines.indexOf(first.engine), 1);
+    await vi.waitFor(() => expect(first.engine.parkedCount()).toBe(3), { timeout: 5000 });
+    forget(first.engine);
     const second = await open(path, new ScriptedInvoker(() => ok), { evictParkedAfterMs: 50 });
-    await waitFor(() => second.engine.parkedCount() === 3);
+    await vi.waitFor(() => expect(second.engine.parkedCount()).toBe(3), { timeout: 5000 });
     expect(second.engine.activeCount()).toBe(3);
     // A command reloads it; AbortSaga of a saga that only failed transiently compensates its step.
     expect(await second.engine.abort(ids[0]!, 'stop')).toBe('COMPENSATING');
@@ -351,7 +268,7 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     const { invoker, heal } = flaky('a');
     const { engine } = await open(dbPath('no-evict'), invoker, { evictParkedAfterMs: 0 });
     const r = await engine.startSaga(start([step('a', { retry: parking })], { waitMs: 0 }));
-    await waitFor(() => invoker.calls.length === 1);
+    await vi.waitFor(() => expect(invoker.calls.length).toBe(1), { timeout: 5000 });
     await engine.getSaga(r.sagaId);
     expect(engine.parkedCount()).toBe(0);
     expect(engine.activeCount()).toBe(1);
@@ -364,11 +281,3 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     expect(() => new SagaEngine({ store, invoker: new ScriptedInvoker(() => ok), logger, evictParkedAfterMs: -1 })).toThrow(/evictParkedAfterMs/);
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -26,7 +26,7 @@ import { newSagaId } from './saga-id.js';
 import { compactDefinition } from './compact-definition.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { EngineHooks } from './engine-hooks.js';
-import { isActive, outcomeOf, runtimeFromRow } from './saga-fold.js';
+import { isActive, outcomeOf, restoreFrom, runtimeFromRow } from './saga-fold.js';
 import { OutcomeWaiters, type Listener } from './outcome-waiters.js';
 import { SagaParking } from './saga-parking.js';
 import { buildWriteUnit, type SagaInsert } from './write-unit.js';
@@ -278,7 +278,7 @@ export class SagaEngine {
       const decision = decide(saga, now);
       // The state this command made durable (calls it triggers may move it on).
       const state = saga.state;
-      await this.persist(saga, [e, ...decision.events], decision.wakeAt);
+      await this.persistCommand(saga, [e, ...decision.events], decision.wakeAt);
       return state;
     });
   }
@@ -293,7 +293,7 @@ export class SagaEngine {
       const decision = decide(saga, now);
       // The state this command made durable (calls it triggers may move it on).
       const state = saga.state;
-      await this.persist(saga, [e, ...decision.events], decision.wakeAt);
+      await this.persistCommand(saga, [e, ...decision.events], decision.wakeAt);
       return state;
     });
   }
@@ -304,7 +304,7 @@ export class SagaEngine {
       const saga = await this.loadManual(id, 'resolved');
       const e: JournalEvent = { t: 'resolve', at: this.clock.now(), note };
       applyEvent(saga, e);
-      await this.persist(saga, [e], undefined);
+      await this.persistCommand(saga, [e], undefined);
       return saga.state;
     });
   }
@@ -479,6 +479,36 @@ export class SagaEngine {
       saga.writing -= 1;
     }
     this.afterCommit(saga, events, wakeAt);
+  }
+
+  /**
+   * persist() for operator commands: when the write fails, the saga in memory
+   * is folded again from the log before the error is answered, so that it holds
+   * nothing the log does not (a later command or result starts from the log).
+   */
+  private async persistCommand(saga: SagaRuntime, events: JournalEvent[], wakeAt: number | undefined): Promise<void> {
+    try {
+      await this.persist(saga, events, wakeAt);
+    } catch (err) {
+      await this.refold(saga).catch((readErr: unknown) => {
+        // Memory and log may now disagree and cannot be brought back: restart from the log.
+        this.fatal(readErr);
+      });
+      throw err;
+    }
+  }
+
+  private async refold(saga: SagaRuntime): Promise<void> {
+    const row = await this.store.getSagaRow(saga.id);
+    const events = row === undefined ? [] : await this.store.getJournal(row.key);
+    if (row !== undefined && isActive(row.state)) {
+      restoreFrom(saga, runtimeFromRow(row, events, false));
+      return;
+    }
+    // Not active in the log (a RetrySaga of a MANUAL saga whose write failed): not in memory either.
+    if (this.active.get(saga.id) === saga) this.active.delete(saga.id);
+    this.timers.cancel(saga.id);
+    this.compensationStarts.delete(saga.id);
   }
 
   private afterCommit(saga: SagaRuntime, events: readonly JournalEvent[], wakeAt: number | undefined): void {

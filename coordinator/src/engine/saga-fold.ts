@@ -39,3 +39,20 @@ export function outcomeOf(state: SagaState): SagaOutcome {
       return 'STILL_RUNNING';
   }
 }
+
+/**
+ * Puts a live saga back as its log has it (`fresh`, folded from the log), in
+ * place: calls in flight hold the same object and their results land on it.
+ */
+export function restoreFrom(saga: SagaRuntime, fresh: SagaRuntime): void {
+  saga.state = fresh.state;
+  saga.forward = fresh.forward;
+  saga.compensation = fresh.compensation;
+  saga.failedStep = fresh.failedStep;
+  saga.reason = fresh.reason;
+  saga.note = fresh.note;
+  saga.finishedAt = fresh.finishedAt;
+  saga.updatedAt = fresh.updatedAt;
+  saga.version = fresh.version;
+  saga.steps.forEach((step, i) => Object.assign(step, fresh.step(i)));
+}
