@@ -22,7 +22,7 @@ export class CallDispatcher {
     const p = this.invoker
       .invoke(call, this.abort.signal)
       .then((result) => {
-        // After an abandoned drain the outcome stays in doubt for the next start.
+        // Abandoned by shutdown: the outcome stays in doubt for the next start.
         if (this.abort.signal.aborted) return;
         this.onResult(saga, d, result);
       })
@@ -31,12 +31,18 @@ export class CallDispatcher {
     this.calls.add(p);
   }
 
-  /** Waits up to `timeoutMs` for the calls in flight, then aborts the rest; returns how many it abandoned. */
+  /**
+   * Waits up to `timeoutMs` for the calls in flight, then abandons the rest:
+   * they are aborted and a result that still comes back is dropped, never
+   * recorded. Returns how many it abandoned.
+   */
   async drain(timeoutMs: number): Promise<number> {
     const drained = Promise.allSettled([...this.calls]).then(() => true);
-    const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref());
-    if (await Promise.race([drained, timedOut])) return 0;
-    const abandoned = this.calls.size;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const all = await Promise.race([drained, timedOut]);
+    clearTimeout(timer);
+    const abandoned = all ? 0 : this.calls.size;
     this.abort.abort();
     return abandoned;
   }

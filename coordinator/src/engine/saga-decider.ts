@@ -42,10 +42,26 @@ export function stepGraph(def: SagaDefinition): StepGraph {
   return graph;
 }
 
+export interface DecideOptions {
+  /**
+   * False while the coordinator shuts down: no call is dispatched (each is
+   * decided again at the next start), but results, compensation starts and
+   * outcomes are still decided. Default true.
+   */
+  readonly dispatch?: boolean;
+}
+
 /** Runs decision rounds until the saga has nothing more to decide now. */
-export function decide(saga: SagaRuntime, now: number): Decision {
+export function decide(saga: SagaRuntime, now: number, options: DecideOptions = {}): Decision {
   const events: JournalEvent[] = [];
+  const dispatch = options.dispatch ?? true;
+  let held = false;
   const emit = (e: JournalEvent): void => {
+    if (e.t === 'dispatch' && !dispatch) {
+      // The step counts as moving: it is not what blocks the saga.
+      held = true;
+      return;
+    }
     applyEvent(saga, e);
     events.push(e);
   };
@@ -54,7 +70,7 @@ export function decide(saga: SagaRuntime, now: number): Decision {
   for (let round = 0; round < 8; round++) {
     const before = events.length;
     if (saga.state === 'RUNNING') decideForward(saga, now, emit);
-    else if (saga.state === 'COMPENSATING') decideCompensation(saga, now, emit);
+    else if (saga.state === 'COMPENSATING') decideCompensation(saga, now, emit, () => held);
     if (events.length === before) break;
   }
   return { events, wakeAt: nextWake(saga) };
@@ -87,7 +103,7 @@ function decideForward(saga: SagaRuntime, now: number, emit: (e: JournalEvent) =
   });
 }
 
-function decideCompensation(saga: SagaRuntime, now: number, emit: (e: JournalEvent) => void): void {
+function decideCompensation(saga: SagaRuntime, now: number, emit: (e: JournalEvent) => void, held: () => boolean): void {
   // Compensating a step while its Execute is still outstanding would race it;
   // the call is bounded by its attempt timeout, so wait for it.
   if (saga.steps.some((s) => s.inFlight === 'execute')) return;
@@ -112,7 +128,7 @@ function decideCompensation(saga: SagaRuntime, now: number, emit: (e: JournalEve
     emit({ t: 'finish', at: now, state: 'COMPENSATED', reason: '' });
     return;
   }
-  const moving = saga.steps.some((s) => s.inFlight !== undefined || (s.comp === 'RUNNING' && s.nextAt !== undefined));
+  const moving = held() || saga.steps.some((s) => s.inFlight !== undefined || (s.comp === 'RUNNING' && s.nextAt !== undefined));
   if (blocked && !moving) {
     const i = saga.steps.findIndex((s) => s.comp === 'FAILED');
     const name = saga.definition.steps[i]?.name ?? '';

@@ -81,6 +81,9 @@ export class SagaEngine {
   /** When each COMPENSATING saga's current compensation began (compensate or retry event). */
   private readonly compensationStarts = new Map<string, number>();
   private readonly calls: CallDispatcher;
+  /** Store writes not yet settled, so that close() lets them finish before the store closes. */
+  private readonly writes = new Set<Promise<void>>();
+  private closing: Promise<void> | undefined;
   /** In-doubt calls found at recovery, waiting for their turn to be re-sent. */
   private readonly resends: ResendPump;
   private state: 'new' | 'running' | 'closing' | 'closed' = 'new';
@@ -149,14 +152,29 @@ export class SagaEngine {
     return resends.length;
   }
 
-  /** Stops taking work, waits (bounded) for calls in flight and their writes, then stops timers. */
-  async close(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'closing') return;
+  /**
+   * Shuts down in the order that neither starts work it would abandon nor
+   * costs a retry: no command, start, timer or new dispatch from now on; calls
+   * in flight get up to `drainTimeoutMs` and their results are recorded; a call
+   * still out then is abandoned unrecorded (in doubt in the log, re-sent at the
+   * next start with the same attempt and key, as after a crash); the writes
+   * under way finish; after that nothing is written.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.state === 'new') {
+      this.state = 'closed';
+      return;
+    }
     this.state = 'closing';
     this.timers.stop();
     const abandoned = await this.calls.drain(this.drainTimeoutMs);
-    // Their outcomes stay in doubt in the log and are re-sent at the next start.
-    if (abandoned > 0) this.log.warn({ calls: abandoned }, 'drain timed out; abandoning calls in flight');
+    if (abandoned > 0) this.log.warn({ calls: abandoned }, 'drain timed out; abandoning calls in flight (re-sent at the next start)');
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
     this.state = 'closed';
   }
 
@@ -255,7 +273,8 @@ export class SagaEngine {
   private awaitOutcome(id: string, timeoutMs: number, signal?: AbortSignal): Promise<SagaState | SagaRuntime> {
     const current = async (): Promise<SagaState> => {
       const live = this.active.get(id);
-      if (live !== undefined) return live.state;
+      // An outcome decided in memory counts once it is durable (its listeners then fire); till then the log says.
+      if (live !== undefined && (live.isActive() || live.writing === 0)) return live.state;
       const row = await this.store.getSagaRow(id);
       if (row === undefined) throw notFound(`saga "${id}" not found`);
       return row.state;
@@ -334,6 +353,8 @@ export class SagaEngine {
   }
 
   private async create(id: string, req: ValidatedStart): Promise<SagaRuntime> {
+    // Shutdown may have begun while an earlier read of this StartSaga waited.
+    this.assertRunning();
     const now = this.clock.now();
     const saga = new SagaRuntime(
       {
@@ -408,7 +429,7 @@ export class SagaEngine {
   }
 
   /** Serialises operator commands per saga. */
-  private command<T>(id: string, run: () => Promise<T>): Promise<T> {
+  private async command<T>(id: string, run: () => Promise<T>): Promise<T> {
     this.assertRunning();
     return this.commandLocks.run(id, run);
   }
@@ -452,14 +473,19 @@ export class SagaEngine {
     if (result.kind !== 'succeeded') {
       this.log.debug({ sagaId: saga.id, step: step?.name, op: d.op, attempt: d.n, result: result.kind, code: result.code }, 'attempt did not succeed');
     }
-    const decision = decide(saga, now);
+    // While draining, the result is recorded but nothing new is dispatched.
+    const decision = decide(saga, now, { dispatch: this.state === 'running' });
     const events = [e, ...decision.events];
     this.persistThen(saga, events, decision.wakeAt);
   }
 
   /** persist() for callers that do not wait: a failed write is fatal. */
   private persistThen(saga: SagaRuntime, events: JournalEvent[], wakeAt: number | undefined): void {
-    this.persist(saga, events, wakeAt).catch((err: unknown) => this.fatal(err));
+    this.persist(saga, events, wakeAt).catch((err: unknown) => {
+      // Refused after close: what it would have recorded stays in doubt in the log.
+      if (this.state === 'closed') this.log.warn({ sagaId: saga.id }, 'a change after shutdown was not written; it is decided again at the next start');
+      else this.fatal(err);
+    });
   }
 
   /**
@@ -471,12 +497,20 @@ export class SagaEngine {
       this.arm(saga, wakeAt);
       return;
     }
+    if (this.state === 'closed') throw unavailable('the coordinator is shutting down; retry against another instance or later');
     const unit = buildWriteUnit(saga, events, this.hooks, insert);
     saga.writing += 1;
+    const write = this.store.commit(unit);
+    const tracked = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writes.add(tracked);
     try {
-      await this.store.commit(unit);
+      await write;
     } finally {
       saga.writing -= 1;
+      this.writes.delete(tracked);
     }
     this.afterCommit(saga, events, wakeAt);
   }
@@ -490,6 +524,8 @@ export class SagaEngine {
     try {
       await this.persist(saga, events, wakeAt);
     } catch (err) {
+      // Refused after close: nothing was written, and the process is stopping.
+      if (this.state === 'closed') throw err;
       await this.refold(saga).catch((readErr: unknown) => {
         // Memory and log may now disagree and cannot be brought back: restart from the log.
         this.fatal(readErr);
@@ -528,7 +564,8 @@ export class SagaEngine {
       this.sagas.finished(saga);
       this.timers.cancel(saga.id);
     } else {
-      for (const e of events) if (e.t === 'dispatch') this.send(saga, e);
+      // A dispatch committed once shutdown began is not sent: it is in doubt in the log, re-sent at the next start.
+      if (this.state === 'running') for (const e of events) if (e.t === 'dispatch') this.send(saga, e);
       this.arm(saga, wakeAt);
     }
     this.waiters.notify(saga);
