@@ -129,9 +129,17 @@ export class CoordinatorApp {
     return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages);
   }
 
-  /** Graceful: stop accepting calls, drain participant calls, flush the log. */
+  /**
+   * Graceful, in this order: health NOT_SERVING first (load balancers stop
+   * sending); the engine decides no new dispatch and gives calls in flight up
+   * to drainTimeoutMs, abandoning the rest unrecorded; the gRPC server stops;
+   * then the invoker, messages and events; the store closes last, after the
+   * last write.
+   */
   async close(): Promise<void> {
     this.logger.info('shutting down');
+    this.server.health.setStatus('', 'NOT_SERVING');
+    this.server.health.setStatus('saga.v1.Coordinator', 'NOT_SERVING');
     await this.sweeper.close();
     await this.engine.close();
     await this.server.shutdown(Math.min(this.drainTimeoutMs, 5000));

@@ -3,14 +3,15 @@
 // exits 0; a restart resumes on the same file.
 
 import { status } from '@grpc/grpc-js';
-import { SagaOutcome, SagaState } from '@saga/proto';
+import { AttemptOutcome, SagaOutcome, SagaState } from '@saga/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCoordinator } from '../support/launchers.js';
 import { ManagedProcess } from '../support/managed-process.js';
 import { COORDINATOR_MAIN } from '../support/repo-paths.js';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { idFor, testDir } from '../support/test-dir.js';
-import { fourSteps, startOrderScenario, type OrderScenario } from '../support/order-scenario.js';
+import { fourSteps, INITIAL_STOCK, startOrderScenario, type OrderScenario } from '../support/order-scenario.js';
+import { scalar } from '../support/sqlite-inspect.js';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { CoordinatorClient } from '@saga/proto';
 
@@ -59,10 +60,18 @@ describe('operations', () => {
     await sc.client.start({ sagaId: slow, name: 'place-order', steps: fourSteps({ reserveStock: { faults: { execute: 'sleep-before=300' } } }) });
     sc.client.close();
     const exit = await sc.coordinator.stop();
-    expect(exit.code).toBe(0);
+    expect(exit).toEqual({ code: 0, signal: null });
+    // Drained, not abandoned: nothing was cut off or left for the restart to re-send.
+    expect(sc.coordinator.logs()).not.toMatch(/drain timed out|shutdown failed/);
     await sc.restartCoordinator();
     expect((await sc.client.get(sagaId)).state).toBe(SagaState.SAGA_STATE_COMPLETED);
-    expect((await sc.client.waitForState(slow, [SagaState.SAGA_STATE_COMPLETED])).state).toBe(SagaState.SAGA_STATE_COMPLETED);
+    const finished = await sc.client.waitForState(slow, [SagaState.SAGA_STATE_COMPLETED]);
+    expect(finished.state).toBe(SagaState.SAGA_STATE_COMPLETED);
+    // The shutdown recorded no cut-off call as a failed attempt: each step has its one attempt, and it succeeded
+    // (a dispatch committed after SIGTERM was not sent then: the restart re-sent it, same attempt).
+    for (const s of finished.steps) expect(s.attempts).toMatchObject([{ number: 1, outcome: AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED }]);
+    expect(await scalar(sc.db('stock'), "SELECT COUNT(*) FROM saga_barrier WHERE saga_id = ? AND op = 'execute'", [slow])).toBe(1);
+    expect(await scalar(sc.db('stock'), "SELECT quantity FROM stock WHERE sku = 'sku-1'")).toBe(INITIAL_STOCK - 2 * 2);
     const again = new TestCoordinatorClient(sc.coordinator.address);
     cleanups.push(() => again.close());
     expect((await again.start({ sagaId, name: 'place-order', steps: fourSteps() })).created).toBe(false);
