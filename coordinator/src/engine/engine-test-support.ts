@@ -76,6 +76,8 @@ export interface EngineFixture {
     invoker: ParticipantInvoker,
     options?: Partial<SagaEngineOptions>,
     wrap?: (store: SqliteStore) => Store,
+    /** Sees the engine before it starts (recovery). */
+    beforeStart?: (engine: SagaEngine) => void,
   ) => Promise<{ engine: SagaEngine; store: SqliteStore }>;
   /** Drops an engine without closing it: a crash. */
   readonly forget: (engine: SagaEngine) => void;
@@ -95,11 +97,12 @@ export function engineFixture(): EngineFixture {
       dirs.push(dir);
       return join(dir, 'saga.db');
     },
-    open: async (path, invoker, options = {}, wrap) => {
+    open: async (path, invoker, options = {}, wrap, beforeStart) => {
       const store = new SqliteStore({ path, synchronous: 'NORMAL' });
       await store.open();
       const engine = new SagaEngine({ store: wrap?.(store) ?? store, invoker, logger, random: () => 0.5, ...options });
       engines.push(engine);
+      beforeStart?.(engine);
       await engine.start();
       return { engine, store };
     },

@@ -281,3 +281,39 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     expect(() => new SagaEngine({ store, invoker: new ScriptedInvoker(() => ok), logger, evictParkedAfterMs: -1 })).toThrow(/evictParkedAfterMs/);
   });
 });
+
+describe('SagaEngine recovery', () => {
+  it('parks a recovered saga with nothing in doubt as it loads, before the next one is read', async () => {
+    const path = dbPath('recover-park-as-loaded');
+    const down = new ScriptedInvoker(() => ({ kind: 'error', code: 'UNAVAILABLE', message: 'down' }));
+    const first = await open(path, down, { evictParkedAfterMs: 50 });
+    const slow = { maxAttempts: 5, attemptTimeoutMs: 1000, initialBackoffMs: 60_000, maxBackoffMs: 60_000, backoffMultiplier: 1 };
+    const n = 20;
+    for (let i = 0; i < n; i++) await first.engine.startSaga(start([step('a', { retry: slow })], { waitMs: 0 }));
+    await vi.waitFor(() => expect(first.engine.parkedCount()).toBe(n), { timeout: 5000 });
+    forget(first.engine);
+
+    // Counts the sagas held in memory each time the log hands over the next saga.
+    const held: number[] = [];
+    const built: { engine?: SagaEngine } = {};
+    const second = await open(path, new ScriptedInvoker(() => ok), { evictParkedAfterMs: 50 }, (store) =>
+      new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'loadActiveSagas') {
+            return (visit: Parameters<SqliteStore['loadActiveSagas']>[0]) =>
+              target.loadActiveSagas((row, events) => {
+                held.push(built.engine?.inMotionCount() ?? -1);
+                visit(row, events);
+              });
+          }
+          const value: unknown = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+      (engine) => (built.engine = engine),
+    );
+    expect(held).toHaveLength(n);
+    expect(Math.max(...held)).toBe(0);
+    expect(second.engine.parkedCount()).toBe(n);
+  });
+});
