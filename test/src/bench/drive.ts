@@ -104,6 +104,8 @@ export interface FixedCountOptions {
   readonly payloadBytes: number;
   /** The Execute retry policy of every step. */
   readonly retry: RetryPolicy;
+  /** The saga deadline in ms; default none. */
+  readonly deadlineMs?: number;
 }
 
 /**
@@ -129,6 +131,7 @@ export function driveFixedCount(o: FixedCountOptions): Drive {
     channels: 2,
     driver: 'lean',
     retry: o.retry,
+    deadlineMs: o.deadlineMs,
   };
   return new Drive(Array.from({ length: o.clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 1, total: totals[i] ?? 0 })));
 }

@@ -5,7 +5,8 @@
 // shows progress every second, then prints sagas/s, saga latency percentiles,
 // the coordinator's CPU time per saga and its peak RSS, and writes the same as
 // JSON. Other scenarios: --scenario parked (RSS with sagas parked on retry
-// backoff) and --scenario recovery (kill -9 with sagas in flight, time to resume).
+// backoff), --scenario recovery (kill -9 with sagas in flight, time to resume)
+// and --scenario deadlines (RSS after sagas with a long deadline finished).
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import { buildRequest, type WorkerConfig } from './worker-protocol.js';
 import { prefillFinishedSagas } from './prefill.js';
 import { boxCpuMs, cpuTimeMs, machine, memory } from './proc-stats.js';
 import { runCalibrate } from './scenario-calibrate.js';
+import { runDeadlines } from './scenario-deadlines.js';
 import { runParked } from './scenario-parked.js';
 import { runRecovery } from './scenario-recovery.js';
 import { queryDb } from '../support/sqlite-inspect.js';
@@ -32,6 +34,8 @@ Scenarios (--scenario):
                         long retry backoffs; report the coordinator's RSS with them all parked
   recovery              start --sagas sagas against a participant that holds every call, kill -9
                         the coordinator, restart it, and time until every saga is re-dispatched
+  deadlines             run --sagas sagas (default 200000) to completion twice, without a deadline and
+                        with a 1 h one; compare the coordinator's RSS once each run has settled
   calibrate             what the machine allows now: grpc-js unary calls/s, fdatasync/s, SQLite
                         transactions/s, and a minimal 3-step saga loop (no coordinator)
 
@@ -62,10 +66,12 @@ Throughput flags:
                         0 = fire and forget: then latency is StartSaga's only)
   --prefill N           insert N finished sagas into the database before measuring
 
-Scenario flags (parked, recovery):
+Scenario flags (parked, recovery, deadlines):
   --sagas N             sagas to start (default 100000)
   --concurrency N       StartSaga calls in flight while starting them (default 256)
-  --settle S            parked: seconds to wait once all are parked before reading RSS (default 30)
+  --settle S            parked, deadlines: seconds to wait once all are parked (finished) before
+                        reading RSS (default 30)
+  --deadline-ms MS      deadlines: the saga deadline of the second run (default 3600000)
   --timeout S           recovery: give up waiting for the re-dispatches after S seconds (default 300)
   --participant-impl I  recovery: the holding participant's server, http2 (bare, default) or grpc-js
 Calibrate flags:
@@ -101,8 +107,9 @@ async function main(): Promise<void> {
     if (scenario === 'throughput') result = await runThroughput(args, common);
     else if (scenario === 'parked') result = await runParked(args, common);
     else if (scenario === 'recovery') result = await runRecovery(args, common);
+    else if (scenario === 'deadlines') result = await runDeadlines(args, common);
     else if (scenario === 'calibrate') result = await runCalibrate(args, common);
-    else throw new Error(`--scenario must be throughput, parked, recovery or calibrate, not "${scenario}"`);
+    else throw new Error(`--scenario must be throughput, parked, recovery, deadlines or calibrate, not "${scenario}"`);
     const report = { scenario, command: `npm run bench -- ${process.argv.slice(2).join(' ')}`, at: new Date().toISOString(), machine: machine(), ...result };
     if (common.json !== undefined) {
       writeFileSync(common.json, `${JSON.stringify(report, null, 2)}\n`);

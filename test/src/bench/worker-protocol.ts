@@ -28,6 +28,8 @@ export interface WorkerConfig {
   readonly driver: 'lean' | 'grpc-js';
   /** Execute retry policy of every step (scenarios); undefined = the coordinator's defaults. */
   readonly retry: RetryPolicy | undefined;
+  /** The saga deadline (SagaOptions.deadline_ms); 0 or undefined = none. */
+  readonly deadlineMs?: number;
 }
 
 /** What a load worker counted so far. */
@@ -46,11 +48,12 @@ export type WorkerMessage =
   | (WorkerCounts & { t: 'progress'; outstanding: number; lat: number[] })
   | (WorkerCounts & { t: 'done'; windowCompleted: number; windowLatencies: number[]; errorSamples: string[] });
 
-export function buildRequest(c: Pick<WorkerConfig, 'steps' | 'participants' | 'payloadBytes' | 'waitMs' | 'retry'>): StartSagaRequest {
+export function buildRequest(c: Pick<WorkerConfig, 'steps' | 'participants' | 'payloadBytes' | 'waitMs' | 'retry' | 'deadlineMs'>): StartSagaRequest {
   const payload = Buffer.alloc(c.payloadBytes, 0x61);
   return StartSagaRequest.fromPartial({
     name: 'bench',
     waitMs: c.waitMs,
+    options: c.deadlineMs ? { deadlineMs: c.deadlineMs } : undefined,
     steps: Array.from({ length: c.steps }, (_, i) => ({
       name: `step-${i + 1}`,
       participant: `p${i % c.participants}`,
