@@ -21,16 +21,6 @@ let js: JetStreamClient;
 let barrier: SqliteBarrier;
 const consumers: IdempotentConsumer<SqliteTx>[] = [];
 
-async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'idempotent-consumer-'));
   nats = await startNatsServer(join(dir, 'js'));
@@ -102,7 +92,7 @@ describe('IdempotentConsumer', () => {
     await publish('orders.created', { qty: 2 }, 'm-2');
     const plain = await publish('orders.created', { qty: 3 });
     await publish('orders.other', { qty: 50 }, 'm-other');
-    await until(async () => (await movements()).length === 3, 'three movements');
+    await expect.poll(async () => (await movements()).length === 3, { message: 'three movements', timeout: 10_000 }).toBe(true);
     expect(await movements()).toEqual([
       { message_id: 'm-1', delta: -1 },
       { message_id: 'm-2', delta: -2 },
@@ -124,12 +114,12 @@ describe('IdempotentConsumer', () => {
     });
     loseNextAck = true;
     await publish('orders.created', { qty: 5 }, 'm-lost-ack');
-    await until(async () => {
+    await expect.poll(async () => {
       const processed = await barrier.transaction((tx) => tx.all('SELECT 1 FROM processed_messages'));
       return processed.length === 1 && !loseNextAck;
-    }, 'the first delivery');
+    }, { message: 'the first delivery', timeout: 10_000 }).toBe(true);
     // The redelivery is recognised and acknowledged; nothing pending remains.
-    await until(async () => (await (await js.consumers.get('ORDERS', 'stock')).info()).num_ack_pending === 0, 'the ack');
+    await expect.poll(async () => (await (await js.consumers.get('ORDERS', 'stock')).info()).num_ack_pending === 0, { message: 'the ack', timeout: 10_000 }).toBe(true);
     const info = await (await js.consumers.get('ORDERS', 'stock')).info();
     expect(info.num_pending).toBe(0);
     expect(info.delivered.consumer_seq).toBeGreaterThanOrEqual(2);
@@ -147,7 +137,7 @@ describe('IdempotentConsumer', () => {
       },
     });
     await publish('orders.created', { qty: 7 }, 'm-flaky');
-    await until(async () => (await movements()).length === 1, 'the movement');
+    await expect.poll(async () => (await movements()).length === 1, { message: 'the movement', timeout: 10_000 }).toBe(true);
     expect(counts).toEqual([1, 2, 3]);
     expect(await quantity()).toBe(93);
   });
@@ -158,15 +148,15 @@ describe('IdempotentConsumer', () => {
     await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'], duplicate_window: 100_000_000 });
     const first = await consumer();
     await publish('orders.created', { qty: 1 }, 'm-a');
-    await until(async () => (await movements()).length === 1, 'the first message');
+    await expect.poll(async () => (await movements()).length === 1, { message: 'the first message', timeout: 10_000 }).toBe(true);
     await first.close();
     await publish('orders.created', { qty: 2 }, 'm-b');
-    await until(async () => !(await publish('orders.created', { qty: 1 }, 'm-a')).duplicate, 'a re-publication past the window');
+    await expect.poll(async () => !(await publish('orders.created', { qty: 1 }, 'm-a')).duplicate, { message: 'a re-publication past the window', timeout: 10_000 }).toBe(true);
     await consumer();
-    await until(async () => {
+    await expect.poll(async () => {
       const info = await (await js.consumers.get('ORDERS', 'stock')).info();
       return info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq >= 3;
-    }, 'all consumed and acknowledged');
+    }, { message: 'all consumed and acknowledged', timeout: 10_000 }).toBe(true);
     expect(await movements()).toEqual([
       { message_id: 'm-a', delta: -1 },
       { message_id: 'm-b', delta: -2 },

@@ -61,14 +61,6 @@ async function publish(sagaName: string, state: 'completed' | 'compensated' | 'm
   return eventId;
 }
 
-async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('subscribeOutcomes', () => {
   it('delivers decoded events of the chosen saga and states, and resumes a durable subscription where it stopped', async () => {
     const seen: SagaOutcomeEvent[] = [];
@@ -85,7 +77,7 @@ describe('subscribeOutcomes', () => {
     const compensated = await publish('order', 'compensated');
     await publish('refund', 'manual');
     const manual = await publish('order', 'manual');
-    await until('two events', () => seen.length >= 2);
+    await expect.poll(() => seen.length >= 2, { message: 'two events', timeout: 10_000 }).toBe(true);
     expect(seen.map((e) => e.eventId)).toEqual([compensated, manual]);
     expect(seen[0]).toMatchObject({
       sagaName: 'order',
@@ -103,7 +95,7 @@ describe('subscribeOutcomes', () => {
     // While stopped: one more. The durable consumer resumes with it, nothing earlier again.
     const later = await publish('order', 'compensated');
     const again = await subscribeOutcomes({ ...options, states: [...options.states] });
-    await until('the event published while stopped', () => seen.length >= 3);
+    await expect.poll(() => seen.length >= 3, { message: 'the event published while stopped', timeout: 10_000 }).toBe(true);
     expect(seen.map((e) => e.eventId)).toEqual([compensated, manual, later]);
     await again.stop();
   });
@@ -121,7 +113,7 @@ describe('subscribeOutcomes', () => {
       },
     });
     await publish('payment', 'resolved');
-    await until('a redelivery', () => deliveries.length >= 2);
+    await expect.poll(() => deliveries.length >= 2, { message: 'a redelivery', timeout: 10_000 }).toBe(true);
     expect(deliveries.slice(0, 2)).toEqual([1, 2]);
     await sub.stop();
   });

@@ -122,16 +122,6 @@ function message(id: string, extra: Partial<PrepareInput> = {}): PrepareInput {
   };
 }
 
-async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 async function rawRows(path: string, sql: string): Promise<Record<string, unknown>[]> {
   const db = await SqliteConnection.open(path, true);
   try {
@@ -217,8 +207,8 @@ describe('MessageService', () => {
     const { service, outbox } = await start(dbPath('checkback'), checks);
     await service.prepare(message('cb-commit'));
     await service.prepare(message('cb-rollback'));
-    await until(async () => (await service.get('cb-commit')).state === 'COMMITTED', 'check-back commit');
-    await until(async () => (await service.get('cb-rollback')).state === 'ROLLED_BACK', 'check-back rollback');
+    await expect.poll(async () => (await service.get('cb-commit')).state === 'COMMITTED', { message: 'check-back commit', timeout: 5000 }).toBe(true);
+    await expect.poll(async () => (await service.get('cb-rollback')).state === 'ROLLED_BACK', { message: 'check-back rollback', timeout: 5000 }).toBe(true);
     expect((await outbox()).map((r) => r.id)).toEqual(['cb-commit']);
     const call = checks.calls.find((c) => c.messageId === 'cb-commit');
     expect(call).toMatchObject({ producer: 'orders', key: 'order-of-cb-commit', subject: 'orders.created', check: 1 });
@@ -233,10 +223,8 @@ describe('MessageService', () => {
     const checks = new ScriptedChecks(() => (++n % 2 === 0 ? { kind: 'error', code: 'UNAVAILABLE', message: 'down' } : { kind: 'UNKNOWN' }));
     const { service, outbox } = await start(dbPath('discard'), checks);
     await service.prepare(message('discard-1'));
-    const view = await until(async () => {
-      const v = await service.get('discard-1');
-      return v.state === 'DISCARDED' && v;
-    }, 'discard');
+    await expect.poll(async () => (await service.get('discard-1')).state, { message: 'discard', timeout: 5000 }).toBe('DISCARDED');
+    const view = await service.get('discard-1');
     expect(checks.checksOf('discard-1')).toEqual([1, 2, 3]);
     expect(view.checks).toBe(3);
     expect(view.reason).toBe('no decision after 3 check-backs (last: UNKNOWN)');
@@ -258,10 +246,10 @@ describe('MessageService', () => {
     const checks = new ScriptedChecks(() => new Promise<CheckAnswer>((r) => (release = r)));
     const { service, outbox } = await start(dbPath('stale'), checks);
     await service.prepare(message('stale-1'));
-    await until(() => checks.calls.length === 1, 'the check-back call');
+    await expect.poll(() => checks.calls.length === 1, { message: 'the check-back call', timeout: 5000 }).toBe(true);
     expect(await service.commit('stale-1')).toBe('COMMITTED');
     release({ kind: 'ROLLBACK' });
-    await until(() => checks.inFlight === 0, 'the call to settle');
+    await expect.poll(() => checks.inFlight === 0, { message: 'the call to settle', timeout: 5000 }).toBe(true);
     // The answer was dropped under the message's lock; a later read sees the commit.
     await service.commit('stale-1');
     expect((await service.get('stale-1')).state).toBe('COMMITTED');
@@ -275,7 +263,7 @@ describe('MessageService', () => {
     expect(await service.commit('later-1')).toBe('COMMITTED');
     expect(await outbox()).toEqual([]);
     expect((await service.get('later-1')).enqueuedAt).toBeUndefined();
-    await until(async () => (await outbox()).length === 1, 'the delayed delivery');
+    await expect.poll(async () => (await outbox()).length === 1, { message: 'the delayed delivery', timeout: 5000 }).toBe(true);
     expect(Date.now()).toBeGreaterThanOrEqual(deliverAt);
     expect((await service.get('later-1')).deliverAt).toBe(deliverAt);
   });
@@ -291,8 +279,8 @@ describe('MessageService', () => {
     await open.shift()!.close();
     expect(checks.calls).toEqual([]);
     const second = await start(path, checks);
-    await until(async () => (await second.service.get('r-prepared')).state === 'COMMITTED', 'the check-back after restart');
-    await until(async () => (await second.outbox()).length === 2, 'both deliveries');
+    await expect.poll(async () => (await second.service.get('r-prepared')).state === 'COMMITTED', { message: 'the check-back after restart', timeout: 5000 }).toBe(true);
+    await expect.poll(async () => (await second.outbox()).length === 2, { message: 'both deliveries', timeout: 5000 }).toBe(true);
     expect((await second.outbox()).map((r) => r.id).sort()).toEqual(['r-delayed', 'r-prepared']);
     expect(checks.checksOf('r-prepared')).toEqual([1]);
   });
@@ -306,13 +294,13 @@ describe('MessageService', () => {
     });
     const { service } = await start(dbPath('bounded'), checks, { maxConcurrentChecks: 2 });
     for (let i = 0; i < 6; i++) await service.prepare(message(`b-${i}`));
-    await until(() => checks.calls.length === 2, 'two calls');
+    await expect.poll(() => checks.calls.length === 2, { message: 'two calls', timeout: 5000 }).toBe(true);
     expect(checks.inFlight).toBe(2);
     release();
-    await until(async () => {
+    await expect.poll(async () => {
       for (let i = 0; i < 6; i++) if ((await service.get(`b-${i}`)).state !== 'ROLLED_BACK') return false;
       return true;
-    }, 'all rolled back');
+    }, { message: 'all rolled back', timeout: 5000 }).toBe(true);
     expect(checks.maxInFlight).toBe(2);
   });
 
@@ -335,8 +323,8 @@ describe('MessageService', () => {
     await store.markOutboxSent([row!.seq], 1234);
     expect((await service.get('pub-1')).publishedAt).toBe(1234);
     // Copied into the message, so it outlives the pruning of sent outbox rows.
-    await until(async () => (await rawRows(path, "SELECT published_at AS p FROM tx_messages WHERE id = 'pub-1'"))[0]?.p === 1234, 'published_at copied');
-    await until(async () => (await errorKind(service.get('pub-1'))) === 'NOT_FOUND', 'retention');
+    await expect.poll(async () => (await rawRows(path, "SELECT published_at AS p FROM tx_messages WHERE id = 'pub-1'"))[0]?.p === 1234, { message: 'published_at copied', timeout: 5000 }).toBe(true);
+    await expect.poll(async () => (await errorKind(service.get('pub-1'))) === 'NOT_FOUND', { message: 'retention', timeout: 5000 }).toBe(true);
     // Undecided messages are never deleted.
     expect((await service.get('keep-1')).state).toBe('PREPARED');
   });

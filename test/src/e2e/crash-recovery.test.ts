@@ -103,7 +103,7 @@ describe('crash recovery', () => {
       ),
     );
     // Kill once some sagas are done and others are not.
-    await waitUntil(async () => (await scalar(sc.db('coordinator'), "SELECT COUNT(*) FROM sagas WHERE state <> 'RUNNING'")) >= 5);
+    await expect.poll(async () => (await scalar(sc.db('coordinator'), "SELECT COUNT(*) FROM sagas WHERE state <> 'RUNNING'")) >= 5, { timeout: 30_000 }).toBe(true);
     await sc.coordinator.crash();
     const unfinished = await scalar(sc.db('coordinator'), "SELECT COUNT(*) FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')");
     expect(unfinished).toBeGreaterThan(0);
@@ -122,11 +122,3 @@ describe('crash recovery', () => {
     }
   });
 });
-
-async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -175,7 +175,7 @@ describe('order saga', () => {
     const sagaId = idFor('abort');
     await s.client.start({ sagaId, name: 'place-order', steps: fourSteps({ reserveStock: { faults: { execute: 'sleep-before=600' } } }) });
     await s.client.waitForState(sagaId, [SagaState.SAGA_STATE_RUNNING]);
-    await waitUntil(async () => (await s.client.get(sagaId)).steps[1]!.executeStatus === StepStatus.STEP_STATUS_RUNNING);
+    await expect.poll(async () => (await s.client.get(sagaId)).steps[1]!.executeStatus === StepStatus.STEP_STATUS_RUNNING, { timeout: 10_000 }).toBe(true);
     expect(await s.client.abort(sagaId, 'customer cancelled')).toBe(SagaState.SAGA_STATE_COMPENSATING);
     const saga = await s.client.waitForState(sagaId, [SagaState.SAGA_STATE_COMPENSATED]);
     expect(saga.forwardStatus).toBe(ForwardStatus.FORWARD_STATUS_ABORTED);
@@ -285,11 +285,3 @@ describe('order saga', () => {
     await s.client.waitForState(sagaId, [SagaState.SAGA_STATE_COMPLETED]);
   });
 });
-
-async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -11,6 +11,7 @@ import {
   type WatchSagaResponse,
   type StartSagaResponse,
 } from '@saga/proto';
+import { waitFor } from './wait-for.js';
 
 export class TestCoordinatorClient {
   private readonly client: CoordinatorClient;
@@ -62,14 +63,17 @@ export class TestCoordinatorClient {
   }
 
   /** Polls GetSaga until the saga is in one of `states`. */
-  async waitForState(sagaId: string, states: SagaState[], timeoutMs = 20_000): Promise<Saga> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const saga = await this.get(sagaId).catch(() => undefined);
-      if (saga !== undefined && states.includes(saga.state)) return saga;
-      if (Date.now() > end) throw new Error(`saga ${sagaId} not in ${states.map((s) => SagaState[s]).join('/')} after ${timeoutMs} ms (now ${saga ? SagaState[saga.state] : 'missing'})`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  waitForState(sagaId: string, states: SagaState[], timeoutMs = 20_000): Promise<Saga> {
+    let last: Saga | undefined;
+    return waitFor(
+      async () => {
+        last = await this.get(sagaId).catch(() => undefined);
+        return last !== undefined && states.includes(last.state) && last;
+      },
+      () => `saga ${sagaId} in ${states.map((s) => SagaState[s]).join('/')} (now ${last ? SagaState[last.state] : 'missing'})`,
+      timeoutMs,
+      25,
+    );
   }
 
   list(req: Partial<ListSagasRequest>): Promise<ListSagasResponse> {

@@ -1,16 +1,22 @@
-// Waiting on conditions, never on fixed sleeps: poll with a bound.
+// The one polling helper of the TypeScript tests: waits for a condition, never
+// a fixed sleep. Built on vitest's vi.waitFor (tests in other packages call
+// vi.waitFor or expect.poll directly); this adds the probe-returns-a-value form
+// and a failure message naming what was awaited.
 
-export async function waitFor<T>(
+import { vi } from 'vitest';
+
+export function waitFor<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 15_000,
   intervalMs = 20,
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (value === undefined || value === false) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+      return value;
+    },
+    { timeout: timeoutMs, interval: intervalMs },
+  );
 }
