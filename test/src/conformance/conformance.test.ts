@@ -25,6 +25,11 @@ let coordinator: ManagedProcess;
 let client: TestCoordinatorClient;
 
 const dbOf = (a: ParticipantAdapter): string => dir.file(`${a.participant}.db`);
+const participantOf = (a: ParticipantAdapter): ManagedProcess => {
+  const p = processes.get(a.participant);
+  if (p === undefined) throw new Error(`${a.label} is not running`);
+  return p;
+};
 
 beforeAll(async () => {
   await Promise.all(ADAPTERS.map(async (a) => processes.set(a.participant, await a.start({ db: dbOf(a) }))));
@@ -119,6 +124,7 @@ for (const a of ADAPTERS) {
     scenario('duplicate Execute: a late first attempt after the retry succeeded has no second effect', async () => {
       const sagaId = idFor(`${a.participant} duplicate execute`);
       const before = await a.balance(db());
+      const lateAnswered = participantOf(a).watchLog((line) => a.answered(line, sagaId, 'execute', 1));
       // Attempt 1 arrives late (after its timeout); attempt 2 applies; attempt 1 then arrives as a duplicate.
       const r = await client.start({
         sagaId,
@@ -127,9 +133,8 @@ for (const a of ADAPTERS) {
         waitMs: 20_000,
       });
       expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
-      const started = Date.now();
-      // Negative check: give the late duplicate time to arrive (700 ms after it was sent), then nothing more happened.
-      await waitFor(() => Date.now() - started > 900, 'the late duplicate to arrive');
+      // The participant's own record that it handled the late attempt 1; only then is "no second effect" meaningful.
+      await waitFor(lateAnswered, 'the participant to answer the late attempt-1 Execute');
       expect(await a.executeEffects(db(), sagaId)).toBe(1);
       expect(await a.balance(db())).toBe(before - a.unit);
     });
@@ -173,7 +178,7 @@ for (const a of ADAPTERS) {
     scenario('Execute after Compensate (hanging): the late Execute is refused without effect', async () => {
       const sagaId = idFor(`${a.participant} hanging`);
       const before = await a.balance(db());
-      const sent = Date.now();
+      const lateAnswered = participantOf(a).watchLog((line) => a.answered(line, sagaId, 'execute', 1));
       const r = await client.start({
         sagaId,
         name: 'conformance',
@@ -181,8 +186,8 @@ for (const a of ADAPTERS) {
         waitMs: 20_000,
       });
       expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
-      // The Execute wakes 900 ms after it was sent, after its Compensate: give it that time, then check.
-      await waitFor(() => Date.now() - sent > 1300, 'the late Execute to arrive');
+      // The Execute wakes 900 ms after it was sent, after its Compensate: wait for the participant's record of answering it.
+      await waitFor(lateAnswered, 'the participant to answer the late Execute (after its Compensate)');
       expect(await a.executeEffects(db(), sagaId)).toBe(0);
       expect(await a.balance(db())).toBe(before);
     });

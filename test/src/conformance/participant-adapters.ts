@@ -26,6 +26,18 @@ export interface ParticipantAdapter {
   compensateEffects(db: string, sagaId: string): Promise<number>;
   /** The business balance (stock on hand, account balance). */
   balance(db: string): Promise<number>;
+  /** Whether a line of the participant's log is its record of having answered `op` attempt `attempt` of the saga. */
+  answered(line: string, sagaId: string, op: 'execute' | 'compensate', attempt: number): boolean;
+}
+
+/** A JSON log line (pino, slog), or undefined. */
+function json(line: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const stockQueries = {
@@ -48,13 +60,22 @@ export const ADAPTERS: readonly ParticipantAdapter[] = [
     label: 'typescript stock',
     participant: 'ts-stock',
     ...stockShape,
-    start: (l) => startTsParticipant('stock', { ...l, seed: { stock: { 'sku-1': 1000 } } }),
+    // Debug: the SDK's participant server records each answered call at debug level.
+    start: (l) => startTsParticipant('stock', { ...l, seed: { stock: { 'sku-1': 1000 } }, env: { LOG_LEVEL: 'debug' } }),
+    answered: (line, sagaId, op, attempt) => {
+      const j = json(line);
+      return j?.msg === 'step call answered' && j.sagaId === sagaId && j.op === op && j.attempt === attempt;
+    },
   },
   {
     label: 'go stock',
     participant: 'go-stock',
     ...stockShape,
     start: (l) => startGoParticipant({ ...l, seed: { stock: { 'sku-1': 1000 } } }),
+    answered: (line, sagaId, op, attempt) => {
+      const j = json(line);
+      return j?.msg === 'call.end' && j.saga_id === sagaId && j.op === op && j.attempt === attempt && j.outcome !== undefined;
+    },
   },
   {
     label: 'python payment',
@@ -68,5 +89,8 @@ export const ADAPTERS: readonly ParticipantAdapter[] = [
     executeEffects: (db, sagaId) => scalar(db, 'SELECT COUNT(*) FROM payments WHERE saga_id = ?', [sagaId]),
     compensateEffects: (db, sagaId) => scalar(db, "SELECT COUNT(*) FROM payments WHERE saga_id = ? AND status = 'REFUNDED'", [sagaId]),
     balance: (db) => scalar(db, "SELECT balance_cents FROM accounts WHERE account = 'acc-1'"),
+    // servicer.py: "<op> saga=<id> step=<step> action=<action> attempt=<n> -> SUCCEEDED|FAILED ..."
+    answered: (line, sagaId, op, attempt) =>
+      line.includes(` ${op} saga=${sagaId} `) && line.includes(` attempt=${attempt} -> `) && / -> (SUCCEEDED|FAILED)/.test(line),
   },
 ];

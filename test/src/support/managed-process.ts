@@ -18,6 +18,8 @@ export interface StartOptions {
 
 export class ManagedProcess {
   private stderrTail: string[] = [];
+  /** Called with every stderr line from now on. */
+  private readonly lineWatchers: Set<(line: string) => void>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(
@@ -26,9 +28,11 @@ export class ManagedProcess {
     readonly address: string,
     exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
     tail: string[],
+    watchers: Set<(line: string) => void>,
   ) {
     this.exited = exited;
     this.stderrTail = tail;
+    this.lineWatchers = watchers;
   }
 
   static async start(options: StartOptions): Promise<ManagedProcess> {
@@ -38,8 +42,10 @@ export class ManagedProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tail: string[] = [];
+    const watchers = new Set<(line: string) => void>();
     let readyFromStderr: ((address: string) => void) | undefined;
     createInterface({ input: child.stderr }).on('line', (line) => {
+      for (const w of watchers) w(line);
       tail.push(line);
       if (tail.length > 50) tail.shift();
       if (options.readyOnStderr?.pattern.test(line)) readyFromStderr?.(options.readyOnStderr.address);
@@ -77,7 +83,7 @@ export class ManagedProcess {
         reject(new Error(`${options.name} exited (${code ?? signal}) before it was ready\n${tail.join('\n')}`));
       });
     });
-    return new ManagedProcess(options.name, child, address, exited, tail);
+    return new ManagedProcess(options.name, child, address, exited, tail, watchers);
   }
 
   get pid(): number {
@@ -90,6 +96,21 @@ export class ManagedProcess {
 
   logs(): string {
     return this.stderrTail.join('\n');
+  }
+
+  /**
+   * Watches stderr from now on for a line matching `match` (the process's own
+   * record of an event); the probe returned says whether one was seen.
+   */
+  watchLog(match: (line: string) => boolean): () => boolean {
+    let seen = false;
+    const watcher = (line: string): void => {
+      if (!match(line)) return;
+      seen = true;
+      this.lineWatchers.delete(watcher);
+    };
+    this.lineWatchers.add(watcher);
+    return () => seen;
   }
 
   /** kill -9: no cleanup, no drain. */
