@@ -71,6 +71,7 @@ export class CoordinatorApp {
       path: config.database.path,
       synchronous: config.database.synchronous,
       onCommitBatch: (oldestWaitMs) => admission.observeCommitDelay(oldestWaitMs),
+      onFailed: (err) => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log'),
     });
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
@@ -127,6 +128,21 @@ export class CoordinatorApp {
     });
     sweeper.start();
     return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages);
+  }
+
+  /**
+   * Calls `listener` once when the durable log failed (a write of the store, or
+   * of the engine): the process should exit 1.
+   */
+  onFatal(listener: (err: Error) => void): void {
+    let told = false;
+    const once = (err: Error): void => {
+      if (told) return;
+      told = true;
+      listener(err);
+    };
+    this.engine.onFatal(once);
+    this.store.onFailed(once);
   }
 
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */

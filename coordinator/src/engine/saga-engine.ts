@@ -31,6 +31,7 @@ import { TimerQueue } from './timer-queue.js';
 import { newSagaId } from './saga-id.js';
 import { compactDefinition } from './compact-definition.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { WriteConflictError } from '../store/write-conflict-error.js';
 
 /** Named instants at which a test can make the process die (kill -9 semantics). */
 export type CrashPoint = 'after-dispatch-commit' | 'before-result-commit' | 'after-outbox-publish';
@@ -277,7 +278,15 @@ export class SagaEngine {
       this.creating.set(id, create);
       void create.finally(() => this.creating.delete(id)).catch(() => undefined);
     }
-    const saga = await create;
+    let saga: SagaRuntime;
+    try {
+      saga = await create;
+    } catch (err) {
+      // Another StartSaga of this id won the insert: answer as a repeat of it.
+      const existing = err instanceof WriteConflictError && req.sagaId !== '' ? await this.findExisting(req) : undefined;
+      if (existing === undefined) throw err;
+      return this.answer(existing, false, req.waitMs);
+    }
     return this.answer(saga, true, req.waitMs);
   }
 
@@ -452,7 +461,7 @@ export class SagaEngine {
     try {
       await this.persist(saga, decision.events, decision.wakeAt, insert);
     } catch (err) {
-      this.active.delete(id);
+      if (this.active.get(id) === saga) this.active.delete(id);
       throw err;
     }
     return saga;
