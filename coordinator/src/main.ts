@@ -8,6 +8,9 @@ import { CoordinatorApp } from './coordinator-app.js';
 import { crashPointFromEnv, messageCrashPointFromEnv } from './crash-points.js';
 import { DatabaseInUseError } from './store/sqlite/owner-lock.js';
 
+/** How long the answers in hand may take to leave once the log failed. */
+const FATAL_EXIT_DELAY_MS = 200;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -37,7 +40,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  app.onFatal(() => process.exit(1));
+  // Fail-stop: nothing is written after the failure; the answers already decided
+  // (UNAVAILABLE for the writes refused) get a moment to leave, then exit 1.
+  app.onFatal(() => setTimeout(() => process.exit(1), FATAL_EXIT_DELAY_MS));
   process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
   logger.info({ address: app.address, database: config.database.path, metrics: app.events.metricsAddress }, 'coordinator ready');
   let stopping = false;

@@ -7,14 +7,10 @@ import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../..
 import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-types.js';
 import { invalidArgument } from '../../domain/errors.js';
 import type {
-  JournalAppend,
   ListSagasPage,
   OutboxBacklog,
-  OutboxInsert,
   OutboxRow,
-  SagaInsert,
   SagaRow,
-  SagaUpdate,
   Store,
   WriteUnit,
 } from '../store.js';
