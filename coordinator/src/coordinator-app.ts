@@ -12,6 +12,7 @@ import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
 import { outcomeEventFactory } from './events/outcome-events.js';
+import { grpcDeadLetterHandlers } from './events/grpc-dead-letter-handlers.js';
 import { createCoordinatorService } from './grpc/coordinator-service.js';
 import { GrpcParticipantInvoker } from './grpc/grpc-participant-invoker.js';
 import { startGrpcServer, type RunningServer } from './grpc/grpc-server.js';
@@ -110,6 +111,7 @@ export class CoordinatorApp {
       logger: logger.child({ component: 'grpc' }),
       operatorToken: config.operatorToken,
       messages: messages.handlers,
+      deadLetters: grpcDeadLetterHandlers(events.deadLetters),
     });
     const server = await startGrpcServer({
       listen: config.listen,

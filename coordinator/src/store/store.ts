@@ -72,6 +72,17 @@ export interface OutboxRow extends OutboxInsert {
   readonly seq: number;
 }
 
+/** An outbox row that could not be published; the unsent rows of its ordering key wait behind it. */
+export interface DeadLetterRow extends OutboxRow {
+  readonly failedAt: number;
+  /** Publish attempts that failed with a non-transient error. */
+  readonly attempts: number;
+  /** The last publish error (name and message). */
+  readonly error: string;
+  /** Unsent outbox rows of the same ordering key waiting behind it. */
+  readonly waitingBehind: number;
+}
+
 /** What waits in the outbox: unsent rows and the creation time of the oldest. */
 export interface OutboxBacklog {
   readonly unsent: number;
@@ -107,16 +118,30 @@ export interface Store {
   deleteFinishedBefore(before: number, limit: number): Promise<number>;
   /** Number of sagas per state (for gauges and alerts). */
   countByState(): Promise<Map<SagaState, number>>;
-  /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order. */
+  /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order, skipping ordering keys held by a dead letter. */
   readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]>;
   /** Marks outbox rows sent (their publication was acknowledged). */
   markOutboxSent(seqs: readonly number[], sentAt: number): Promise<void>;
   outboxBacklog(): Promise<OutboxBacklog>;
-  /**
-   * Deletes up to `limit` sent rows sent before `sentBefore`, from the oldest
-   * seq on, stopping at the first row that is unsent or more recent.
-   */
+  /** Deletes up to `limit` rows sent before `sentBefore` (found by when they were sent, not by walking from the oldest). */
   deleteSentOutbox(sentBefore: number, limit: number): Promise<number>;
   /** Deletes the `count` oldest unsent rows whose subject starts with one of `subjectPrefixes`. */
   dropOldestUnsentOutbox(count: number, subjectPrefixes: readonly string[]): Promise<number>;
+  /**
+   * Moves an unsent outbox row to the dead letters (with `alert`, an outbox row
+   * announcing it, in the same transaction). From then on readPendingOutbox
+   * skips the rows of its ordering key. False if the row was no longer unsent.
+   */
+  deadLetterOutbox(
+    row: OutboxRow,
+    failure: { readonly at: number; readonly attempts: number; readonly error: string },
+    alert: OutboxInsert | undefined,
+  ): Promise<boolean>;
+  /** Up to `limit` dead letters with seq > `afterSeq`, in seq order. */
+  listDeadLetters(afterSeq: number, limit: number): Promise<DeadLetterRow[]>;
+  /** Puts a dead letter back into the outbox (same seq and id) to be published again; false if unknown. */
+  replayDeadLetter(id: string): Promise<boolean>;
+  /** Deletes a dead letter for good (the rows behind it go on); false if unknown. */
+  dropDeadLetter(id: string): Promise<boolean>;
+  countDeadLetters(): Promise<number>;
 }

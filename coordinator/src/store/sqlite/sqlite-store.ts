@@ -7,8 +7,10 @@ import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../..
 import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-types.js';
 import { invalidArgument } from '../../domain/errors.js';
 import type {
+  DeadLetterRow,
   ListSagasPage,
   OutboxBacklog,
+  OutboxInsert,
   OutboxRow,
   SagaRow,
   Store,
@@ -284,18 +286,72 @@ export class SqliteStore implements Store {
   async readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]> {
     const rows = await this.read().all<OutboxRowDb>(
       `SELECT seq, id, subject, payload, headers, ordering_key, created_at FROM outbox
-        WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
+        WHERE sent_at IS NULL AND seq > ?
+          AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.ordering_key = outbox.ordering_key)
+        ORDER BY seq LIMIT ?`,
       [afterSeq, limit],
     );
-    return rows.map((r) => ({
-      seq: r.seq,
-      id: r.id,
-      subject: r.subject,
-      payload: r.payload,
-      headers: JSON.parse(r.headers) as Record<string, string>,
-      orderingKey: r.ordering_key,
-      createdAt: r.created_at,
-    }));
+    return rows.map(toOutboxRow);
+  }
+
+  async deadLetterOutbox(
+    row: OutboxRow,
+    failure: { readonly at: number; readonly attempts: number; readonly error: string },
+    alert: OutboxInsert | undefined,
+  ): Promise<boolean> {
+    const found = await this.read().get<{ one: number }>('SELECT 1 AS one FROM outbox WHERE seq = ? AND sent_at IS NULL', [row.seq]);
+    if (found === undefined) return false;
+    await this.commit({
+      statements: [
+        {
+          sql: `INSERT OR IGNORE INTO outbox_dead_letters (seq, id, subject, payload, headers, ordering_key, created_at, failed_at, attempts, error)
+                SELECT seq, id, subject, payload, headers, ordering_key, created_at, ?, ?, ? FROM outbox WHERE seq = ? AND sent_at IS NULL`,
+          params: [failure.at, failure.attempts, failure.error, row.seq],
+        },
+        { sql: 'DELETE FROM outbox WHERE seq = ? AND sent_at IS NULL AND seq IN (SELECT seq FROM outbox_dead_letters)', params: [row.seq] },
+      ],
+      outbox: alert === undefined ? undefined : [alert],
+    });
+    return true;
+  }
+
+  async listDeadLetters(afterSeq: number, limit: number): Promise<DeadLetterRow[]> {
+    const rows = await this.read().all<OutboxRowDb & { failed_at: number; attempts: number; error: string; behind: number }>(
+      `SELECT d.seq, d.id, d.subject, d.payload, d.headers, d.ordering_key, d.created_at, d.failed_at, d.attempts, d.error,
+              (SELECT COUNT(*) FROM outbox o WHERE o.ordering_key = d.ordering_key AND o.sent_at IS NULL) AS behind
+         FROM outbox_dead_letters d WHERE d.seq > ? ORDER BY d.seq LIMIT ?`,
+      [afterSeq, limit],
+    );
+    return rows.map((r) => ({ ...toOutboxRow(r), failedAt: r.failed_at, attempts: r.attempts, error: r.error, waitingBehind: r.behind }));
+  }
+
+  async replayDeadLetter(id: string): Promise<boolean> {
+    if (!(await this.deadLetterExists(id))) return false;
+    await this.commit({
+      statements: [
+        {
+          sql: `INSERT OR IGNORE INTO outbox (seq, id, subject, payload, headers, ordering_key, created_at)
+                SELECT seq, id, subject, payload, headers, ordering_key, created_at FROM outbox_dead_letters WHERE id = ?`,
+          params: [id],
+        },
+        { sql: 'DELETE FROM outbox_dead_letters WHERE id = ?', params: [id] },
+      ],
+    });
+    return true;
+  }
+
+  async dropDeadLetter(id: string): Promise<boolean> {
+    if (!(await this.deadLetterExists(id))) return false;
+    await this.commit({ statements: [{ sql: 'DELETE FROM outbox_dead_letters WHERE id = ?', params: [id] }] });
+    return true;
+  }
+
+  async countDeadLetters(): Promise<number> {
+    return (await this.read().get<{ n: number }>('SELECT COUNT(*) AS n FROM outbox_dead_letters'))?.n ?? 0;
+  }
+
+  private async deadLetterExists(id: string): Promise<boolean> {
+    return (await this.read().get<{ one: number }>('SELECT 1 AS one FROM outbox_dead_letters WHERE id = ?', [id])) !== undefined;
   }
 
   async markOutboxSent(seqs: readonly number[], sentAt: number): Promise<void> {
@@ -315,14 +371,13 @@ export class SqliteStore implements Store {
   }
 
   async deleteSentOutbox(sentBefore: number, limit: number): Promise<number> {
-    // Rows are sent roughly in seq order: walk the primary key from the start
-    // and stop at the first row to keep, so a pass costs O(limit), not a scan.
-    const rows = await this.read().all<{ seq: number; sent_at: number | null }>('SELECT seq, sent_at FROM outbox ORDER BY seq LIMIT ?', [limit]);
-    const seqs: number[] = [];
-    for (const r of rows) {
-      if (r.sent_at === null || r.sent_at >= sentBefore) break;
-      seqs.push(r.seq);
-    }
+    // By the index of sent rows: an unsent row (held back, dead-lettered key)
+    // anywhere in the table does not stop pruning the sent rows after it.
+    const rows = await this.read().all<{ seq: number }>(
+      'SELECT seq FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? ORDER BY sent_at LIMIT ?',
+      [sentBefore, limit],
+    );
+    const seqs = rows.map((r) => r.seq);
     await this.deleteOutboxRows(seqs);
     return seqs.length;
   }
@@ -539,6 +594,18 @@ function chunks<T>(items: readonly T[], columns: number): T[][] {
     i += size;
   }
   return out;
+}
+
+function toOutboxRow(r: OutboxRowDb): OutboxRow {
+  return {
+    seq: r.seq,
+    id: r.id,
+    subject: r.subject,
+    payload: r.payload,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    orderingKey: r.ordering_key,
+    createdAt: r.created_at,
+  };
 }
 
 function toSagaRow(r: SagaRowDb): SagaRow {
