@@ -101,6 +101,7 @@ export class CoordinatorApp {
       registry,
       logger,
       onOutboxWritten: () => events.wakeRelay(),
+      maxEventBytes: () => events.maxEventBytes(),
       crashPoint: options.messageCrashPoint,
     });
     const service = createCoordinatorService({

@@ -27,6 +27,7 @@ import type { MessageSettings } from './message-settings.js';
 import { insertStatement, updateStatement, type MessageStore } from './message-store.js';
 import type { MessageRecord, MessageState, MessageView, PrepareInput } from './message-types.js';
 import { validatePrepare } from './validate-prepare.js';
+import { natsHeaderBytes } from '../events/nats-header-bytes.js';
 
 /** Named instants at which a test can make the process die (kill -9 semantics). */
 export type MessageCrashPoint = 'message-after-prepare' | 'message-after-commit';
@@ -47,6 +48,8 @@ export interface MessageServiceOptions {
   readonly crashPoint?: (point: MessageCrashPoint, messageId: string) => void;
   /** Called after outbox rows were committed (e.g. to wake the relay). */
   readonly onOutboxWritten?: () => void;
+  /** The largest message NATS can carry now, payload and headers (max_payload); undefined = no check. */
+  readonly maxEventBytes?: () => number;
   /** How often published_at is copied from the outbox and old messages are deleted. Default 5000 ms. */
   readonly maintenanceIntervalMs?: number;
   /** Rows per maintenance statement. Default 1000. */
@@ -140,6 +143,7 @@ export class MessageService {
       allowedSubjects: this.options.allowedSubjects,
     });
     const id = v.messageId !== '' ? v.messageId : newSagaId(now);
+    this.assertPublishable(id, v.payload, v.headers);
     return this.locks.run(id, async () => {
       const existing = await this.store.get(id);
       if (existing !== undefined) {
@@ -187,6 +191,19 @@ export class MessageService {
   }
 
   // ---- internals -------------------------------------------------------
+
+  /** A message NATS cannot carry would never be delivered: refuse it now. */
+  private assertPublishable(id: string, payload: Buffer, headers: Readonly<Record<string, string>>): void {
+    const limit = this.options.maxEventBytes?.();
+    if (limit === undefined) return;
+    const headerBytes = natsHeaderBytes({ ...headers, 'Nats-Msg-Id': id });
+    if (payload.length + headerBytes > limit) {
+      throw invalidArgument(
+        'payload',
+        `is ${payload.length} bytes; with its ${headerBytes} bytes of headers that is more than ${limit} bytes, the most NATS carries (max_payload)`,
+      );
+    }
+  }
 
   private assertRunning(): void {
     if (this.state !== 'running') throw unavailable('the coordinator is shutting down; retry later');
