@@ -56,6 +56,7 @@ export class EventServices {
     this.observer = new SagaMetricsObserver({
       metrics: this.metrics,
       compensationStartedAt: (id) => this.engine?.compensationStartedAt(id),
+      maxLabelValues: config.metrics.maxLabelValues,
     });
     const window = new CompensationWindow(config.alerts.compensationSuccessRate.windowMs);
     this.alerts = new AlertMonitor({

@@ -12,6 +12,7 @@ import { TimerQueue, type TimerHost } from '../engine/timer-queue.js';
 import type { SqlStatement } from '../store/sqlite/sqlite-store.js';
 import type { CheckInvoker } from './check-invoker.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { DueQueue } from './due-queue.js';
 import {
   checkDue,
   decideCheckAnswer,
@@ -72,7 +73,7 @@ export class MessageService {
   private readonly timers: TimerQueue;
   private readonly locks = new KeyedMutex();
   /** Messages whose timer fired, waiting for a check-back slot. */
-  private readonly due = new Set<string>();
+  private readonly due = new DueQueue();
   /** Messages being handled by a timer (check-back or delivery) right now. */
   private readonly running = new Set<string>();
   private readonly tasks = new Set<Promise<void>>();
@@ -258,11 +259,10 @@ export class MessageService {
   }
 
   private pump(): void {
-    for (const id of [...this.due]) {
-      if (this.running.size >= this.settings.maxConcurrentChecks) return;
-      // Stays due: picked up when the run in progress for it finishes.
-      if (this.running.has(id)) continue;
-      this.due.delete(id);
+    while (this.running.size < this.settings.maxConcurrentChecks) {
+      // One due while its run is in progress is picked up when that run finishes.
+      const id = this.due.take((candidate) => this.running.has(candidate));
+      if (id === undefined) return;
       this.running.add(id);
       const task = this.wake(id)
         .catch((err: unknown) => {
@@ -271,6 +271,7 @@ export class MessageService {
         })
         .finally(() => {
           this.running.delete(id);
+          this.due.finished(id);
           this.tasks.delete(task);
           if (this.state === 'running') this.pump();
         });
