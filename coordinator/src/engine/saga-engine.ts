@@ -393,7 +393,13 @@ export class SagaEngine {
       const decision = decide(saga, now);
       // The state this command made durable (calls it triggers may move it on).
       const state = saga.state;
-      await this.persist(saga, [e, ...decision.events], decision.wakeAt);
+      try {
+        await this.persist(saga, [e, ...decision.events], decision.wakeAt);
+      } catch (err) {
+        // Not durable: memory goes back to what the log holds (MANUAL, read from the log again on the next command).
+        if (this.active.get(id) === saga) this.active.delete(id);
+        throw err;
+      }
       return state;
     });
   }

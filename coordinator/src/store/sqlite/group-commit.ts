@@ -23,6 +23,8 @@ export interface GroupCommitOptions<U> {
   readonly writeIsolated?: (units: readonly U[]) => Promise<(Error | undefined)[]>;
   /** Whether an error of `write` may be one unit's own (a constraint), worth isolating. */
   readonly isUnitError?: (err: unknown) => boolean;
+  /** The answer to a lone unit that failed with a unit error (default: the error itself). */
+  readonly unitError?: (err: Error) => Error;
   /** Upper bound of units per transaction (bounds statement sizes and latency). */
   readonly maxBatch: number;
   /** Upper bound of a batch's bytes (`sizeOf`); a single larger unit is written alone. */
@@ -178,7 +180,10 @@ export class GroupCommitter<U> {
       const { writeIsolated, isUnitError } = this.options;
       if (writeIsolated === undefined || isUnitError?.(err) !== true) throw err;
       // A single unit's own error is its answer; a batch is written again unit by unit.
-      if (units.length === 1) return [err instanceof Error ? err : new Error(String(err))];
+      if (units.length === 1) {
+        const own = err instanceof Error ? err : new Error(String(err));
+        return [this.options.unitError?.(own) ?? own];
+      }
       return writeIsolated(units);
     }
   }

@@ -115,6 +115,7 @@ export class SqliteStore implements Store {
       write: (units) => this.writeBatch(units),
       writeIsolated: (units) => this.writeIsolated(units),
       isUnitError: isConstraintError,
+      unitError: (err) => new WriteConflictError(err),
       onBatch: options.onCommitBatch,
       onFailed: (err) => {
         options.onFailed?.(err);
