@@ -17,7 +17,7 @@ import type { ListSagasFilter, SagaState, SagaView, StartSagaResult } from '../d
 import type { ValidatedStart } from '../domain/validate-start-saga.js';
 import type { SagaRow, Store } from '../store/store.js';
 import type { Clock } from './clock.js';
-import type { DispatchEvent, JournalEvent } from './journal-event.js';
+import type { DispatchEvent, JournalEvent } from '../domain/journal-event.js';
 import type { InvokeResult, ParticipantInvoker } from './participant-invoker.js';
 import { decide, resultEvent } from './saga-decider.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
@@ -337,7 +337,7 @@ export class SagaEngine {
     const now = this.clock.now();
     const saga = new SagaRuntime(
       {
-        key: this.store.nextSagaKey(),
+        key: await this.store.nextSagaKey(),
         id,
         // Held while the saga is active: its shared parts interned.
         definition: compactDefinition(req.definition),
