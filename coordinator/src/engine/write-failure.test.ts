@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import type { StepDefinitionInput } from '../domain/saga-types.js';
 import { validateStartSaga, type ValidatedStart } from '../domain/validate-start-saga.js';
-import { SqliteStore, type SqliteWriteUnit } from '../store/sqlite/sqlite-store.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { WriteUnit } from '../store/store.js';
 import { WriteConflictError } from '../store/write-conflict-error.js';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from './participant-invoker.js';
 import { SagaEngine } from './saga-engine.js';
@@ -28,7 +29,7 @@ class ScriptedStore extends SqliteStore {
   /** The next insert of this saga id finds the same saga inserted just before it (the winner). */
   raceOn: string | undefined;
 
-  override async commit(unit: SqliteWriteUnit): Promise<void> {
+  override async commit(unit: WriteUnit): Promise<void> {
     if (this.failNext) {
       this.failNext = false;
       throw new WriteConflictError(new Error('scripted constraint failure'));
@@ -36,7 +37,7 @@ class ScriptedStore extends SqliteStore {
     const insert = unit.inserts?.[0];
     if (insert !== undefined && insert.id === this.raceOn) {
       this.raceOn = undefined;
-      await super.commit({ ...unit, inserts: [{ ...insert, key: this.nextSagaKey() }], journal: [] });
+      await super.commit({ ...unit, inserts: [{ ...insert, key: await this.nextSagaKey() }], journal: [] });
     }
     return super.commit(unit);
   }

@@ -2,7 +2,7 @@
 // distinct saga names (and distinct saga/step pairs) the rest are counted as "other".
 
 import { describe, expect, it } from 'vitest';
-import type { JournalEvent } from '../engine/journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
 import { CoordinatorMetrics } from './coordinator-metrics.js';
 import { SagaMetricsObserver } from './saga-metrics-observer.js';

@@ -4,7 +4,7 @@
 // own per saga: call timings come from the saga's runtime. Saga and step names
 // are client-chosen: their label values are capped (the rest are "other").
 
-import type { JournalEvent } from '../engine/journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
 import type { CoordinatorMetrics } from './coordinator-metrics.js';
 import { LabelCap } from './label-cap.js';

@@ -3,9 +3,11 @@
 // GetSaga/ListSagas never wait behind an fsync.
 
 import { decodeDefinition, encodeDefinition } from '../definition-codec.js';
-import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../../engine/journal-event.js';
-import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-types.js';
 import { invalidArgument } from '../../domain/errors.js';
+import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../../domain/journal-event.js';
+import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-types.js';
+import type { MessageRecord, MessageState, MessageView } from '../../messages/message-types.js';
+import { SagaKeyBlocks } from '../saga-key-blocks.js';
 import type {
   DeadLetterRow,
   ListSagasPage,
@@ -21,6 +23,17 @@ import { migrate } from './migrations.js';
 import { SqliteConnection, type SqlParam } from './sqlite-connection.js';
 import { OwnerLock } from './owner-lock.js';
 import { WriteConflictError } from '../write-conflict-error.js';
+import {
+  countDecidedBefore,
+  countPreparedMessages,
+  deleteDecidedStatement,
+  getMessage,
+  loadPendingMessages,
+  messageStatements,
+  syncPublishedStatement,
+  viewMessage,
+  type SqlStatement,
+} from './sqlite-messages.js';
 
 export type SynchronousMode = 'FULL' | 'NORMAL' | 'OFF';
 
@@ -39,19 +52,22 @@ export interface SqliteStoreOptions {
   readonly onFailed?: (err: Error) => void;
 }
 
-/** A statement of another module (messages, outbox relay) joining the group-committed transaction. */
-export interface SqlStatement {
-  readonly sql: string;
-  readonly params: readonly SqlParam[];
+/** A reservation of saga keys: `last` is set to the counter's new value in the transaction. */
+interface KeyReservation {
+  readonly count: number;
+  last?: number;
 }
 
-/** SQLite-specific unit: the common writes plus extra statements, run after them in the same transaction. */
-export interface SqliteWriteUnit extends WriteUnit {
+/**
+ * Internal unit: application writes; or the store's own statements (outbox and
+ * message maintenance), run after them in the same transaction; or a purge of
+ * finished sagas; or a reservation of saga keys.
+ */
+type StoreUnit = WriteUnit & {
   readonly statements?: readonly SqlStatement[];
-}
-
-/** Internal unit: application writes, or a purge of finished sagas. */
-type StoreUnit = SqliteWriteUnit & { readonly purge?: readonly number[] };
+  readonly purge?: readonly number[];
+  readonly reserveKeys?: KeyReservation;
+};
 
 interface SagaRowDb {
   key: number;
@@ -93,7 +109,7 @@ const MAX_PARAMS = 8000;
 export class SqliteStore implements Store {
   private writer: SqliteConnection | undefined;
   private reader: SqliteConnection | undefined;
-  private lastKey = 0;
+  private readonly keys = new SagaKeyBlocks({ reserve: (count) => this.reserveKeys(count) });
   private readonly committer: GroupCommitter<EncodedUnit>;
   private lock: OwnerLock | undefined;
   private readonly failedListeners: ((err: Error) => void)[] = [];
@@ -138,13 +154,12 @@ export class SqliteStore implements Store {
     writer.serialize();
     const reader = await SqliteConnection.open(this.options.path, true);
     await reader.exec('PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;');
-    const max = await writer.get<{ k: number | null }>('SELECT MAX(key) AS k FROM sagas');
-    this.lastKey = max?.k ?? 0;
     this.writer = writer;
     this.reader = reader;
   }
 
   async close(): Promise<void> {
+    await this.keys.idle();
     await this.committer.idle();
     await this.reader?.close();
     await this.writer?.close();
@@ -166,22 +181,16 @@ export class SqliteStore implements Store {
     else this.failedListeners.push(listener);
   }
 
-  nextSagaKey(): number {
-    this.lastKey += 1;
-    return this.lastKey;
+  nextSagaKey(): Promise<number> {
+    return this.keys.next();
   }
 
-  commit(unit: SqliteWriteUnit): Promise<void> {
+  commit(unit: WriteUnit): Promise<void> {
     return this.commitUnit(unit);
   }
 
   private commitUnit(unit: StoreUnit): Promise<void> {
     return this.committer.commit(encodeUnit(unit));
-  }
-
-  /** The read connection, for modules that keep their own tables in this database. */
-  readConnection(): SqliteConnection {
-    return this.read();
   }
 
   commitStats(): { batches: number; units: number } {
@@ -302,7 +311,7 @@ export class SqliteStore implements Store {
   ): Promise<boolean> {
     const found = await this.read().get<{ one: number }>('SELECT 1 AS one FROM outbox WHERE seq = ? AND sent_at IS NULL', [row.seq]);
     if (found === undefined) return false;
-    await this.commit({
+    await this.commitUnit({
       statements: [
         {
           sql: `INSERT OR IGNORE INTO outbox_dead_letters (seq, id, subject, payload, headers, ordering_key, created_at, failed_at, attempts, error)
@@ -328,7 +337,7 @@ export class SqliteStore implements Store {
 
   async replayDeadLetter(id: string): Promise<boolean> {
     if (!(await this.deadLetterExists(id))) return false;
-    await this.commit({
+    await this.commitUnit({
       statements: [
         {
           sql: `INSERT OR IGNORE INTO outbox (seq, id, subject, payload, headers, ordering_key, created_at)
@@ -343,7 +352,7 @@ export class SqliteStore implements Store {
 
   async dropDeadLetter(id: string): Promise<boolean> {
     if (!(await this.deadLetterExists(id))) return false;
-    await this.commit({ statements: [{ sql: 'DELETE FROM outbox_dead_letters WHERE id = ?', params: [id] }] });
+    await this.commitUnit({ statements: [{ sql: 'DELETE FROM outbox_dead_letters WHERE id = ?', params: [id] }] });
     return true;
   }
 
@@ -361,7 +370,7 @@ export class SqliteStore implements Store {
       sql: `UPDATE outbox SET sent_at = ? WHERE seq IN (${chunk.map(() => '?').join(', ')})`,
       params: [sentAt, ...chunk],
     }));
-    await this.commit({ statements });
+    await this.commitUnit({ statements });
   }
 
   async outboxBacklog(): Promise<OutboxBacklog> {
@@ -400,7 +409,47 @@ export class SqliteStore implements Store {
       sql: `DELETE FROM outbox WHERE seq IN (${chunk.map(() => '?').join(', ')})`,
       params: chunk,
     }));
-    await this.commit({ statements });
+    await this.commitUnit({ statements });
+  }
+
+  async outboxHas(id: string): Promise<boolean> {
+    const rows = await this.read().all<{ one: number }>('SELECT 1 AS one FROM outbox WHERE id = ?', [id]);
+    return rows.length > 0;
+  }
+
+  getMessage(id: string): Promise<MessageRecord | undefined> {
+    return getMessage(this.read(), id);
+  }
+
+  viewMessage(id: string, deliveryId: string): Promise<MessageView | undefined> {
+    return viewMessage(this.read(), id, deliveryId);
+  }
+
+  loadPendingMessages(visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number> {
+    return loadPendingMessages(this.read(), visit);
+  }
+
+  countPreparedMessages(): Promise<number> {
+    return countPreparedMessages(this.read());
+  }
+
+  async syncPublishedMessages(limit: number): Promise<void> {
+    await this.commitUnit({ statements: [syncPublishedStatement(limit)] });
+  }
+
+  async deleteMessagesDecidedBefore(before: number, limit: number): Promise<number> {
+    const n = await countDecidedBefore(this.read(), before, limit);
+    if (n === 0) return 0;
+    await this.commitUnit({ statements: [deleteDecidedStatement(before, limit)] });
+    return n;
+  }
+
+  /** Moves the durable key counter on by `count`; resolves with the block's first key. */
+  private async reserveKeys(count: number): Promise<number> {
+    const reservation: KeyReservation = { count };
+    await this.commitUnit({ reserveKeys: reservation });
+    if (reservation.last === undefined) throw new Error('SqliteStore: the key reservation returned no counter');
+    return reservation.last - count + 1;
   }
 
   private read(): SqliteConnection {
@@ -466,6 +515,8 @@ interface EncodedUnit {
   readonly outbox: readonly SqlParam[][];
   readonly statements: readonly SqlStatement[];
   readonly purge: readonly number[];
+  /** Saga key reservations: `last` is set in the transaction. */
+  readonly reservations: readonly KeyReservation[];
   readonly bytes: number;
 }
 
@@ -503,12 +554,14 @@ function encodeUnit(u: StoreUnit): EncodedUnit {
     up.version,
   ]);
   const outbox = (u.outbox ?? []).map((o): SqlParam[] => [o.id, o.subject, o.payload, JSON.stringify(o.headers), o.orderingKey, o.createdAt]);
-  const statements = u.statements ?? [];
+  const statements = [...(u.statements ?? [])];
+  if (u.messageInserts || u.messageUpdates) statements.push(...messageStatements(u.messageInserts ?? [], u.messageUpdates ?? []));
+  const reservations = u.reserveKeys === undefined ? [] : [u.reserveKeys];
   const purge = u.purge ?? [];
   let bytes = purge.length * 8;
   for (const rows of [inserts, journal, updates, outbox]) for (const row of rows) bytes += paramBytes(row);
   for (const st of statements) bytes += st.sql.length + paramBytes(st.params);
-  return { inserts, journal, updates, outbox, statements, purge, bytes };
+  return { inserts, journal, updates, outbox, statements, purge, reservations, bytes };
 }
 
 function paramBytes(params: readonly SqlParam[]): number {
@@ -530,6 +583,7 @@ async function writeUnits(db: SqliteConnection, units: readonly EncodedUnit[]): 
   const outbox: SqlParam[][] = [];
   const statements: SqlStatement[] = [];
   const purge: number[] = [];
+  const reservations: KeyReservation[] = [];
   for (const u of units) {
     inserts.push(...u.inserts);
     journal.push(...u.journal);
@@ -538,6 +592,7 @@ async function writeUnits(db: SqliteConnection, units: readonly EncodedUnit[]): 
     outbox.push(...u.outbox);
     statements.push(...u.statements);
     purge.push(...u.purge);
+    reservations.push(...u.reservations);
   }
   for (const chunk of chunks(inserts, INSERT_WIDTH)) {
     await db.run(`INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${placeholders(chunk.length, INSERT_WIDTH)}`, chunk.flat());
@@ -561,6 +616,10 @@ async function writeUnits(db: SqliteConnection, units: readonly EncodedUnit[]): 
     );
   }
   for (const st of statements) await db.run(st.sql, st.params);
+  for (const r of reservations) {
+    const row = await db.get<{ value: number }>("UPDATE counters SET value = value + ? WHERE name = 'saga_key' RETURNING value", [r.count]);
+    r.last = row?.value;
+  }
   for (const chunk of chunks(purge, 1)) {
     const list = chunk.map(() => '?').join(', ');
     await db.run(`DELETE FROM journal WHERE saga_key IN (${list})`, chunk);
