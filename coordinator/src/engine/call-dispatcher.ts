@@ -1,7 +1,7 @@
 // Participant calls in flight: sends them, hands their results back, and
 // drains them (bounded) at shutdown.
 
-import type { DispatchEvent } from './journal-event.js';
+import type { DispatchEvent } from '../domain/journal-event.js';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from './participant-invoker.js';
 import type { SagaRuntime } from './saga-runtime.js';
 

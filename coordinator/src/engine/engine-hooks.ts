@@ -2,7 +2,7 @@
 // tests, the outbox rows of outcomes and step transitions, and committed changes.
 
 import type { OutboxInsert } from '../store/store.js';
-import type { DispatchEvent, FinishEvent, JournalEvent, ResolveEvent, ResultEvent } from './journal-event.js';
+import type { DispatchEvent, FinishEvent, JournalEvent, ResolveEvent, ResultEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from './saga-runtime.js';
 
 /** Named instants at which a test can make the process die (kill -9 semantics). */

@@ -124,6 +124,8 @@ describe('SagaEngine', () => {
     expect(hung.calls).toHaveLength(1);
     // "kill -9": drop the first engine without closing it; the intent is durable.
     forget(first.engine);
+    // The kernel releases a killed process's owner lock of the file; here the store lets go of it.
+    await first.store.close();
     const invoker = new ScriptedInvoker(() => ok);
     const second = await open(path, invoker);
     expect(await second.engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPLETED');
@@ -255,6 +257,8 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     for (let i = 0; i < 3; i++) ids.push((await first.engine.startSaga(start([step('a', { retry: slow })], { waitMs: 0 }))).sagaId);
     await vi.waitFor(() => expect(first.engine.parkedCount()).toBe(3), { timeout: 5000 });
     forget(first.engine);
+    // The kernel releases a killed process's owner lock of the file; here the store lets go of it.
+    await first.store.close();
     const second = await open(path, new ScriptedInvoker(() => ok), { evictParkedAfterMs: 50 });
     await vi.waitFor(() => expect(second.engine.parkedCount()).toBe(3), { timeout: 5000 });
     expect(second.engine.activeCount()).toBe(3);
@@ -292,6 +296,7 @@ describe('SagaEngine recovery', () => {
     for (let i = 0; i < n; i++) await first.engine.startSaga(start([step('a', { retry: slow })], { waitMs: 0 }));
     await vi.waitFor(() => expect(first.engine.parkedCount()).toBe(n), { timeout: 5000 });
     forget(first.engine);
+    await first.store.close();
 
     // Counts the sagas held in memory each time the log hands over the next saga.
     const held: number[] = [];

@@ -17,7 +17,7 @@ import type { ListSagasFilter, SagaState, SagaView, StartSagaResult } from '../d
 import type { ValidatedStart } from '../domain/validate-start-saga.js';
 import type { SagaRow, Store } from '../store/store.js';
 import type { Clock } from './clock.js';
-import type { DispatchEvent, JournalEvent } from './journal-event.js';
+import type { DispatchEvent, JournalEvent } from '../domain/journal-event.js';
 import type { InvokeResult, ParticipantInvoker } from './participant-invoker.js';
 import { decide, resultEvent } from './saga-decider.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
@@ -25,6 +25,7 @@ import { TimerQueue } from './timer-queue.js';
 import { newSagaId } from './saga-id.js';
 import { compactDefinition } from './compact-definition.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { WriteConflictError } from '../store/write-conflict-error.js';
 import type { EngineHooks } from './engine-hooks.js';
 import { isActive, outcomeOf, restoreFrom, runtimeFromRow } from './saga-fold.js';
 import { OutcomeWaiters, type Listener } from './outcome-waiters.js';
@@ -236,7 +237,15 @@ export class SagaEngine {
       this.creating.set(id, create);
       void create.finally(() => this.creating.delete(id)).catch(() => undefined);
     }
-    const saga = await create;
+    let saga: SagaRuntime;
+    try {
+      saga = await create;
+    } catch (err) {
+      // Another StartSaga of this id won the insert: answer as a repeat of it.
+      const existing = err instanceof WriteConflictError && req.sagaId !== '' ? await this.findExisting(req) : undefined;
+      if (existing === undefined) throw err;
+      return this.answer(existing, false, req.waitMs);
+    }
     return this.answer(saga, true, req.waitMs);
   }
 
@@ -358,7 +367,7 @@ export class SagaEngine {
     const now = this.clock.now();
     const saga = new SagaRuntime(
       {
-        key: this.store.nextSagaKey(),
+        key: await this.store.nextSagaKey(),
         id,
         // Held while the saga is active: its shared parts interned.
         definition: compactDefinition(req.definition),
@@ -382,7 +391,7 @@ export class SagaEngine {
     try {
       await this.persist(saga, decision.events, decision.wakeAt, insert);
     } catch (err) {
-      this.active.delete(id);
+      if (this.active.get(id) === saga) this.active.delete(id);
       throw err;
     }
     return saga;

@@ -3,7 +3,7 @@
 import type { SagaOutcome, SagaState } from '../domain/saga-types.js';
 import type { SagaRow } from '../store/store.js';
 import { compactDefinition } from './compact-definition.js';
-import type { JournalEvent } from './journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
 
 /** Folds a stored saga; `keepAttempts` builds a view (GetSaga) rather than a live saga. */

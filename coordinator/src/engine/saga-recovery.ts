@@ -1,7 +1,7 @@
 // Resuming sagas loaded from the log: calls whose intent is durable but whose
 // result is not are in doubt and re-sent, a slice per event-loop turn.
 
-import type { DispatchEvent, JournalEvent } from './journal-event.js';
+import type { DispatchEvent, JournalEvent } from '../domain/journal-event.js';
 import { applyEvent, type SagaRuntime } from './saga-runtime.js';
 
 /**

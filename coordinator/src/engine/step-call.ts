@@ -1,6 +1,6 @@
 // The participant call a durable dispatch stands for.
 
-import type { DispatchEvent } from './journal-event.js';
+import type { DispatchEvent } from '../domain/journal-event.js';
 import type { StepInvocation } from './participant-invoker.js';
 import type { SagaRuntime } from './saga-runtime.js';
 

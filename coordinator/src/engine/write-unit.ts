@@ -3,7 +3,7 @@
 
 import type { JournalAppend, OutboxInsert, WriteUnit } from '../store/store.js';
 import type { EngineHooks } from './engine-hooks.js';
-import type { JournalEvent } from './journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from './saga-runtime.js';
 
 /** The row that creates a saga, written with its first events. */
