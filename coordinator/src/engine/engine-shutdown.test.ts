@@ -24,6 +24,18 @@ function holding(held: string): { invoker: ScriptedInvoker; release: (r?: Invoke
   };
 }
 
+/** What the log holds for the saga after close(); then the store lets go of the file, as the process exit does. */
+async function loggedThenReleased(
+  opened: Awaited<ReturnType<typeof open>>,
+  sagaId: string,
+): Promise<{ state: string | undefined; events: string[] }> {
+  const row = await opened.store.getSagaRow(sagaId);
+  const events = (await opened.store.getJournal(row?.key ?? -1)).map((e) => e.t);
+  await opened.store.close();
+  forget(opened.engine);
+  return { state: row?.state, events };
+}
+
 const once = { maxAttempts: 1, attemptTimeoutMs: 60_000, initialBackoffMs: 10, maxBackoffMs: 10, backoffMultiplier: 1 };
 
 describe('SagaEngine.close', () => {
@@ -39,12 +51,7 @@ describe('SagaEngine.close', () => {
     a.release();
     await closed;
     expect(a.invoker.trace()).toEqual(['execute:a#1']);
-    const row = await first.store.getSagaRow(r.sagaId);
-    const journal = await first.store.getJournal(row?.key ?? -1);
-    expect(journal.map((e) => e.t)).toEqual(['dispatch', 'result']);
-    expect(row?.state).toBe('RUNNING');
-    await first.store.close();
-    forget(first.engine);
+    expect(await loggedThenReleased(first, r.sagaId)).toEqual({ state: 'RUNNING', events: ['dispatch', 'result'] });
 
     const next = new ScriptedInvoker(() => ok);
     const second = await open(path, next);
@@ -67,10 +74,7 @@ describe('SagaEngine.close', () => {
     const r = await first.engine.startSaga(start([step('a', { retry: once })], { waitMs: 0 }));
     await expect.poll(() => invoker.calls.length).toBe(1);
     await first.engine.close();
-    const row = await first.store.getSagaRow(r.sagaId);
-    expect((await first.store.getJournal(row?.key ?? -1)).map((e) => e.t)).toEqual(['dispatch']);
-    await first.store.close();
-    forget(first.engine);
+    expect(await loggedThenReleased(first, r.sagaId)).toEqual({ state: 'RUNNING', events: ['dispatch'] });
 
     const next = new ScriptedInvoker(() => ok);
     const second = await open(path, next);
