@@ -149,6 +149,11 @@ export class CoordinatorApp {
     this.store.onFailed(once);
   }
 
+  /** Stops taking calls and answers those in hand, within `graceMs` (for a fail-stop exit). */
+  stopServing(graceMs: number): Promise<void> {
+    return this.server.shutdown(graceMs);
+  }
+
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */
   async close(): Promise<void> {
     this.logger.info('shutting down');
