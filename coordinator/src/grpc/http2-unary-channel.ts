@@ -130,6 +130,9 @@ class Connection {
   keepaliveTimer: NodeJS.Timeout | undefined;
   pingInFlight = false;
   connectTimer: NodeJS.Timeout | undefined;
+  ended = false;
+  /** Calls waiting for the server's SETTINGS. */
+  waiting: { start(): void; fail(details: string): void }[] = [];
 
   constructor(readonly session: http2.ClientHttp2Session) {}
 
@@ -210,10 +213,14 @@ export class Http2UnaryChannel implements ParticipantTransport {
 
     const open = (retryOnThrow: boolean): void => {
       const conn = this.connection();
-      if (typeof conn === 'string') {
-        finish({ code: status.UNAVAILABLE, details: conn });
-        return;
-      }
+      if (typeof conn === 'string') finish({ code: status.UNAVAILABLE, details: conn });
+      // Streams wait for the server's SETTINGS (as in grpc-js), so that its
+      // concurrency limit is known and never overrun before it arrives.
+      else if (!conn.ready) conn.waiting.push({ start: () => (conn.usable() ? startOn(conn, retryOnThrow) : open(retryOnThrow)), fail: (details) => finish({ code: status.UNAVAILABLE, details }) });
+      else startOn(conn, retryOnThrow);
+    };
+    const startOn = (conn: Connection, retryOnThrow: boolean): void => {
+      if (finished) return;
       let s: http2.ClientHttp2Stream;
       try {
         s = conn.session.request(headers, { endStream: false });
@@ -276,6 +283,8 @@ export class Http2UnaryChannel implements ParticipantTransport {
           // deadline before our (busy) timer ran: report it as the deadline, as grpc-js does.
           if (Date.now() >= deadline) finish({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
           else if (conn.failure !== undefined) finish({ code: status.UNAVAILABLE, details: `connection failed: ${conn.failure}` });
+          // As grpc-js maps it: the server's overload protection, not a refusal (it may have started).
+          else if (s.rstCode === NGHTTP2_ENHANCE_YOUR_CALM) finish({ code: status.RESOURCE_EXHAUSTED, details: 'the server reset the call (ENHANCE_YOUR_CALM): overloaded or too many streams' });
           else finish({ code: status.UNAVAILABLE, details: `the call ended without a status (HTTP/2 code ${s.rstCode ?? 0})` });
           return;
         }
@@ -346,6 +355,7 @@ export class Http2UnaryChannel implements ParticipantTransport {
       conn.ready = true;
       clearTimeout(conn.connectTimer);
       this.failures = 0;
+      for (const w of conn.waiting.splice(0)) w.start();
     });
     // Connection errors reach every stream on it (they end UNAVAILABLE); the next call re-dials.
     session.on('error', (err: Error) => {
@@ -360,21 +370,7 @@ export class Http2UnaryChannel implements ParticipantTransport {
       }
       if (code !== 0) conn.failure ??= `GOAWAY with HTTP/2 code ${code}${data !== undefined && data.length > 0 ? ` (${data.toString('latin1')})` : ''}`;
     });
-    session.on('close', () => {
-      clearTimeout(conn.connectTimer);
-      this.stopKeepalive(conn);
-      this.connections.delete(conn);
-      if (this.current === conn) this.current = undefined;
-      if (!conn.ready) {
-        this.failures++;
-        this.lastFailure = conn.failure ?? 'the connection closed before the server sent its settings';
-        this.retryAt = Date.now() + reconnectDelayMs(
-          { initialBackoffMs: this.options.initialReconnectBackoffMs, maxBackoffMs: this.options.maxReconnectBackoffMs },
-          this.failures,
-          this.random,
-        );
-      }
-    });
+    session.on('close', () => this.ended(conn));
     this.current = conn;
     return conn;
   }
@@ -384,6 +380,27 @@ export class Http2UnaryChannel implements ParticipantTransport {
     conn.failure ??= reason;
     if (this.current === conn) this.current = undefined;
     conn.session.destroy();
+    // node:http2 does not always emit 'close' (a TLS alert after the handshake destroys the session silently).
+    this.ended(conn);
+  }
+
+  /** The connection is gone (once per connection); a connect that never completed counts toward the backoff. */
+  private ended(conn: Connection): void {
+    if (conn.ended) return;
+    conn.ended = true;
+    clearTimeout(conn.connectTimer);
+    this.stopKeepalive(conn);
+    this.connections.delete(conn);
+    if (this.current === conn) this.current = undefined;
+    if (conn.ready) return;
+    this.failures++;
+    this.lastFailure = conn.failure ?? 'the connection closed before the server sent its settings';
+    this.retryAt = Date.now() + reconnectDelayMs(
+      { initialBackoffMs: this.options.initialReconnectBackoffMs, maxBackoffMs: this.options.maxReconnectBackoffMs },
+      this.failures,
+      this.random,
+    );
+    for (const w of conn.waiting.splice(0)) w.fail(`connection failed: ${this.lastFailure}`);
   }
 
   private streamOpened(conn: Connection): void {
