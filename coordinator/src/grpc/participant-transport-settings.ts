@@ -19,9 +19,13 @@ export interface ParticipantTransportSettings {
   readonly connectTimeoutMs: number;
   /** Streams on one connection before a fresh one is dialled (HTTP/2 stream ids run out at ~1.07 billion). Default 100,000,000. */
   readonly maxStreamsPerConnection: number;
-  /** First pause before re-dialling after a failed connect; doubles per failure with full jitter. Default 1 s. */
+  /**
+   * First pause before re-dialling after a failed connect; doubles per failure
+   * with full jitter. Calls meanwhile fail at once (UNAVAILABLE) and are retried
+   * by their own policy. Default 100 ms.
+   */
   readonly initialReconnectBackoffMs: number;
-  /** Cap of that pause. Default 30 s. */
+  /** Cap of that pause: a participant back from a restart waits at most this long for the next dial. Default 1 s. */
   readonly maxReconnectBackoffMs: number;
   /** Budget for the saga metadata sent as headers per call; entries beyond are left out. Default 4096. */
   readonly maxMetadataHeaderBytes: number;
@@ -33,8 +37,8 @@ export const DEFAULT_PARTICIPANT_TRANSPORT: ParticipantTransportSettings = {
   keepaliveTimeoutMs: 20_000,
   connectTimeoutMs: 10_000,
   maxStreamsPerConnection: 100_000_000,
-  initialReconnectBackoffMs: 1_000,
-  maxReconnectBackoffMs: 30_000,
+  initialReconnectBackoffMs: 100,
+  maxReconnectBackoffMs: 1_000,
   maxMetadataHeaderBytes: 4096,
 };
 
