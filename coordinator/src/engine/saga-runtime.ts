@@ -13,7 +13,7 @@ import type {
 } from '../domain/saga-types.js';
 import { findAttempt, settleAttempt } from './attempt-log.js';
 import { internMessage } from './compact-definition.js';
-import type { JournalEvent } from './journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 
 const NO_OUTPUTS: ReadonlyMap<string, Buffer> = new Map();
 
