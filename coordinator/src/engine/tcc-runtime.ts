@@ -8,7 +8,7 @@
 import type { AttemptOutcome, SagaState, StepStatus } from '../domain/saga-types.js';
 import { findAttempt, settleAttempt } from './attempt-log.js';
 import { internMessage } from './compact-definition.js';
-import type { DispatchEvent, FinishEvent, ResentEvent, ResolveEvent, ResultEvent, RetryEvent } from './journal-event.js';
+import type { DispatchEvent, FinishEvent, ResentEvent, ResolveEvent, ResultEvent, RetryEvent } from '../domain/journal-event.js';
 import type { SagaIdentity } from './saga-runtime.js';
 
 export type TccOp = 'try' | 'confirm' | 'cancel';
