@@ -16,6 +16,7 @@ export type {
 
 // Participants: the barrier.
 export { Barrier, BARRIER_REJECTED } from './barrier.js';
+export { TccBarrier, TCC_OUT_OF_ORDER } from './tcc-barrier.js';
 export type { BarrierContext, BarrierCallback } from './barrier.js';
 export type {
   BarrierStore,
