@@ -5,6 +5,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { CoordinatorService, type CoordinatorServer } from '@saga/proto';
+import { checkingTimestamps } from './timestamp-range.js';
 import { HealthImplementation } from 'grpc-health-check';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -49,7 +50,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  server.addService(CoordinatorService, options.service);
+  server.addService(coordinatorServiceCheckingTimestamps(), options.service);
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'saga.v1.Coordinator': 'NOT_SERVING' });
   health.addToServer(server);
   const { dirs, files } = protoFiles();
@@ -76,5 +77,20 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
           resolve();
         });
       }),
+  };
+}
+
+/** The generated service definition, with the Timestamp fields of requests range-checked on the wire. */
+function coordinatorServiceCheckingTimestamps(): typeof CoordinatorService {
+  return {
+    ...CoordinatorService,
+    listSagas: {
+      ...CoordinatorService.listSagas,
+      requestDeserialize: checkingTimestamps(CoordinatorService.listSagas.requestDeserialize, { 3: 'created_after', 4: 'created_before' }),
+    },
+    prepareMessage: {
+      ...CoordinatorService.prepareMessage,
+      requestDeserialize: checkingTimestamps(CoordinatorService.prepareMessage.requestDeserialize, { 8: 'deliver_at' }),
+    },
   };
 }

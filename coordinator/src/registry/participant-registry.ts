@@ -3,6 +3,7 @@
 // accepted only when they match the operator's allowlist.
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { ParticipantCheck } from '../domain/validate-start-saga.js';
 import { NAME_PATTERN } from '../domain/validate-start-saga.js';
@@ -64,8 +65,19 @@ export class ParticipantRegistry {
   }
 }
 
+// host:port only: a DNS name or an IP literal ([…] for IPv6) and a port. Nothing
+// else is dialled: no scheme ("unix:", "dns:///"), no path, no user info.
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):(\d{1,5})$/;
+
 function isAddress(value: string): boolean {
-  return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value) || value.includes('/');
+  const m = HOST_PORT.exec(value);
+  if (m === null) return false;
+  const host = m[1] as string;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return false;
+  if (host.startsWith('[')) return isIP(host.slice(1, -1)) === 6;
+  // A dotted all-digit host must be a valid IPv4 literal (no "999.1.1.1").
+  return /^[0-9.]+$/.test(host) ? isIP(host) === 4 : !host.includes('..');
 }
 
 function matches(pattern: string, address: string): boolean {
