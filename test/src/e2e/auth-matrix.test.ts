@@ -13,6 +13,7 @@ import type { ManagedProcess } from '../support/managed-process.js';
 import { COORDINATOR_MAIN } from '../support/repo-paths.js';
 import { bearer, callRpc, type RpcName } from '../support/rpc-outcome.js';
 import { idFor, testDir } from '../support/test-dir.js';
+import { waitFor } from '../support/wait-for.js';
 
 const dir = testDir('auth-matrix');
 let coordinator: ManagedProcess;
@@ -187,4 +188,26 @@ describe('auth settings mistakes', () => {
       expect(stderr.trim().split('\n')).toHaveLength(1);
     });
   }
+});
+
+describe('exposure warning', () => {
+  const warnings = (logs: string): string[] => logs.split('\n').filter((l) => l.includes('reachable from other machines'));
+
+  it('warns once when listening beyond loopback without TLS or tokens, and not on loopback', async () => {
+    // Info level: "coordinator ready" is logged after the point where the warning would be.
+    const exposed = await startCoordinator({ db: dir.file('exposed.db'), participants: {}, env: { SAGA_LISTEN: '0.0.0.0:0', SAGA_LOG_LEVEL: 'info' } });
+    const local = await startCoordinator({ db: dir.file('local.db'), participants: {}, env: { SAGA_LOG_LEVEL: 'info' } });
+    try {
+      for (const c of [exposed, local]) await waitFor(() => c.logs().includes('coordinator ready'), `${c.address} to log "coordinator ready"`);
+      const lines = warnings(exposed.logs());
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40 });
+      expect(lines[0]).toContain('without TLS');
+      expect(lines[0]).toContain('client, operator, producer');
+      expect(warnings(local.logs())).toHaveLength(0);
+    } finally {
+      await exposed.stop();
+      await local.stop();
+    }
+  });
 });
