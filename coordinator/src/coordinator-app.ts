@@ -15,6 +15,7 @@ import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
 import { outcomeEventFactory } from './events/outcome-events.js';
+import { grpcDeadLetterHandlers } from './events/grpc-dead-letter-handlers.js';
 import { createCoordinatorService } from './grpc/coordinator-service.js';
 import { GrpcParticipantInvoker } from './grpc/grpc-participant-invoker.js';
 import { startGrpcServer, type RunningServer } from './grpc/grpc-server.js';
@@ -23,6 +24,7 @@ import { startMessageModule, type MessageModule } from './messages/message-modul
 import { ParticipantRegistry } from './registry/participant-registry.js';
 import { RetentionSweeper } from './store/retention-sweeper.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
 
 export interface CoordinatorAppOptions {
   readonly config: CoordinatorConfig;
@@ -38,7 +40,7 @@ export class CoordinatorApp {
     readonly address: string,
     private readonly server: RunningServer,
     readonly engine: SagaEngine,
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly invoker: GrpcParticipantInvoker,
     private readonly sweeper: RetentionSweeper,
     private readonly logger: Logger,
@@ -74,6 +76,7 @@ export class CoordinatorApp {
       path: config.database.path,
       synchronous: config.database.synchronous,
       onCommitBatch: (oldestWaitMs) => admission.observeCommitDelay(oldestWaitMs),
+      onFailed: (err) => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log'),
     });
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
@@ -102,6 +105,7 @@ export class CoordinatorApp {
       registry,
       logger,
       onOutboxWritten: () => events.wakeRelay(),
+      maxEventBytes: () => events.maxEventBytes(),
       crashPoint: options.messageCrashPoint,
     });
     const authenticator = new Authenticator(effectiveAuthSettings(config.auth, config.operatorToken));
@@ -115,6 +119,7 @@ export class CoordinatorApp {
       logger: logger.child({ component: 'grpc' }),
       authenticator,
       messages: messages.handlers,
+      deadLetters: grpcDeadLetterHandlers(events.deadLetters),
     });
     const server = await startGrpcServer({
       listen: config.listen,
@@ -133,6 +138,21 @@ export class CoordinatorApp {
     });
     sweeper.start();
     return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages);
+  }
+
+  /**
+   * Calls `listener` once when the durable log failed (a write of the store, or
+   * of the engine): the process should exit 1.
+   */
+  onFatal(listener: (err: Error) => void): void {
+    let told = false;
+    const once = (err: Error): void => {
+      if (told) return;
+      told = true;
+      listener(err);
+    };
+    this.engine.onFatal(once);
+    this.store.onFailed(once);
   }
 
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */

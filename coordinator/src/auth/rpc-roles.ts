@@ -15,7 +15,10 @@ export type Rpc =
   | 'PrepareMessage'
   | 'CommitMessage'
   | 'RollbackMessage'
-  | 'GetMessage';
+  | 'GetMessage'
+  | 'ListDeadLetters'
+  | 'ReplayDeadLetter'
+  | 'DropDeadLetter';
 
 /**
  * Any one of the listed roles suffices. An operator credential also carries the
@@ -34,6 +37,9 @@ export const RPC_ROLES: Readonly<Record<Rpc, readonly Role[]>> = {
   CommitMessage: ['producer'],
   RollbackMessage: ['producer'],
   GetMessage: ['producer', 'operator'],
+  ListDeadLetters: ['operator'],
+  ReplayDeadLetter: ['operator'],
+  DropDeadLetter: ['operator'],
 };
 
 /**

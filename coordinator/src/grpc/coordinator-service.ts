@@ -44,6 +44,7 @@ import {
   summaryToPb,
 } from './convert.js';
 import type { MessageHandlers } from './message-handlers.js';
+import type { DeadLetterHandlers } from './dead-letter-handlers.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { peerIdentities } from './peer-identities.js';
 import { isUnexpected, toServiceError } from './status-map.js';
@@ -58,6 +59,8 @@ export interface CoordinatorServiceOptions {
   /** Who may call what (see auth/rpc-roles.ts); with nothing configured every role is open. */
   readonly authenticator: Authenticator;
   readonly messages: MessageHandlers;
+  /** Operator calls on the outbox's dead letters (the operator role, as AbortSaga). */
+  readonly deadLetters: DeadLetterHandlers;
 }
 
 interface CallContext {
@@ -167,6 +170,18 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
     getMessage: unary('GetMessage', async (req, { signal, principal }) => {
       await authorizeMessage('GetMessage', principal, req.messageId, signal);
       return options.messages.get(req, signal);
+    }),
+    listDeadLetters: unary('ListDeadLetters', (req) => {
+      checkMaxLength('page_token', req.pageToken, FIELD_LIMITS.pageToken);
+      return options.deadLetters.list(req);
+    }),
+    replayDeadLetter: unary('ReplayDeadLetter', (req) => {
+      checkMaxLength('event_id', req.eventId, FIELD_LIMITS.id);
+      return options.deadLetters.replay(req);
+    }),
+    dropDeadLetter: unary('DropDeadLetter', (req) => {
+      checkMaxLength('event_id', req.eventId, FIELD_LIMITS.id);
+      return options.deadLetters.drop(req);
     }),
   };
 }

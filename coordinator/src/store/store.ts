@@ -1,14 +1,16 @@
 // The durable log behind the engine, backend-neutral: SQLite is the embedded
-// default; a PostgreSQL store shared by several coordinators can implement the
-// same interface (see README "Beyond one machine").
+// default; a PostgreSQL store shared by several coordinators implements the
+// same parts. A backend implements each part below (sagas, journal, outbox,
+// transactional messages) over domain types only: no SQL crosses this boundary.
 //
 // Writes are units of work committed atomically and grouped: many sagas' units
 // share one transaction and one fsync. A journal append carries its sequence
 // number; (saga key, seq) is unique, so a second writer of the same saga fails
 // its transaction instead of interleaving (optimistic concurrency on version).
 
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaDefinition, SagaState, SagaSummary, ListSagasFilter } from '../domain/saga-types.js';
-import type { JournalEvent } from '../engine/journal-event.js';
+import type { MessageRecord, MessageState, MessageView } from '../messages/message-types.js';
 
 export interface SagaRow {
   readonly key: number;
@@ -72,10 +74,49 @@ export interface OutboxRow extends OutboxInsert {
   readonly seq: number;
 }
 
+/** An outbox row that could not be published; the unsent rows of its ordering key wait behind it. */
+export interface DeadLetterRow extends OutboxRow {
+  readonly failedAt: number;
+  /** Publish attempts that failed with a non-transient error. */
+  readonly attempts: number;
+  /** The last publish error (name and message). */
+  readonly error: string;
+  /** Unsent outbox rows of the same ordering key waiting behind it. */
+  readonly waitingBehind: number;
+}
+
 /** What waits in the outbox: unsent rows and the creation time of the oldest. */
 export interface OutboxBacklog {
   readonly unsent: number;
   readonly oldestCreatedAt: number | undefined;
+}
+
+/** A new transactional message with its payload; ignored if the id exists (the caller checked under its lock). */
+export interface MessageInsert {
+  readonly record: MessageRecord;
+  readonly payload: Buffer;
+}
+
+/**
+ * A message's changed fields (state, checks, decided_at, next_check_at,
+ * enqueued_at, reason, version), applied only if it is still at `fromVersion`.
+ * A write that does not apply is skipped, never failing the batch it is in.
+ */
+export interface MessageUpdate {
+  readonly next: MessageRecord;
+  readonly fromVersion: number;
+  /** An outbox row carrying the message (its payload read from the stored message), written only if it is now COMMITTED at next.version. */
+  readonly delivery?: MessageDelivery;
+  /** An outbox row (an alert), written only if the message is now DISCARDED at next.version. */
+  readonly alert?: OutboxInsert;
+}
+
+/** The outbox row of a message's delivery; subject and payload are the stored message's. */
+export interface MessageDelivery {
+  readonly outboxId: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly orderingKey: string;
+  readonly createdAt: number;
 }
 
 export interface WriteUnit {
@@ -83,6 +124,8 @@ export interface WriteUnit {
   readonly journal?: readonly JournalAppend[];
   readonly updates?: readonly SagaUpdate[];
   readonly outbox?: readonly OutboxInsert[];
+  readonly messageInserts?: readonly MessageInsert[];
+  readonly messageUpdates?: readonly MessageUpdate[];
 }
 
 export interface ListSagasPage {
@@ -90,33 +133,96 @@ export interface ListSagasPage {
   readonly nextPageToken: string;
 }
 
-export interface Store {
-  open(): Promise<void>;
-  /** Waits for queued writes, then closes. */
-  close(): Promise<void>;
-  /** A new unique saga key (valid after open). */
-  nextSagaKey(): number;
+/** Makes units of work durable. */
+export interface UnitCommitter {
   /** Resolves once the unit is durable (group-committed with others). */
   commit(unit: WriteUnit): Promise<void>;
+}
+
+/** Saga rows: creation keys, lookups, listing, retention, counts. */
+export interface SagaStore {
+  /**
+   * A new saga key, unique among every writer of the store: keys come from
+   * blocks reserved durably (see saga-key-blocks.ts), so a restart or another
+   * coordinator never hands out a key again.
+   */
+  nextSagaKey(): Promise<number>;
   getSagaRow(id: string): Promise<SagaRow | undefined>;
-  getJournal(key: number): Promise<JournalEvent[]>;
-  /** Streams every saga in an active state with its journal, for recovery. */
-  loadActiveSagas(visit: (row: SagaRow, events: JournalEvent[]) => void): Promise<number>;
   listSagas(filter: ListSagasFilter): Promise<ListSagasPage>;
-  /** Deletes up to `limit` finished sagas (terminal states) that finished before `before`. */
+  /** Deletes up to `limit` finished sagas (terminal states) that finished before `before`, with their journals. */
   deleteFinishedBefore(before: number, limit: number): Promise<number>;
   /** Number of sagas per state (for gauges and alerts). */
   countByState(): Promise<Map<SagaState, number>>;
-  /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order. */
+}
+
+/** The journal of each saga. */
+export interface JournalStore {
+  getJournal(key: number): Promise<JournalEvent[]>;
+  /** Streams every saga in an active state with its journal, for recovery. */
+  loadActiveSagas(visit: (row: SagaRow, events: JournalEvent[]) => void): Promise<number>;
+}
+
+/** Events to publish, written with the changes they describe. */
+export interface OutboxStore {
+  /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order, skipping ordering keys held by a dead letter. */
   readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]>;
   /** Marks outbox rows sent (their publication was acknowledged). */
   markOutboxSent(seqs: readonly number[], sentAt: number): Promise<void>;
   outboxBacklog(): Promise<OutboxBacklog>;
-  /**
-   * Deletes up to `limit` sent rows sent before `sentBefore`, from the oldest
-   * seq on, stopping at the first row that is unsent or more recent.
-   */
+  /** Deletes up to `limit` rows sent before `sentBefore` (found by when they were sent, not by walking from the oldest). */
   deleteSentOutbox(sentBefore: number, limit: number): Promise<number>;
   /** Deletes the `count` oldest unsent rows whose subject starts with one of `subjectPrefixes`. */
   dropOldestUnsentOutbox(count: number, subjectPrefixes: readonly string[]): Promise<number>;
+  /** Whether an outbox row has this id. */
+  outboxHas(id: string): Promise<boolean>;
+}
+
+/** Outbox rows that could not be published (dead letters), each holding back the rows of its ordering key. */
+export interface DeadLetterStore {
+  /**
+   * Moves an unsent outbox row to the dead letters (with `alert`, an outbox row
+   * announcing it, in the same transaction). From then on readPendingOutbox
+   * skips the rows of its ordering key. False if the row was no longer unsent.
+   */
+  deadLetterOutbox(
+    row: OutboxRow,
+    failure: { readonly at: number; readonly attempts: number; readonly error: string },
+    alert: OutboxInsert | undefined,
+  ): Promise<boolean>;
+  /** Up to `limit` dead letters with seq > `afterSeq`, in seq order. */
+  listDeadLetters(afterSeq: number, limit: number): Promise<DeadLetterRow[]>;
+  /** Puts a dead letter back into the outbox (same seq and id) to be published again; false if unknown. */
+  replayDeadLetter(id: string): Promise<boolean>;
+  /** Deletes a dead letter for good (the rows behind it go on); false if unknown. */
+  dropDeadLetter(id: string): Promise<boolean>;
+  countDeadLetters(): Promise<number>;
+}
+
+/** Transactional ("half") messages; their writes go in WriteUnit.messageInserts/messageUpdates. */
+export interface MessageStore {
+  getMessage(id: string): Promise<MessageRecord | undefined>;
+  /** The message with its payload; published_at from its delivery's outbox row (id `deliveryId`) while that row is kept. */
+  viewMessage(id: string, deliveryId: string): Promise<MessageView | undefined>;
+  /** Every message that still needs the coordinator: PREPARED (wake at next_check_at), or COMMITTED and not yet in the outbox (wake at deliver_at). */
+  loadPendingMessages(visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number>;
+  countPreparedMessages(): Promise<number>;
+  /** Copies the sent time of up to `limit` published deliveries into their messages (the relay prunes sent outbox rows). */
+  syncPublishedMessages(limit: number): Promise<void>;
+  /** Deletes up to `limit` messages decided before `before` that need nothing more; about how many were deleted. */
+  deleteMessagesDecidedBefore(before: number, limit: number): Promise<number>;
+}
+
+/** Everything a backend implements. */
+export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxStore, DeadLetterStore, MessageStore {
+  open(): Promise<void>;
+  /** Waits for queued writes, then closes. */
+  close(): Promise<void>;
+  /** Age in ms of the oldest write not yet committed (0 when none): a stalled log shows here (admission control's signal). */
+  oldestPendingCommitMs(): number;
+  /**
+   * Calls `listener` (at once if it has) when a write failed for a reason
+   * other than one unit's own: the store is latched failed, writes nothing
+   * more and refuses every write with UNAVAILABLE. The process should exit 1.
+   */
+  onFailed(listener: (err: Error) => void): void;
 }

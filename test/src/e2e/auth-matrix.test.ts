@@ -80,6 +80,9 @@ const ROWS: Row[] = [
   { rpc: 'abortSaga', request: () => ({ sagaId: abortId, reason: 'test' }), others: [TOKENS.client, TOKENS.stock], right: [[TOKENS.operator, 'OK']] },
   { rpc: 'retrySaga', request: () => ({ sagaId }), others: [TOKENS.client, TOKENS.stock], right: [[TOKENS.operator, 'FAILED_PRECONDITION']] },
   { rpc: 'resolveSaga', request: () => ({ sagaId, note: 'done by hand' }), others: [TOKENS.client], right: [[TOKENS.operator, 'FAILED_PRECONDITION']] },
+  { rpc: 'listDeadLetters', request: () => ({}), others: [TOKENS.client, TOKENS.stock], right: [[TOKENS.operator, 'OK']] },
+  { rpc: 'replayDeadLetter', request: () => ({ eventId: 'no-such-event' }), others: [TOKENS.client, TOKENS.stock], right: [[TOKENS.operator, 'NOT_FOUND']] },
+  { rpc: 'dropDeadLetter', request: () => ({ eventId: 'no-such-event' }), others: [TOKENS.client, TOKENS.other], right: [[TOKENS.operator, 'NOT_FOUND']] },
   {
     rpc: 'prepareMessage',
     request: () => ({ messageId: idFor('auth prepare'), subject: 'orders.created', producer: 'stock' }),

@@ -54,6 +54,9 @@ const CASES: [RpcName, string, Record<string, unknown>][] = [
   ['rollbackMessage', 'message_id', { messageId: BIG }],
   ['rollbackMessage', 'reason', { messageId: 'limits-x', reason: BIG }],
   ['getMessage', 'message_id', { messageId: BIG }],
+  ['listDeadLetters', 'page_token', { pageToken: BIG }],
+  ['replayDeadLetter', 'event_id', { eventId: BIG }],
+  ['dropDeadLetter', 'event_id', { eventId: BIG }],
 ];
 
 function rssBytes(pid: number): number {

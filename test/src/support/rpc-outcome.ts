@@ -5,10 +5,13 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import {
   AbortSagaRequest,
   CommitMessageRequest,
+  DropDeadLetterRequest,
   GetMessageRequest,
   GetSagaRequest,
+  ListDeadLettersRequest,
   ListSagasRequest,
   PrepareMessageRequest,
+  ReplayDeadLetterRequest,
   ResolveSagaRequest,
   RetrySagaRequest,
   RollbackMessageRequest,
@@ -28,7 +31,10 @@ export type RpcName =
   | 'prepareMessage'
   | 'commitMessage'
   | 'rollbackMessage'
-  | 'getMessage';
+  | 'getMessage'
+  | 'listDeadLetters'
+  | 'replayDeadLetter'
+  | 'dropDeadLetter';
 
 // Each generated type's fromPartial fills in what a test leaves out.
 const REQUEST_TYPES = {
@@ -43,6 +49,9 @@ const REQUEST_TYPES = {
   commitMessage: CommitMessageRequest,
   rollbackMessage: RollbackMessageRequest,
   getMessage: GetMessageRequest,
+  listDeadLetters: ListDeadLettersRequest,
+  replayDeadLetter: ReplayDeadLetterRequest,
+  dropDeadLetter: DropDeadLetterRequest,
 } as unknown as Record<RpcName, { fromPartial(o: unknown): unknown }>;
 
 export const RPC_NAMES = Object.keys(REQUEST_TYPES) as RpcName[];

@@ -75,6 +75,32 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX tx_messages_unpublished ON tx_messages (enqueued_at) WHERE enqueued_at IS NOT NULL AND published_at IS NULL;
   CREATE INDEX tx_messages_decided ON tx_messages (decided_at) WHERE decided_at IS NOT NULL;
   `,
+  // 3: durable counters: 'saga_key' is the last saga key reserved (see saga-key-blocks.ts).
+  `
+  CREATE TABLE counters (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO counters (name, value) SELECT 'saga_key', COALESCE(MAX(key), 0) FROM sagas;
+  `,
+  // 4: pruning sent outbox rows by when they were sent; outbox rows that could
+  // not be published (dead letters), each holding back the rows of its ordering key.
+  `
+  CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+  CREATE TABLE outbox_dead_letters (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT    NOT NULL UNIQUE,
+    subject      TEXT    NOT NULL,
+    payload      BLOB    NOT NULL,
+    headers      TEXT    NOT NULL,
+    ordering_key TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    failed_at    INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL,
+    error        TEXT    NOT NULL
+  );
+  CREATE INDEX outbox_dead_letters_by_key ON outbox_dead_letters (ordering_key);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
