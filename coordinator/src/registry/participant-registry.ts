@@ -4,9 +4,9 @@
 
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { ParticipantCheck } from '../domain/validate-start-saga.js';
 import { NAME_PATTERN } from '../domain/validate-start-saga.js';
+import type { TransportTls } from '../grpc/participant-transport.js';
 
 export interface ParticipantTls {
   /** PEM file of the CA that signs the participant's certificate. */
@@ -14,6 +14,8 @@ export interface ParticipantTls {
   /** Client certificate and key for mTLS. */
   readonly certFile?: string;
   readonly keyFile?: string;
+  /** Name checked against the participant's certificate; default the address's host. */
+  readonly serverName?: string;
 }
 
 export interface ParticipantEndpoint {
@@ -26,7 +28,8 @@ export interface ParticipantEndpoint {
 export interface ResolvedParticipant {
   readonly name: string;
   readonly address: string;
-  readonly credentials: ChannelCredentials;
+  /** Absent = plaintext. */
+  readonly tls?: TransportTls;
 }
 
 export class ParticipantRegistry {
@@ -40,8 +43,8 @@ export class ParticipantRegistry {
     this.endpoints = new Map(
       Object.entries(participants).map(([name, ep]) => {
         if (!NAME_PATTERN.test(name)) throw new Error(`participants: "${name}" is not a valid participant name`);
-        if (!isAddress(ep.address)) throw new Error(`participants.${name}.address: "${ep.address}" is not host:port`);
-        return [name, { name, address: ep.address, credentials: channelCredentials(ep.tls) }];
+        if (!isDialTarget(ep.address)) throw new Error(`participants.${name}.address: "${ep.address}" is not host:port`);
+        return [name, { name, address: ep.address, ...(ep.tls !== undefined ? { tls: loadTls(ep.tls) } : {}) }];
       }),
     );
   }
@@ -52,24 +55,26 @@ export class ParticipantRegistry {
 
   check(name: string): ParticipantCheck {
     if (this.endpoints.has(name)) return 'registered';
-    if (!isAddress(name)) return 'unknown';
-    return this.rawAddressAllowlist.some((p) => matches(p, name)) ? 'raw-address-allowed' : 'raw-address-refused';
+    if (isHostPort(name)) return this.rawAddressAllowlist.some((p) => matches(p, name)) ? 'raw-address-allowed' : 'raw-address-refused';
+    // Any other dial target (unix:, dns:, a path) in a definition is refused, allowlist or not.
+    return isDialTarget(name) ? 'raw-address-refused' : 'unknown';
   }
 
   /** The endpoint of a registered name or of an allowlisted raw address. */
   resolve(name: string): ResolvedParticipant | undefined {
     const ep = this.endpoints.get(name);
     if (ep !== undefined) return ep;
-    if (this.check(name) === 'raw-address-allowed') return { name, address: name, credentials: credentials.createInsecure() };
+    if (this.check(name) === 'raw-address-allowed') return { name, address: name };
     return undefined;
   }
 }
 
-// host:port only: a DNS name or an IP literal ([…] for IPv6) and a port. Nothing
-// else is dialled: no scheme ("unix:", "dns:///"), no path, no user info.
+// A raw address in a definition is host:port only: a DNS name or an IP literal
+// ([…] for IPv6) and a port. Nothing else is dialled from a definition: no
+// scheme ("unix:", "dns:///"), no path, no user info.
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):(\d{1,5})$/;
 
-function isAddress(value: string): boolean {
+function isHostPort(value: string): boolean {
   const m = HOST_PORT.exec(value);
   if (m === null) return false;
   const host = m[1] as string;
@@ -78,6 +83,11 @@ function isAddress(value: string): boolean {
   if (host.startsWith('[')) return isIP(host.slice(1, -1)) === 6;
   // A dotted all-digit host must be a valid IPv4 literal (no "999.1.1.1").
   return /^[0-9.]+$/.test(host) ? isIP(host) === 4 : !host.includes('..');
+}
+
+/** What the operator may register: host:port, or a target the transport dials (dns:…, unix:/path). */
+function isDialTarget(value: string): boolean {
+  return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value) || /^(dns|unix|unix-abstract|ipv4|ipv6):/.test(value) || value.includes('/');
 }
 
 function matches(pattern: string, address: string): boolean {
@@ -91,8 +101,7 @@ function splitHostPort(value: string): [string, string] {
   return i < 0 ? [value, ''] : [value.slice(0, i), value.slice(i + 1)];
 }
 
-function channelCredentials(tls: ParticipantTls | undefined): ChannelCredentials {
-  if (tls === undefined) return credentials.createInsecure();
-  const read = (f: string | undefined): Buffer | null => (f === undefined ? null : readFileSync(f));
-  return credentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
+function loadTls(tls: ParticipantTls): TransportTls {
+  const read = (f: string | undefined): Buffer | undefined => (f === undefined ? undefined : readFileSync(f));
+  return { ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile), serverName: tls.serverName };
 }
