@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`; CI runs it through .ci/run). On a fresh
 # machine it installs what the tests need: nats-server and openssl (Debian packages), npm
-# dependencies, the Python participant's virtualenv and the Go modules. Then it
+# dependencies, the Python participant's virtualenv, the Go modules and grpcurl (pinned,
+# built from its Go module). Then it
 # builds, lints, runs the Python and Go participants' own tests, and finally the
 # whole vitest suite (unit, e2e, crash, conformance, events), whose summary line
 # ends the output. Any failure fails the run.
@@ -26,6 +27,13 @@ fi
 
 echo "== openssl (the transport tests make their TLS certificates with it)"
 command -v openssl >/dev/null 2>&1 || apt_install openssl
+
+echo "== grpcurl (pinned, from the Go module proxy; for the reflection test)"
+GRPCURL_VERSION=v1.9.4
+# A `go install`ed grpcurl reports no -version; its module version is in the binary.
+if ! go version -m .tools/bin/grpcurl 2>/dev/null | grep -Eq "^\s+mod\s+github.com/fullstorydev/grpcurl\s+${GRPCURL_VERSION}\s"; then
+  GOBIN="$PWD/.tools/bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}"
+fi
 
 echo "== npm dependencies"
 bash scripts/install-deps.sh

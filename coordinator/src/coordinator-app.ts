@@ -7,6 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { effectiveAuthSettings } from './auth/auth-settings.js';
+import { Authenticator } from './auth/authenticator.js';
+import { exposureWarning } from './auth/exposure-warning.js';
 import type { CoordinatorConfig } from './config/config.js';
 import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
@@ -105,13 +108,16 @@ export class CoordinatorApp {
       maxEventBytes: () => events.maxEventBytes(),
       crashPoint: options.messageCrashPoint,
     });
+    const authenticator = new Authenticator(effectiveAuthSettings(config.auth, config.operatorToken));
+    const exposed = exposureWarning(config.listen, config.tls !== undefined, authenticator.open());
+    if (exposed !== undefined) logger.warn(exposed);
     const service = createCoordinatorService({
       engine,
       registry,
       limits: config.limits,
       retryDefaults: config.retry,
       logger: logger.child({ component: 'grpc' }),
-      operatorToken: config.operatorToken,
+      authenticator,
       messages: messages.handlers,
       deadLetters: grpcDeadLetterHandlers(events.deadLetters),
     });

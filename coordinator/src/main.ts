@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config/config.js';
 import { CoordinatorApp } from './coordinator-app.js';
 import { crashPointFromEnv, messageCrashPointFromEnv } from './crash-points.js';
+import { checkStartup, StartupError } from './startup/startup-checks.js';
 import { DatabaseInUseError } from './store/sqlite/owner-lock.js';
 
 /** How long the calls in hand may take to be answered once the log failed. */
@@ -15,8 +16,9 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig(process.argv.slice(2), process.env);
+    await checkStartup(config);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof StartupError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }

@@ -11,3 +11,11 @@ BUF=../node_modules/.bin/buf
 "$BUF" breaking --against release/last-release.binpb
 rm -rf src/gen
 "$BUF" generate
+# The file descriptors server reflection serves, as buf compiles them (with
+# google/protobuf/timestamp.proto and real dependency lists), plus the standard
+# health service's. Two FileDescriptorSets concatenated are one set.
+HEALTH_PROTO=$(node -p "require('node:path').join(require('node:path').dirname(require.resolve('grpc-health-check/package.json')), 'proto')")
+"$BUF" build -o src/gen/saga-v1.binpb
+"$BUF" build "$HEALTH_PROTO" -o src/gen/health-v1.binpb
+cat src/gen/saga-v1.binpb src/gen/health-v1.binpb > src/gen/descriptor-set.binpb
+rm src/gen/saga-v1.binpb src/gen/health-v1.binpb

@@ -8,6 +8,7 @@ import type { ParticipantEndpoint } from '../registry/participant-registry.js';
 import { DEFAULT_PARTICIPANT_TRANSPORT, participantTransportProblem, type ParticipantTransportSettings } from '../grpc/participant-transport-settings.js';
 import type { SynchronousMode } from '../store/sqlite/sqlite-store.js';
 import { validateMessageSettings, type MessageSettings } from '../messages/message-settings.js';
+import { applyAuthEnv, DEFAULT_AUTH_SETTINGS, validateAuthSettings, type AuthSettings } from '../auth/auth-settings.js';
 import { validateBoundSettings } from './bound-settings.js';
 
 export interface CoordinatorConfig {
@@ -39,8 +40,10 @@ export interface CoordinatorConfig {
   /** SIGTERM: how long calls in flight may take to finish. */
   readonly drainTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** When set, operator RPCs need "authorization: Bearer <token>". */
+  /** One more operator token (legacy single-token form of auth.tokens.operator). */
   readonly operatorToken: string | undefined;
+  /** Tokens per role and client-certificate identities; a role without credentials is open. */
+  readonly auth: AuthSettings;
   /** TLS for the coordinator's own server; absent = plaintext. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string } | undefined;
   readonly events: EventsConfig;
@@ -202,6 +205,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   drainTimeoutMs: 10_000,
   logLevel: 'info',
   operatorToken: undefined,
+  auth: DEFAULT_AUTH_SETTINGS,
   tls: undefined,
   events: {
     subjectPrefix: 'saga',
@@ -301,7 +305,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_RAW_ADDRESS_ALLOWLIST) c.rawAddressAllowlist = env.SAGA_RAW_ADDRESS_ALLOWLIST.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.SAGA_PARTICIPANT_TRANSPORT) c.participantTransport.implementation = env.SAGA_PARTICIPANT_TRANSPORT;
   if (env.SAGA_LOG_LEVEL) c.logLevel = env.SAGA_LOG_LEVEL;
-  if (env.SAGA_OPERATOR_TOKEN) c.operatorToken = env.SAGA_OPERATOR_TOKEN;
+  // Set but empty is a mistake validation reports, not "no token".
+  if (env.SAGA_OPERATOR_TOKEN !== undefined) c.operatorToken = env.SAGA_OPERATOR_TOKEN;
+  const authEnvProblem = applyAuthEnv(c.auth as Parameters<typeof applyAuthEnv>[0], env);
+  if (authEnvProblem !== undefined) throw new ConfigError(authEnvProblem.setting, authEnvProblem.problem);
   if (env.SAGA_MAX_ACTIVE_SAGAS) c.maxActiveSagas = numberFromEnv('SAGA_MAX_ACTIVE_SAGAS', env.SAGA_MAX_ACTIVE_SAGAS);
   if (env.SAGA_EVICT_PARKED_AFTER_MS) c.evictParkedAfterMs = numberFromEnv('SAGA_EVICT_PARKED_AFTER_MS', env.SAGA_EVICT_PARKED_AFTER_MS);
   if (env.SAGA_ADMISSION_ENABLED) c.admission.enabled = booleanFromEnv('SAGA_ADMISSION_ENABLED', env.SAGA_ADMISSION_ENABLED);
@@ -360,6 +367,8 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
     throw new ConfigError('events.subjectPrefix', 'must be NATS subject tokens separated by "."');
   }
   validateEventsConfig(c);
+  const authProblem = validateAuthSettings(c.auth, c.operatorToken, c.tls?.clientCaFile !== undefined);
+  if (authProblem !== undefined) throw new ConfigError(authProblem.setting, authProblem.problem);
   const boundProblem = validateBoundSettings(c);
   if (boundProblem !== undefined) throw new ConfigError(boundProblem.setting, boundProblem.problem);
   const messageProblem = validateMessageSettings(c.messages, c.limits.maxTotalPayloadBytes);

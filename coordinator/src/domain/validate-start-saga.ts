@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { invalidArgument } from './errors.js';
+import { checkMaxLength, FIELD_LIMITS, ID_PATTERN, NAME_PATTERN, quote } from './field-limits.js';
 import type {
   RetryPolicy,
   RetryPolicyInput,
@@ -50,8 +51,7 @@ export interface ValidatedStart {
   readonly waitMs: number;
 }
 
-export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+export { ID_PATTERN, NAME_PATTERN };
 
 export function validateStartSaga(
   input: StartSagaInput,
@@ -88,10 +88,15 @@ export function validateStartSaga(
     const f = `steps[${i}]`;
     checkName(`${f}.name`, step.name);
     if (names.has(step.name)) {
-      throw invalidArgument(`${f}.name`, `duplicate step name "${step.name}" (also steps[${names.get(step.name)}])`);
+      throw invalidArgument(`${f}.name`, `duplicate step name ${quote(step.name)} (also steps[${names.get(step.name)}])`);
     }
     names.set(step.name, i);
     checkParticipantField(`${f}.participant`, step.participant, checkParticipant);
+    if (step.dependsOn.length > limits.maxSteps) {
+      throw invalidArgument(`${f}.depends_on`, `${step.dependsOn.length} entries exceed the limit of ${limits.maxSteps} steps`);
+    }
+    // Lengths before any lookup of the names (checkDependencies).
+    step.dependsOn.forEach((dep, j) => checkMaxLength(`${f}.depends_on[${j}]`, dep, FIELD_LIMITS.name));
     checkName(`${f}.action`, step.action);
     if (step.compensateAction !== '') checkName(`${f}.compensate_action`, step.compensateAction);
     if (step.payload.length > limits.maxPayloadBytes) {
@@ -130,22 +135,23 @@ export function validateStartSaga(
 
 function checkName(field: string, value: string): void {
   if (value === '') throw invalidArgument(field, 'is required');
-  if (value.length > 128) throw invalidArgument(field, `is ${value.length} characters long; the limit is 128`);
+  checkMaxLength(field, value, FIELD_LIMITS.name);
   if (!NAME_PATTERN.test(value)) {
-    throw invalidArgument(field, `"${value}" must start with a letter and contain only letters, digits, "_" and "-"`);
+    throw invalidArgument(field, `${quote(value)} must start with a letter and contain only letters, digits, "_" and "-"`);
   }
 }
 
 function checkParticipantField(field: string, value: string, check: (name: string) => ParticipantCheck): void {
   if (value === '') throw invalidArgument(field, 'is required');
+  checkMaxLength(field, value, FIELD_LIMITS.participant);
   switch (check(value)) {
     case 'registered':
     case 'raw-address-allowed':
       return;
     case 'raw-address-refused':
-      throw invalidArgument(field, `raw addresses are refused ("${value}"); name a participant registered with the coordinator`);
+      throw invalidArgument(field, `raw addresses are refused (${quote(value)}); name a participant registered with the coordinator`);
     case 'unknown':
-      throw invalidArgument(field, `unknown participant "${value}"; it must be registered in the coordinator's configuration`);
+      throw invalidArgument(field, `unknown participant ${quote(value)}; it must be registered in the coordinator's configuration`);
   }
 }
 
@@ -197,9 +203,9 @@ function checkDependencies(steps: readonly StepDefinition[], names: Map<string, 
     const seen = new Set<string>();
     step.dependsOn.forEach((dep, j) => {
       const f = `steps[${i}].depends_on[${j}]`;
-      if (dep === step.name) throw invalidArgument(f, `step "${step.name}" cannot depend on itself`);
-      if (!names.has(dep)) throw invalidArgument(f, `unknown step "${dep}"`);
-      if (seen.has(dep)) throw invalidArgument(f, `"${dep}" is listed twice`);
+      if (dep === step.name) throw invalidArgument(f, `step ${quote(step.name)} cannot depend on itself`);
+      if (!names.has(dep)) throw invalidArgument(f, `unknown step ${quote(dep)}`);
+      if (seen.has(dep)) throw invalidArgument(f, `${quote(dep)} is listed twice`);
       seen.add(dep);
     });
   });

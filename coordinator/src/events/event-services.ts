@@ -83,7 +83,16 @@ export class EventServices {
         initialBackoffMs: nats.relay.initialBackoffMs,
         maxBackoffMs: nats.relay.maxBackoffMs,
         prepare: async (nc) => {
-          const jsm = await jetstreamManager(nc, { timeout: nats.requestTimeoutMs });
+          const jsm = await jetstreamManager(nc, { timeout: nats.requestTimeoutMs }).catch((err: unknown) => {
+            // The class is not exported; its name is its type. No JetStream = no $JS.API responders.
+            if (err instanceof Error && err.name === 'JetStreamNotEnabled') {
+              throw new Error(
+                `the NATS server (${nats.servers.join(', ')}) runs without JetStream: start nats-server with -js (JetStream enabled; nats-server 2.9 or later)`,
+                { cause: err },
+              );
+            }
+            throw err;
+          });
           await ensureStream(jsm, { ...nats.stream, subjects }, streamLog);
         },
         onState: (state) => this.metrics.setNatsState(state),

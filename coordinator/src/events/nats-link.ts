@@ -180,7 +180,9 @@ export class NatsLink {
         return;
       } catch (err) {
         failures += 1;
-        this.options.logger.error({ err: errorSummary(err), failures }, 'NATS set-up (events stream) failed; retrying');
+        // Once at error level, as a connect failure is once at warn: a server without JetStream fails the same way on every try.
+        const level = failures === 1 ? 'error' : 'debug';
+        this.options.logger[level]({ err: errorSummary(err), failures }, 'NATS set-up (events stream) failed; events wait in the outbox; retrying');
         await abortableDelay(this.backoff(failures), this.stop.signal);
       }
     }

@@ -27,7 +27,10 @@ import type {
   WatchSagaResponse,
 } from '@saga/proto';
 import type { Logger } from 'pino';
-import { DomainError, invalidArgument } from '../domain/errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
+import { authorize, producerBound, type Rpc } from '../auth/rpc-roles.js';
+import { checkLookupId, checkMaxLength, FIELD_LIMITS } from '../domain/field-limits.js';
 import { OUTCOME_STATES } from '../domain/saga-types.js';
 import { validateStartSaga, type RetryDefaults, type ValidationLimits } from '../domain/validate-start-saga.js';
 import type { SagaEngine } from '../engine/saga-engine.js';
@@ -40,9 +43,12 @@ import {
   startSagaResultToPb,
   summaryToPb,
 } from './convert.js';
-import { isUnexpected, toServiceError } from './status-map.js';
 import type { MessageHandlers } from './message-handlers.js';
 import type { DeadLetterHandlers } from './dead-letter-handlers.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+import { peerIdentities } from './peer-identities.js';
+import { isUnexpected, toServiceError } from './status-map.js';
+import { assertTimestampsValid } from './timestamp-range.js';
 
 export interface CoordinatorServiceOptions {
   readonly engine: SagaEngine;
@@ -50,46 +56,67 @@ export interface CoordinatorServiceOptions {
   readonly limits: ValidationLimits;
   readonly retryDefaults: RetryDefaults;
   readonly logger: Logger;
-  /** When set, AbortSaga/RetrySaga/ResolveSaga require "authorization: Bearer <token>". */
-  readonly operatorToken?: string;
+  /** Who may call what (see auth/rpc-roles.ts); with nothing configured every role is open. */
+  readonly authenticator: Authenticator;
   readonly messages: MessageHandlers;
-  /** Operator calls on the outbox's dead letters (operator token as for AbortSaga). */
+  /** Operator calls on the outbox's dead letters (the operator role, as AbortSaga). */
   readonly deadLetters: DeadLetterHandlers;
 }
 
-type UnaryFn<Req, Res> = (req: Req, signal: AbortSignal, metadata: Metadata) => Promise<Res>;
+interface CallContext {
+  readonly signal: AbortSignal;
+  readonly principal: Principal;
+}
+
+type UnaryFn<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
+
+interface AuthenticatedCall {
+  readonly metadata: Metadata;
+  getAuthContext(): Parameters<typeof peerIdentities>[0];
+}
 
 export function createCoordinatorService(options: CoordinatorServiceOptions): CoordinatorServer {
-  const { engine, registry, limits, retryDefaults, logger } = options;
-  const unary = <Req, Res>(method: string, fn: UnaryFn<Req, Res>): handleUnaryCall<Req, Res> => {
+  const { engine, registry, limits, retryDefaults, logger, authenticator } = options;
+  const principalOf = (call: AuthenticatedCall): Principal => {
+    const header = call.metadata.get('authorization')[0];
+    const result = authenticator.authenticate(typeof header === 'string' ? header : undefined, peerIdentities(call.getAuthContext()));
+    if (!result.ok) throw result.error;
+    return result.principal;
+  };
+  /**
+   * `rpc` is authorized before `fn` runs, except for the message RPCs bound to
+   * a producer, which `fn` authorizes once it knows the message's producer.
+   */
+  const unary = <Req, Res>(rpc: Rpc, fn: UnaryFn<Req, Res>): handleUnaryCall<Req, Res> => {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const abort = new AbortController();
       // grpc-js emits 'cancelled' when any call's stream closes, answered or
       // not: stop listening once answered (an abort per call is not free).
       const onCancelled = (): void => abort.abort();
       call.once('cancelled', onCancelled);
-      fn(call.request, abort.signal, call.metadata).then(
+      const run = async (): Promise<Res> => {
+        const principal = principalOf(call);
+        if (!producerBound(principal, rpc)) authorize(principal, rpc);
+        return fn(call.request, { signal: abort.signal, principal });
+      };
+      run().then(
         (res) => {
           call.removeListener('cancelled', onCancelled);
           callback(null, res);
         },
         (err: unknown) => {
           call.removeListener('cancelled', onCancelled);
-          if (isUnexpected(err)) logger.error({ err, method }, 'request failed unexpectedly');
+          if (isUnexpected(err)) logger.error({ err, method: rpc }, 'request failed unexpectedly');
           callback(toServiceError(err));
         },
       );
     };
   };
-  const requireOperator = (metadata: Metadata): void => {
-    if (options.operatorToken === undefined) return;
-    const header = metadata.get('authorization')[0];
-    if (header !== `Bearer ${options.operatorToken}`) {
-      throw new DomainError('UNAUTHENTICATED', 'operator calls need the metadata "authorization: Bearer <operator token>"');
-    }
-  };
-  const requireId = (id: string): void => {
-    if (id === '') throw invalidArgument('saga_id', 'is required');
+  /** Commit, rollback and get of a message by a producer credential: only of its own messages. */
+  const authorizeMessage = async (rpc: Rpc, principal: Principal, messageId: string, signal: AbortSignal): Promise<void> => {
+    checkLookupId('message_id', messageId);
+    if (!producerBound(principal, rpc)) return;
+    authorize(principal, rpc, await options.messages.producerOf(messageId, signal));
   };
 
   return {
@@ -98,50 +125,73 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
       return startSagaResultToPb(await engine.startSaga(validated));
     }),
     getSaga: unary<GetSagaRequest, GetSagaResponse>('GetSaga', async (req) => {
-      requireId(req.sagaId);
+      checkLookupId('saga_id', req.sagaId);
       return { saga: sagaViewToPb(await engine.getSaga(req.sagaId)) };
     }),
     listSagas: unary<ListSagasRequest, ListSagasResponse>('ListSagas', async (req) => {
-      const page = await engine.listSagas(listFilterFromPb(req, 1000));
-      return { sagas: page.sagas.map(summaryToPb), nextPageToken: page.nextPageToken };
+      assertTimestampsValid(req);
+      checkMaxLength('name', req.name, FIELD_LIMITS.name);
+      const filter = listFilterFromPb({ ...req, pageToken: decodePageToken(req.pageToken) }, 1000);
+      const page = await engine.listSagas(filter);
+      return { sagas: page.sagas.map(summaryToPb), nextPageToken: encodePageToken(page.nextPageToken) };
     }),
-    abortSaga: unary<AbortSagaRequest, AbortSagaResponse>('AbortSaga', async (req, _signal, md) => {
-      requireOperator(md);
-      requireId(req.sagaId);
+    abortSaga: unary<AbortSagaRequest, AbortSagaResponse>('AbortSaga', async (req) => {
+      checkLookupId('saga_id', req.sagaId);
+      checkMaxLength('reason', req.reason, FIELD_LIMITS.reason);
       return { state: sagaStateToPb(await engine.abort(req.sagaId, req.reason)) };
     }),
-    retrySaga: unary<RetrySagaRequest, RetrySagaResponse>('RetrySaga', async (req, _signal, md) => {
-      requireOperator(md);
-      requireId(req.sagaId);
+    retrySaga: unary<RetrySagaRequest, RetrySagaResponse>('RetrySaga', async (req) => {
+      checkLookupId('saga_id', req.sagaId);
       return { state: sagaStateToPb(await engine.retry(req.sagaId)) };
     }),
-    resolveSaga: unary<ResolveSagaRequest, ResolveSagaResponse>('ResolveSaga', async (req, _signal, md) => {
-      requireOperator(md);
-      requireId(req.sagaId);
+    resolveSaga: unary<ResolveSagaRequest, ResolveSagaResponse>('ResolveSaga', async (req) => {
+      checkLookupId('saga_id', req.sagaId);
+      checkMaxLength('note', req.note, FIELD_LIMITS.reason);
       return { state: sagaStateToPb(await engine.resolve(req.sagaId, req.note)) };
     }),
-    watchSaga: watch(engine, logger),
-    prepareMessage: unary('PrepareMessage', (req, signal) => options.messages.prepare(req, signal)),
-    commitMessage: unary('CommitMessage', (req, signal) => options.messages.commit(req, signal)),
-    rollbackMessage: unary('RollbackMessage', (req, signal) => options.messages.rollback(req, signal)),
-    getMessage: unary('GetMessage', (req, signal) => options.messages.get(req, signal)),
-    listDeadLetters: unary('ListDeadLetters', (req, _signal, md) => {
-      requireOperator(md);
+    watchSaga: watch(engine, logger, principalOf),
+    prepareMessage: unary('PrepareMessage', async (req, { signal, principal }) => {
+      assertTimestampsValid(req);
+      if (producerBound(principal, 'PrepareMessage')) {
+        checkMaxLength('producer', req.producer, FIELD_LIMITS.name);
+        authorize(principal, 'PrepareMessage', req.producer);
+      }
+      return options.messages.prepare(req, signal);
+    }),
+    commitMessage: unary('CommitMessage', async (req, { signal, principal }) => {
+      await authorizeMessage('CommitMessage', principal, req.messageId, signal);
+      return options.messages.commit(req, signal);
+    }),
+    rollbackMessage: unary('RollbackMessage', async (req, { signal, principal }) => {
+      checkMaxLength('reason', req.reason, FIELD_LIMITS.reason);
+      await authorizeMessage('RollbackMessage', principal, req.messageId, signal);
+      return options.messages.rollback(req, signal);
+    }),
+    getMessage: unary('GetMessage', async (req, { signal, principal }) => {
+      await authorizeMessage('GetMessage', principal, req.messageId, signal);
+      return options.messages.get(req, signal);
+    }),
+    listDeadLetters: unary('ListDeadLetters', (req) => {
+      checkMaxLength('page_token', req.pageToken, FIELD_LIMITS.pageToken);
       return options.deadLetters.list(req);
     }),
-    replayDeadLetter: unary('ReplayDeadLetter', (req, _signal, md) => {
-      requireOperator(md);
+    replayDeadLetter: unary('ReplayDeadLetter', (req) => {
+      checkMaxLength('event_id', req.eventId, FIELD_LIMITS.id);
       return options.deadLetters.replay(req);
     }),
-    dropDeadLetter: unary('DropDeadLetter', (req, _signal, md) => {
-      requireOperator(md);
+    dropDeadLetter: unary('DropDeadLetter', (req) => {
+      checkMaxLength('event_id', req.eventId, FIELD_LIMITS.id);
       return options.deadLetters.drop(req);
     }),
   };
 }
 
 /** Streams the saga's record now and after every durable change, until an outcome. */
-function watch(engine: SagaEngine, logger: Logger): handleServerStreamingCall<WatchSagaRequest, WatchSagaResponse> {
+function watch(
+  engine: SagaEngine,
+  logger: Logger,
+  principalOf: (call: AuthenticatedCall) => Principal,
+): handleServerStreamingCall<WatchSagaRequest, WatchSagaResponse> {
   return (call: ServerWritableStream<WatchSagaRequest, WatchSagaResponse>) => {
     const id = call.request.sagaId;
     let lastVersion = -1;
@@ -174,8 +224,11 @@ function watch(engine: SagaEngine, logger: Logger): handleServerStreamingCall<Wa
       });
     };
     call.on('cancelled', () => finish());
-    if (id === '') {
-      finish(invalidArgument('saga_id', 'is required'));
+    try {
+      authorize(principalOf(call), 'WatchSaga');
+      checkLookupId('saga_id', id);
+    } catch (err) {
+      finish(err);
       return;
     }
     unsubscribe = engine.subscribe(id, push);

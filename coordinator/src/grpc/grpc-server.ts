@@ -2,12 +2,15 @@
 // server reflection (so grpcurl and clients in any language can discover the API).
 
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { ReflectionService } from '@grpc/reflection';
 import { CoordinatorService, type CoordinatorServer } from '@saga/proto';
+import { checkingTimestamps } from './timestamp-range.js';
 import { HealthImplementation } from 'grpc-health-check';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 
 export interface ServerTls {
   readonly certFile: string;
@@ -32,14 +35,18 @@ export interface RunningServer {
 
 const require = createRequire(import.meta.url);
 
-/** The .proto files of what this server serves (Coordinator, Health), for reflection. */
-function protoFiles(): { dirs: string[]; files: string[] } {
-  const { protoDir } = require('@saga/proto/proto-dir') as { protoDir: string };
-  const healthRoot = join(dirname(require.resolve('grpc-health-check/package.json')), 'proto');
-  return {
-    dirs: [protoDir, healthRoot],
-    files: [join('saga', 'v1', 'coordinator.proto'), join('saga', 'v1', 'events.proto'), join('health', 'v1', 'health.proto')],
-  };
+/**
+ * Reflection serves the file descriptors buf compiled from the .proto files
+ * (generated with the code): real dependency lists, google/protobuf/timestamp.proto
+ * included, map entries named as protoc names them, so grpcurl can describe and call.
+ */
+function reflectionService(): ReflectionService {
+  const { descriptorSetFile } = require('@saga/proto/proto-dir') as { descriptorSetFile: string };
+  const set = fromBinary(FileDescriptorSetSchema, readFileSync(descriptorSetFile));
+  const fileDescriptorProtos = set.file.map((file) => Buffer.from(toBinary(FileDescriptorProtoSchema, file)));
+  // @grpc/reflection reads only fileDescriptorProtos of each entry.
+  const definition = { 'saga.v1': { fileDescriptorProtos } } as unknown as PackageDefinition;
+  return new ReflectionService(definition, { services: ['saga.v1.Coordinator', 'grpc.health.v1.Health'] });
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
@@ -49,12 +56,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  server.addService(CoordinatorService, options.service);
+  server.addService(coordinatorServiceCheckingTimestamps(), options.service);
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'saga.v1.Coordinator': 'NOT_SERVING' });
   health.addToServer(server);
-  const { dirs, files } = protoFiles();
-  const definitions = loadSync(files, { includeDirs: dirs, keepCase: true });
-  new ReflectionService(definitions).addToServer(server);
+  reflectionService().addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.listen, options.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -76,5 +81,20 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
           resolve();
         });
       }),
+  };
+}
+
+/** The generated service definition, with the Timestamp fields of requests range-checked on the wire. */
+function coordinatorServiceCheckingTimestamps(): typeof CoordinatorService {
+  return {
+    ...CoordinatorService,
+    listSagas: {
+      ...CoordinatorService.listSagas,
+      requestDeserialize: checkingTimestamps(CoordinatorService.listSagas.requestDeserialize, { 3: 'created_after', 4: 'created_before' }),
+    },
+    prepareMessage: {
+      ...CoordinatorService.prepareMessage,
+      requestDeserialize: checkingTimestamps(CoordinatorService.prepareMessage.requestDeserialize, { 8: 'deliver_at' }),
+    },
   };
 }

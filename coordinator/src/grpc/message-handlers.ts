@@ -17,4 +17,6 @@ export interface MessageHandlers {
   commit(req: CommitMessageRequest, signal: AbortSignal): Promise<CommitMessageResponse>;
   rollback(req: RollbackMessageRequest, signal: AbortSignal): Promise<RollbackMessageResponse>;
   get(req: GetMessageRequest, signal: AbortSignal): Promise<GetMessageResponse>;
+  /** The producer of a message (NOT_FOUND when there is none), for authorization. */
+  producerOf(messageId: string, signal: AbortSignal): Promise<string>;
 }

@@ -15,10 +15,14 @@ const TO_STATUS: Record<DomainErrorKind, status> = {
   UNIMPLEMENTED: status.UNIMPLEMENTED,
 };
 
+// Details travel in a trailer; kept far below HTTP/2 header limits whatever a message quotes.
+const MAX_DETAILS_CHARACTERS = 2048;
+
 /** Converts anything thrown by a handler into a gRPC error; unknown errors become INTERNAL without details. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   if (err instanceof DomainError) {
-    return { code: TO_STATUS[err.kind], details: err.message, metadata: new Metadata() };
+    const details = err.message.length <= MAX_DETAILS_CHARACTERS ? err.message : `${err.message.slice(0, MAX_DETAILS_CHARACTERS)}…`;
+    return { code: TO_STATUS[err.kind], details, metadata: new Metadata() };
   }
   return { code: status.INTERNAL, details: 'internal error', metadata: new Metadata() };
 }

@@ -44,6 +44,7 @@ export function grpcMessageHandlers(service: MessageService): MessageHandlers {
     commit: async (req): Promise<CommitMessageResponse> => ({ state: STATE[await service.commit(req.messageId)] }),
     rollback: async (req): Promise<RollbackMessageResponse> => ({ state: STATE[await service.rollback(req.messageId, req.reason)] }),
     get: async (req): Promise<GetMessageResponse> => ({ message: messageToPb(await service.get(req.messageId)) }),
+    producerOf: async (messageId): Promise<string> => (await service.get(messageId)).producer,
   };
 }
 

@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../domain/errors.js';
+import { checkMaxLength, FIELD_LIMITS, quote } from '../domain/field-limits.js';
 import { ID_PATTERN, NAME_PATTERN } from '../domain/validate-start-saga.js';
 import type { MessageSettings } from './message-settings.js';
 import type { CheckPolicy, PrepareInput, ValidatedPrepare } from './message-types.js';
@@ -33,7 +34,7 @@ export function validatePrepare(input: PrepareInput, settings: MessageSettings, 
   if (!ctx.allowedSubjects.some((p) => subjectMatches(p, input.subject))) {
     throw invalidArgument(
       'subject',
-      `"${input.subject}" is not a transactional-message subject of this coordinator (allowed: ${
+      `${quote(input.subject)} is not a transactional-message subject of this coordinator (allowed: ${
         ctx.allowedSubjects.join(', ') || 'none; the operator sets messages.subjects or nats.stream.subjects'
       })`,
     );
@@ -46,8 +47,9 @@ export function validatePrepare(input: PrepareInput, settings: MessageSettings, 
   }
   checkHeaders(input.headers, settings);
   if (input.producer === '') throw invalidArgument('producer', 'is required: the registered participant that answers CheckTransaction');
+  checkMaxLength('producer', input.producer, FIELD_LIMITS.name);
   if (!NAME_PATTERN.test(input.producer) || !ctx.isRegistered(input.producer)) {
-    throw invalidArgument('producer', `"${input.producer}" is not a participant registered with this coordinator`);
+    throw invalidArgument('producer', `${quote(input.producer)} is not a participant registered with this coordinator`);
   }
   const policy = resolvePolicy(input.checkPolicy, settings);
   let deliverAt = input.deliverAt;
@@ -74,17 +76,17 @@ export function validatePrepare(input: PrepareInput, settings: MessageSettings, 
 
 function checkSubject(subject: string, reservedPrefix: string): void {
   if (subject === '') throw invalidArgument('subject', 'is required');
-  if (subject.length > MAX_SUBJECT_LENGTH) throw invalidArgument('subject', `is longer than ${MAX_SUBJECT_LENGTH} characters`);
+  checkMaxLength('subject', subject, MAX_SUBJECT_LENGTH);
   const tokens = subject.split('.');
   for (const token of tokens) {
-    if (token === '') throw invalidArgument('subject', `"${subject}" has an empty token`);
-    if (!SUBJECT_TOKEN.test(token)) throw invalidArgument('subject', `"${subject}" may contain only printable ASCII without spaces`);
-    if (token.includes('*') || token.includes('>')) throw invalidArgument('subject', `"${subject}" must not contain the wildcards "*" or ">"`);
+    if (token === '') throw invalidArgument('subject', `${quote(subject)} has an empty token`);
+    if (!SUBJECT_TOKEN.test(token)) throw invalidArgument('subject', `${quote(subject)} may contain only printable ASCII without spaces`);
+    if (token.includes('*') || token.includes('>')) throw invalidArgument('subject', `${quote(subject)} must not contain the wildcards "*" or ">"`);
   }
   const first = tokens[0] ?? '';
   // $JS.API…, $SYS… are server APIs; _INBOX.… carries replies: publishing there is never a business message.
   if (first.startsWith('$') || first === '_INBOX') {
-    throw invalidArgument('subject', `"${subject}" is a NATS system or reply subject`);
+    throw invalidArgument('subject', `${quote(subject)} is a NATS system or reply subject`);
   }
   if (subject === reservedPrefix || subject.startsWith(`${reservedPrefix}.`)) {
     throw invalidArgument('subject', `subjects under "${reservedPrefix}." are reserved for the coordinator's own events`);
@@ -97,12 +99,12 @@ function checkHeaders(headers: Readonly<Record<string, string>>, settings: Messa
   if (entries.length > maxHeaders) throw invalidArgument('headers', `${entries.length} entries exceed the limit of ${maxHeaders}`);
   for (const [name, value] of entries) {
     const field = `headers["${name.slice(0, 64)}"]`;
+    if (name.length > maxHeaderBytes) throw invalidArgument(field, `the name is ${name.length} characters long; the limit is ${maxHeaderBytes} bytes`);
     if (!HEADER_NAME.test(name)) throw invalidArgument(field, 'a header name must be a token (letters, digits, !#$%&\'*+.^_`|~-)');
-    if (name.length > maxHeaderBytes) throw invalidArgument(field, `the name is longer than ${maxHeaderBytes} bytes`);
     // Nats-Msg-Id is the coordinator's (the message id); Nats-Expected-* and the rest steer the server.
     if (name.toLowerCase().startsWith('nats-')) throw invalidArgument(field, 'headers starting with "Nats-" are reserved');
-    if (/[\r\n\0]/.test(value)) throw invalidArgument(field, 'a header value must not contain CR, LF or NUL');
     if (Buffer.byteLength(value, 'utf8') > maxHeaderBytes) throw invalidArgument(field, `the value is longer than ${maxHeaderBytes} bytes`);
+    if (/[\r\n\0]/.test(value)) throw invalidArgument(field, 'a header value must not contain CR, LF or NUL');
   }
 }
 

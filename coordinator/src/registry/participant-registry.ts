@@ -3,6 +3,7 @@
 // accepted only when they match the operator's allowlist.
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ParticipantCheck } from '../domain/validate-start-saga.js';
 import { NAME_PATTERN } from '../domain/validate-start-saga.js';
 import type { TransportTls } from '../grpc/participant-transport.js';
@@ -42,7 +43,7 @@ export class ParticipantRegistry {
     this.endpoints = new Map(
       Object.entries(participants).map(([name, ep]) => {
         if (!NAME_PATTERN.test(name)) throw new Error(`participants: "${name}" is not a valid participant name`);
-        if (!isAddress(ep.address)) throw new Error(`participants.${name}.address: "${ep.address}" is not host:port`);
+        if (!isDialTarget(ep.address)) throw new Error(`participants.${name}.address: "${ep.address}" is not host:port`);
         return [name, { name, address: ep.address, ...(ep.tls !== undefined ? { tls: loadTls(ep.tls) } : {}) }];
       }),
     );
@@ -54,8 +55,9 @@ export class ParticipantRegistry {
 
   check(name: string): ParticipantCheck {
     if (this.endpoints.has(name)) return 'registered';
-    if (!isAddress(name)) return 'unknown';
-    return this.rawAddressAllowlist.some((p) => matches(p, name)) ? 'raw-address-allowed' : 'raw-address-refused';
+    if (isHostPort(name)) return this.rawAddressAllowlist.some((p) => matches(p, name)) ? 'raw-address-allowed' : 'raw-address-refused';
+    // Any other dial target (unix:, dns:, a path) in a definition is refused, allowlist or not.
+    return isDialTarget(name) ? 'raw-address-refused' : 'unknown';
   }
 
   /** The endpoint of a registered name or of an allowlisted raw address. */
@@ -67,8 +69,25 @@ export class ParticipantRegistry {
   }
 }
 
-function isAddress(value: string): boolean {
-  return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value) || value.includes('/');
+// A raw address in a definition is host:port only: a DNS name or an IP literal
+// ([…] for IPv6) and a port. Nothing else is dialled from a definition: no
+// scheme ("unix:", "dns:///"), no path, no user info.
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):(\d{1,5})$/;
+
+function isHostPort(value: string): boolean {
+  const m = HOST_PORT.exec(value);
+  if (m === null) return false;
+  const host = m[1] as string;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return false;
+  if (host.startsWith('[')) return isIP(host.slice(1, -1)) === 6;
+  // A dotted all-digit host must be a valid IPv4 literal (no "999.1.1.1").
+  return /^[0-9.]+$/.test(host) ? isIP(host) === 4 : !host.includes('..');
+}
+
+/** What the operator may register: host:port, or a target the transport dials (dns:…, unix:/path). */
+function isDialTarget(value: string): boolean {
+  return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value) || /^(dns|unix|unix-abstract|ipv4|ipv6):/.test(value) || value.includes('/');
 }
 
 function matches(pattern: string, address: string): boolean {

@@ -165,7 +165,11 @@ export interface StepResult {
   outcome: StepOutcome;
   /** Output bytes (SUCCEEDED only; at most the coordinator's payload limit). */
   output: Buffer;
-  /** Machine-readable business error code (FAILED), e.g. "INSUFFICIENT_POINTS". */
+  /**
+   * Machine-readable business error code (FAILED), e.g. "INSUFFICIENT_POINTS".
+   * "BARRIER_REJECTED" is reserved: an Execute refused as hanging (it arrived
+   * after its Compensate).
+   */
   errorCode: string;
   /** Human-readable reason (FAILED). */
   errorMessage: string;
@@ -1832,6 +1836,9 @@ export const CheckTransactionResponse: MessageFns<CheckTransactionResponse> = {
  * arrive more than once, Compensate may arrive for an Execute that never ran
  * (null compensation), and a late Execute may arrive after its Compensate
  * (hanging). Participants must tolerate all three; the SDK's barrier does.
+ * A hanging Execute is refused without effect and answered FAILED with
+ * error_code "BARRIER_REJECTED" (the TypeScript, Python and Go barriers all
+ * answer so); the coordinator has already compensated the step by then.
  *
  * Answer with a StepResult for every outcome you know. Any gRPC error, and any
  * call that misses its deadline, is a transient error: the coordinator retries
