@@ -8,6 +8,9 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './config/config.js';
+import { operatorTokenAuthenticator } from './console/console-auth.js';
+import { ConsoleServer } from './console/console-server.js';
+import { SagaChangeFeed } from './console/saga-change-feed.js';
 import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
@@ -44,6 +47,8 @@ export class CoordinatorApp {
     readonly events: EventServices,
     /** Transactional messages. */
     readonly messages: MessageModule,
+    /** The web console, when console.listen is set. */
+    readonly console: ConsoleServer | undefined,
   ) {}
 
   static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
@@ -77,6 +82,8 @@ export class CoordinatorApp {
     const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes });
     const events = new EventServices({ config, store, logger, crashPoint: options.crashPoint });
     events.metrics.bindAdmission(() => admission.stats().shedding);
+    const eventHooks = events.engineHooks();
+    const consoleFeed = new SagaChangeFeed();
     const engine = new SagaEngine({
       store,
       invoker,
@@ -85,7 +92,12 @@ export class CoordinatorApp {
       evictParkedAfterMs: config.evictParkedAfterMs,
       admission,
       drainTimeoutMs: config.drainTimeoutMs,
-      hooks: { outcomeEvents: outcomeEventFactory(config.events.subjectPrefix), crashPoint: options.crashPoint, ...events.engineHooks() },
+      hooks: {
+        outcomeEvents: outcomeEventFactory(config.events.subjectPrefix),
+        crashPoint: options.crashPoint,
+        ...eventHooks,
+        onCommitted: consoleFeed.observing(eventHooks.onCommitted),
+      },
     });
     built.engine = engine;
     await events.load(engine);
@@ -126,12 +138,27 @@ export class CoordinatorApp {
       batch: config.retention.batch,
     });
     sweeper.start();
-    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages);
+    const consoleServer =
+      config.console.listen === ''
+        ? undefined
+        : await ConsoleServer.start({
+            settings: config.console,
+            engine,
+            countByState: () => store.countByState(),
+            messagesDb: () => store.readConnection(),
+            registry: events.metrics.registry,
+            alerts: config.alerts,
+            feed: consoleFeed,
+            auth: operatorTokenAuthenticator(config.operatorToken),
+            logger: logger.child({ component: 'console' }),
+          });
+    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages, consoleServer);
   }
 
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */
   async close(): Promise<void> {
     this.logger.info('shutting down');
+    await this.console?.close();
     await this.sweeper.close();
     await this.engine.close();
     await this.server.shutdown(Math.min(this.drainTimeoutMs, 5000));
