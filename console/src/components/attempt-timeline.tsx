@@ -4,6 +4,7 @@
 
 import type { Attempt, Step } from '../api-types';
 import { duration, time } from '../format';
+import { HeadRow } from './table-parts';
 
 const LANE = 28;
 const LABEL = 160;
@@ -65,20 +66,7 @@ export function AttemptTimeline({ steps, now }: { steps: readonly Step[]; now: n
       </p>
       <div class="scroll-x">
         <table class="attempts" aria-label="Attempts in time order">
-          <thead>
-            <tr>
-              <th scope="col">Step</th>
-              <th scope="col">Operation</th>
-              <th scope="col">Attempt</th>
-              <th scope="col">Start</th>
-              <th scope="col">End</th>
-              <th scope="col">Took</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Error code</th>
-              <th scope="col">Message</th>
-              <th scope="col">Re-sent</th>
-            </tr>
-          </thead>
+          <HeadRow columns={['Step', 'Operation', 'Attempt', 'Start', 'End', 'Took', 'Outcome', 'Error code', 'Message', 'Re-sent']} />
           <tbody>
             {rows.map(({ step, attempt: a }) => (
               <tr key={`${step.name}-${a.operation}-${a.number}`} data-step={step.name} data-operation={a.operation} data-outcome={a.outcome}>

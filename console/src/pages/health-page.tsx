@@ -8,6 +8,7 @@ import type { Health, Quantiles } from '../api-types';
 import { duration, percent, seconds, time } from '../format';
 import { sagaHref } from '../router';
 import { useLoad } from '../use-load';
+import { ErrorLine, HeadRow } from '../components/table-parts';
 
 export function HealthPage() {
   const health = useLoad((signal) => get<Health>('/api/health', signal), []);
@@ -19,11 +20,7 @@ export function HealthPage() {
   return (
     <section aria-labelledby="health-title">
       <h1 id="health-title">Health and alerts</h1>
-      {health.error !== undefined && (
-        <p role="alert" class="error">
-          {health.error}
-        </p>
-      )}
+      <ErrorLine error={health.error} />
       {h === undefined ? (
         <p aria-busy="true">Loading…</p>
       ) : (
@@ -39,15 +36,7 @@ export function HealthPage() {
           <h2>Alert rules</h2>
           <div class="scroll-x">
             <table class="list" aria-label="Alert rules">
-              <thead>
-                <tr>
-                  <th scope="col">Rule</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Threshold</th>
-                  <th scope="col">Meaning</th>
-                </tr>
-              </thead>
+              <HeadRow columns={['Rule', 'State', 'Value', 'Threshold', 'Meaning']} />
               <tbody>
                 {h.alerts.map((a) => (
                   <tr key={a.kind} data-alert={a.kind} data-firing={String(a.firing)}>
@@ -66,15 +55,7 @@ export function HealthPage() {
           <h2>Latency (since the coordinator started)</h2>
           <div class="scroll-x">
             <table class="list" aria-label="Latency">
-              <thead>
-                <tr>
-                  <th scope="col">What</th>
-                  <th scope="col">Count</th>
-                  <th scope="col">p50</th>
-                  <th scope="col">p95</th>
-                  <th scope="col">p99</th>
-                </tr>
-              </thead>
+              <HeadRow columns={['What', 'Count', 'p50', 'p95', 'p99']} />
               <tbody>
                 <LatencyRow label="Execute attempt" q={h.latency.execute} />
                 <LatencyRow label="Compensate attempt" q={h.latency.compensate} />

@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { get, withQuery } from '../api';
 import { MESSAGE_STATES, type MessageState, type MessageSummary } from '../api-types';
 import { StateBadge } from '../components/state-badge';
+import { ErrorLine, HeadRow, Pager, usePageTokens } from '../components/table-parts';
 import { time } from '../format';
 import { useLoad } from '../use-load';
 
@@ -16,8 +17,8 @@ interface Page {
 
 export function MessagesPage() {
   const [state, setState] = useState('');
-  const [tokens, setTokens] = useState<string[]>(['']);
-  const pageToken = tokens[tokens.length - 1] ?? '';
+  const pages = usePageTokens();
+  const pageToken = pages.token;
   const page = useLoad((signal) => get<Page>(withQuery('/api/messages', { state, pageSize: '25', pageToken }), signal), [state, pageToken]);
   return (
     <section aria-labelledby="messages-title">
@@ -44,7 +45,7 @@ export function MessagesPage() {
             value={state}
             onChange={(e) => {
               setState((e.target as HTMLSelectElement).value);
-              setTokens(['']);
+              pages.reset();
             }}
           >
             <option value="">any</option>
@@ -56,27 +57,10 @@ export function MessagesPage() {
           </select>
         </label>
       </form>
-      {page.error !== undefined && (
-        <p role="alert" class="error">
-          {page.error}
-        </p>
-      )}
+      <ErrorLine error={page.error} />
       <div class="scroll-x">
         <table class="list" aria-label="Messages">
-          <thead>
-            <tr>
-              <th scope="col">Message id</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Producer</th>
-              <th scope="col">State</th>
-              <th scope="col">Check-backs</th>
-              <th scope="col">Prepared</th>
-              <th scope="col">Decided</th>
-              <th scope="col">Next check</th>
-              <th scope="col">Published</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
+          <HeadRow columns={['Message id', 'Subject', 'Producer', 'State', 'Check-backs', 'Prepared', 'Decided', 'Next check', 'Published', 'Reason']} />
           <tbody>
             {page.data?.messages.map((m) => (
               <tr key={m.messageId} data-message-id={m.messageId}>
@@ -103,14 +87,7 @@ export function MessagesPage() {
         </table>
       </div>
       {page.data?.messages.length === 0 && <p>No message.</p>}
-      <nav class="row pager" aria-label="Pages">
-        <button type="button" disabled={tokens.length <= 1} onClick={() => setTokens(tokens.slice(0, -1))}>
-          Previous page
-        </button>
-        <button type="button" disabled={(page.data?.nextPageToken ?? '') === ''} onClick={() => setTokens([...tokens, page.data?.nextPageToken ?? ''])}>
-          Next page
-        </button>
-      </nav>
+      <Pager pages={pages} nextToken={page.data?.nextPageToken} />
     </section>
   );
 }

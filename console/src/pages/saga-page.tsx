@@ -8,6 +8,7 @@ import { AttemptTimeline } from '../components/attempt-timeline';
 import { SagaActions } from '../components/saga-actions';
 import { StateBadge } from '../components/state-badge';
 import { StepGraph } from '../components/step-graph';
+import { HeadRow } from '../components/table-parts';
 import { bytes, time } from '../format';
 import { onLive } from '../live-updates';
 import { useSession } from '../session';
@@ -90,18 +91,7 @@ function StepTable({ saga }: { saga: Saga }) {
   return (
     <div class="scroll-x">
       <table class="list" aria-label="Steps">
-        <thead>
-          <tr>
-            <th scope="col">Step</th>
-            <th scope="col">Participant</th>
-            <th scope="col">Execute</th>
-            <th scope="col">Compensate</th>
-            <th scope="col">Payload</th>
-            <th scope="col">Output</th>
-            <th scope="col">Metadata</th>
-            <th scope="col">Next attempt</th>
-          </tr>
-        </thead>
+        <HeadRow columns={['Step', 'Participant', 'Execute', 'Compensate', 'Payload', 'Output', 'Metadata', 'Next attempt']} />
         <tbody>
           {saga.steps.map((st) => (
             <tr key={st.name} data-step={st.name}>

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, withQuery } from '../api';
 import { SAGA_STATES, type SagaState, type SagaSummary } from '../api-types';
 import { StateBadge } from '../components/state-badge';
+import { ErrorLine, HeadRow, Pager, usePageTokens } from '../components/table-parts';
 import { fromLocalInput, time, toLocalInput } from '../format';
 import { onLive } from '../live-updates';
 import { sagaHref } from '../router';
@@ -14,10 +15,10 @@ const FILTER_KEYS = ['state', 'name', 'from', 'to', 'id'] as const;
 
 export function SagasPage({ query }: { query: URLSearchParams }) {
   const filters = Object.fromEntries(FILTER_KEYS.map((k) => [k, query.get(k) ?? ''])) as Record<(typeof FILTER_KEYS)[number], string>;
-  const [tokens, setTokens] = useState<string[]>(['']);
-  const pageToken = tokens[tokens.length - 1] ?? '';
+  const pages = usePageTokens();
+  const pageToken = pages.token;
   const key = JSON.stringify(filters);
-  useEffect(() => setTokens(['']), [key]);
+  useEffect(() => pages.reset(), [key]);
   const list = useLoad((signal) => get<{ sagas: SagaSummary[]; nextPageToken: string }>(withQuery('/api/sagas', { ...filters, pageSize: '25', pageToken }), signal), [key, pageToken]);
   const counts = useLoad((signal) => get<{ counts: Record<SagaState, number> }>('/api/counts', signal), []);
   const [live, setLive] = useState(false);
@@ -61,24 +62,10 @@ export function SagasPage({ query }: { query: URLSearchParams }) {
         ))}
       </ul>
       <FilterForm filters={filters} onApply={apply} />
-      {list.error !== undefined && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
+      <ErrorLine error={list.error} />
       <div class="scroll-x">
         <table class="list" aria-label="Sagas" aria-busy={list.loading}>
-          <thead>
-            <tr>
-              <th scope="col">Saga id</th>
-              <th scope="col">Name</th>
-              <th scope="col">State</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last change</th>
-              <th scope="col">Failed step</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
+          <HeadRow columns={['Saga id', 'Name', 'State', 'Created', 'Last change', 'Failed step', 'Reason']} />
           <tbody>
             {list.data?.sagas.map((s) => (
               <tr key={s.sagaId} data-saga-id={s.sagaId} data-state={s.state}>
@@ -101,15 +88,7 @@ export function SagasPage({ query }: { query: URLSearchParams }) {
         </table>
       </div>
       {list.data?.sagas.length === 0 && <p>No saga matches.</p>}
-      <nav class="row pager" aria-label="Pages">
-        <button type="button" disabled={tokens.length <= 1} onClick={() => setTokens(tokens.slice(0, -1))}>
-          Previous page
-        </button>
-        <span>Page {tokens.length}</span>
-        <button type="button" disabled={(list.data?.nextPageToken ?? '') === ''} onClick={() => setTokens([...tokens, list.data?.nextPageToken ?? ''])}>
-          Next page
-        </button>
-      </nav>
+      <Pager pages={pages} nextToken={list.data?.nextPageToken} />
     </section>
   );
 }
