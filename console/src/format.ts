@@ -10,8 +10,9 @@ export function time(ms: number | undefined): string {
 export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+  const whole = (big: number, unit: string, small: number, smallUnit: string): string => (small === 0 ? `${big} ${unit}` : `${big} ${unit} ${small} ${smallUnit}`);
+  if (ms < 3_600_000) return whole(Math.floor(ms / 60_000), 'min', Math.floor((ms % 60_000) / 1000), 's');
+  return whole(Math.floor(ms / 3_600_000), 'h', Math.floor((ms % 3_600_000) / 60_000), 'min');
 }
 
 export function bytes(n: number | undefined): string {

@@ -16,9 +16,21 @@ interface Row {
   readonly attempt: Attempt;
 }
 
+/**
+ * By start; attempts started in the same millisecond in the order the engine
+ * runs them: executes forward, then compensations in reverse step order.
+ */
+function byTimeThenOrder(a: Row, b: Row): number {
+  const t = a.attempt.startedAt - b.attempt.startedAt;
+  if (t !== 0) return t;
+  if (a.attempt.operation !== b.attempt.operation) return a.attempt.operation === 'execute' ? -1 : 1;
+  if (a.step.index !== b.step.index) return a.attempt.operation === 'execute' ? a.step.index - b.step.index : b.step.index - a.step.index;
+  return a.attempt.number - b.attempt.number;
+}
+
 export function AttemptTimeline({ steps, now }: { steps: readonly Step[]; now: number }) {
   const rows: Row[] = steps.flatMap((step) => step.attempts.map((attempt) => ({ step, attempt })));
-  rows.sort((a, b) => a.attempt.startedAt - b.attempt.startedAt || a.step.index - b.step.index);
+  rows.sort(byTimeThenOrder);
   if (rows.length === 0) return <p>No attempt yet.</p>;
   const start = Math.min(...rows.map((r) => r.attempt.startedAt));
   const end = Math.max(...rows.map((r) => r.attempt.finishedAt ?? now), start + 1);
@@ -30,10 +42,10 @@ export function AttemptTimeline({ steps, now }: { steps: readonly Step[]; now: n
     <div>
       <div class="scroll-x">
         <svg viewBox={`0 0 ${WIDTH} ${height}`} class="timeline" role="img" aria-label={`Timeline of ${rows.length} attempts over ${duration(span)}; the table below lists them`}>
-          {ticks.map((t) => (
+          {ticks.map((t, i) => (
             <g key={t} class="tick">
               <line x1={x(t)} x2={x(t)} y1={TOP - 4} y2={height} />
-              <text x={x(t)} y={12} text-anchor="middle">{`+${duration(t - start)}`}</text>
+              <text x={x(t)} y={12} text-anchor={i === ticks.length - 1 ? 'end' : 'middle'}>{`+${duration(t - start)}`}</text>
             </g>
           ))}
           {steps.map((s, lane) => (
