@@ -7,15 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ListSagasFilter, SagaState, SagaSummary, SagaView } from '../domain/saga-types.js';
-import type { MessageState } from '../messages/message-types.js';
-import type { SqliteConnection } from '../store/sqlite/sqlite-connection.js';
+import type { MessageListReads } from '../messages/message-list.js';
 import type { ListSagasPage } from '../store/store.js';
 import { effectiveRoles, requireRole, type ConsoleAuthenticator } from './console-auth.js';
 import { FieldError, httpError } from './http-status-map.js';
-import { parseMessageListQuery, parsePageQuery, parseSagaListQuery, SAGA_STATES } from './list-query.js';
+import { MESSAGE_STATES, parseMessageListQuery, parsePageQuery, parseSagaListQuery, SAGA_STATES } from './list-query.js';
 import { serveLiveStream } from './live-stream.js';
 import { manualQueue } from './manual-queue.js';
-import { countMessagesByState, listMessages } from './message-list-read.js';
 import type { SagaChangeFeed } from './saga-change-feed.js';
 import { sagaJson, summaryOf } from './saga-json.js';
 import type { HealthReport } from './health-report.js';
@@ -32,8 +30,8 @@ export interface ConsoleEngine {
 export interface ConsoleApiOptions {
   readonly engine: ConsoleEngine;
   readonly countByState: () => Promise<Map<SagaState, number>>;
-  /** The store's read connection, for transactional messages. */
-  readonly messagesDb: () => SqliteConnection;
+  /** Transactional messages, as the store lists them. */
+  readonly messages: MessageListReads;
   readonly health: () => Promise<HealthReport>;
   readonly feed: SagaChangeFeed;
   readonly auth: ConsoleAuthenticator;
@@ -167,9 +165,15 @@ export class ConsoleApi {
         handler: async (ctx) => {
           view(ctx);
           const q = parseMessageListQuery(ctx.url.searchParams);
-          const [page, counts] = await Promise.all([listMessages(o.messagesDb(), q), countMessagesByState(o.messagesDb())]);
-          const all: MessageState[] = ['PREPARED', 'COMMITTED', 'ROLLED_BACK', 'DISCARDED'];
-          return { ...page, counts: Object.fromEntries(all.map((s) => [s, counts[s] ?? 0])) };
+          const [page, counts] = await Promise.all([
+            o.messages.listMessages(q).catch((err: unknown) => {
+              // The state was checked above: the store can only refuse the cursor.
+              if (err instanceof DomainError && err.kind === 'INVALID_ARGUMENT') throw new FieldError('pageToken', 'is not a token from this API');
+              throw err;
+            }),
+            o.messages.countMessagesByState(),
+          ]);
+          return { ...page, counts: Object.fromEntries(MESSAGE_STATES.map((s) => [s, counts.get(s) ?? 0])) };
         },
       },
       {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AlertsConfig } from '../config/config.js';
 import type { SagaState } from '../domain/saga-types.js';
-import type { SqliteConnection } from '../store/sqlite/sqlite-connection.js';
+import type { MessageListReads } from '../messages/message-list.js';
 import { closeHttp, listenHttp } from '../util/http-listen.js';
 import { ConsoleApi, type ConsoleEngine } from './console-api.js';
 import type { ConsoleAuthenticator } from './console-auth.js';
@@ -24,7 +24,7 @@ export interface ConsoleServerOptions {
     activeCount(): number;
   };
   readonly countByState: () => Promise<Map<SagaState, number>>;
-  readonly messagesDb: () => SqliteConnection;
+  readonly messages: MessageListReads;
   readonly registry: Registry;
   readonly alerts: AlertsConfig;
   readonly feed: SagaChangeFeed;
@@ -47,7 +47,7 @@ export class ConsoleServer {
     const api = new ConsoleApi({
       engine: o.engine,
       countByState: o.countByState,
-      messagesDb: o.messagesDb,
+      messages: o.messages,
       health: () =>
         healthReport({
           registry: o.registry,

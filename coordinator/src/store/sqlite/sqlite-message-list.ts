@@ -1,26 +1,10 @@
-// Lists transactional messages for the console, newest first, over the rowid
-// of tx_messages (a read of the store's read connection; no payloads).
+// Lists transactional messages (tx_messages) for the web console, newest first
+// over the rowid, without payloads; for SqliteStore's read connection.
 
-import type { MessageState } from '../messages/message-types.js';
-import type { SqliteConnection, SqlParam } from '../store/sqlite/sqlite-connection.js';
-import { FieldError } from './http-status-map.js';
-
-export interface MessageSummary {
-  readonly messageId: string;
-  readonly subject: string;
-  readonly key: string;
-  readonly producer: string;
-  readonly state: MessageState;
-  /** Check-backs answered or failed so far, and the most allowed. */
-  readonly checks: number;
-  readonly maxChecks: number;
-  readonly createdAt: number;
-  readonly decidedAt: number | undefined;
-  readonly deliverAt: number | undefined;
-  readonly nextCheckAt: number | undefined;
-  readonly publishedAt: number | undefined;
-  readonly reason: string;
-}
+import { invalidArgument } from '../../domain/errors.js';
+import type { MessageListPage, MessageListQuery } from '../../messages/message-list.js';
+import type { MessageState } from '../../messages/message-types.js';
+import type { SqliteConnection, SqlParam } from './sqlite-connection.js';
 
 interface Row {
   rk: number;
@@ -39,10 +23,7 @@ interface Row {
   reason: string;
 }
 
-export async function listMessages(
-  db: SqliteConnection,
-  query: { states: readonly MessageState[]; pageSize: number; pageToken: string },
-): Promise<{ messages: MessageSummary[]; nextPageToken: string }> {
+export async function listMessages(db: SqliteConnection, query: MessageListQuery): Promise<MessageListPage> {
   const where: string[] = [];
   const params: SqlParam[] = [];
   if (query.states.length > 0) {
@@ -51,7 +32,7 @@ export async function listMessages(
   }
   if (query.pageToken !== '') {
     const before = /^[0-9a-z]{1,11}$/.test(query.pageToken) ? Number.parseInt(query.pageToken, 36) : Number.NaN;
-    if (!Number.isSafeInteger(before) || before <= 0) throw new FieldError('pageToken', 'is not a token from this API');
+    if (!Number.isSafeInteger(before) || before <= 0) throw invalidArgument('pageToken', 'is not a token from this API');
     where.push('rowid < ?');
     params.push(before);
   }
@@ -85,7 +66,7 @@ export async function listMessages(
   };
 }
 
-export async function countMessagesByState(db: SqliteConnection): Promise<Partial<Record<MessageState, number>>> {
+export async function countMessagesByState(db: SqliteConnection): Promise<Map<MessageState, number>> {
   const rows = await db.all<{ state: MessageState; n: number }>('SELECT state, COUNT(*) AS n FROM tx_messages GROUP BY state');
-  return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  return new Map(rows.map((r) => [r.state, r.n]));
 }
