@@ -35,7 +35,8 @@ export function AttemptTimeline({ steps, now }: { steps: readonly Step[]; now: n
   const start = Math.min(...rows.map((r) => r.attempt.startedAt));
   const end = Math.max(...rows.map((r) => r.attempt.finishedAt ?? now), start + 1);
   const span = end - start;
-  const x = (t: number): number => LABEL + ((t - start) / span) * (WIDTH - LABEL - 10);
+  // Room on the right for the last bar's re-send mark.
+  const x = (t: number): number => LABEL + ((t - start) / span) * (WIDTH - LABEL - 36);
   const height = TOP + steps.length * LANE + 6;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => start + f * span);
   return (

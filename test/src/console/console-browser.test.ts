@@ -138,6 +138,25 @@ describe('web console in chromium', () => {
     await page.close();
   });
 
+  it('marks an attempt re-sent after a coordinator restart on the timeline', async () => {
+    const fx = await start('console browser resent', undefined, { SAGA_TEST_CRASH_AT: 'after-dispatch-commit:charge:execute' });
+    const sagaId = idFor('console browser resent');
+    // The coordinator kills itself once the dispatch of charge is durable, before the call goes out.
+    await fx.client.start({ sagaId, name: 'order', steps: stepsFor('completed'), waitMs: 20_000 }).catch(() => undefined);
+    await fx.coordinator.exited;
+    await fx.restartCoordinator({ env: { SAGA_TEST_CRASH_AT: '' } });
+    await fx.client.waitForState(sagaId, [SagaState.SAGA_STATE_COMPLETED]);
+
+    const page = await open(fx, `#/saga/${encodeURIComponent(sagaId)}`);
+    await page.locator('[data-testid=saga-state]').filter({ hasText: 'COMPLETED' }).waitFor();
+    const charge = page.locator('table.attempts tbody tr[data-step="charge"][data-operation="execute"]');
+    expect(await charge.count()).toBe(1);
+    expect(await charge.locator('td').last().textContent()).toBe('1');
+    expect(await page.locator('svg.timeline text.resent').allTextContents()).toEqual(['↻1']);
+    await screenshot(page, 'saga-resent');
+    await page.close();
+  });
+
   it('retries a MANUAL saga from the queue after its participant is fixed, and it turns COMPENSATED', async () => {
     const fx = await start('console browser retry');
     const sagaId = idFor('console browser retry');

@@ -20,12 +20,12 @@ export interface ApiAnswer {
   readonly headers: Headers;
 }
 
-/** For a test file: starts console fixtures (config: the coordinator's config file), each closed after its test. */
-export function consoleFixtures(): (name: string, config?: Record<string, unknown>) => Promise<ConsoleFixture> {
+/** For a test file: starts console fixtures (config: the coordinator's config file; env: more variables), each closed after its test. */
+export function consoleFixtures(): (name: string, config?: Record<string, unknown>, env?: Record<string, string>) => Promise<ConsoleFixture> {
   const start = closedAfterEach();
-  return async (name, config) => {
+  return async (name, config, env = {}) => {
     const port = await freePort();
-    const fx = await start(name, { nats: false, config, env: { SAGA_CONSOLE_LISTEN: `127.0.0.1:${port}`, SAGA_OPERATOR_TOKEN: OPERATOR_TOKEN } });
+    const fx = await start(name, { nats: false, config, env: { ...env, SAGA_CONSOLE_LISTEN: `127.0.0.1:${port}`, SAGA_OPERATOR_TOKEN: OPERATOR_TOKEN } });
     const consoleUrl = `http://127.0.0.1:${port}`;
     return Object.assign(fx, {
       consoleUrl,
