@@ -23,20 +23,20 @@ export function SagasPage({ query }: { query: URLSearchParams }) {
   const counts = useLoad((signal) => get<{ counts: Record<SagaState, number> }>('/api/counts', signal), []);
   const [live, setLive] = useState(false);
   const [updates, setUpdates] = useState(0);
-  const refresh = useThrottled(() => {
-    list.reload();
-    counts.reload();
-  }, 500);
+  const refreshList = useThrottled(list.reload, 500);
+  // Counting reads the whole state index: at most every 2 s, however busy the coordinator.
+  const refreshCounts = useThrottled(counts.reload, 2000);
   useEffect(
     () =>
       onLive((e) => {
         if (e.type === 'status') setLive(e.connected);
         else {
           setUpdates((n) => n + 1);
-          refresh();
+          refreshList();
+          refreshCounts();
         }
       }),
-    [refresh],
+    [refreshList, refreshCounts],
   );
   const apply = (next: Record<string, string>): void => {
     location.hash = withQuery('#/sagas', next);
