@@ -123,3 +123,15 @@ export interface SagaChange {
   version: number;
   updatedAt: number;
 }
+
+export interface DeadLetter {
+  eventId: string;
+  subject: string;
+  orderingKey: string;
+  payloadBytes: number;
+  createdAt: number;
+  failedAt: number;
+  attempts: number;
+  error: string;
+  waitingBehind: number;
+}

@@ -151,6 +151,8 @@ export class CoordinatorApp {
             engine,
             countByState: () => store.countByState(),
             messages: store,
+            deadLetters: events.deadLetters,
+            countDeadLetters: () => store.countDeadLetters(),
             registry: events.metrics.registry,
             alerts: config.alerts,
             feed: consoleFeed,

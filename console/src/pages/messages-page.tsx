@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import { get, withQuery } from '../api';
 import { MESSAGE_STATES, type MessageState, type MessageSummary } from '../api-types';
+import { DeadLetters } from '../components/dead-letters';
 import { StateBadge } from '../components/state-badge';
 import { ErrorLine, HeadRow, Pager, usePageTokens } from '../components/table-parts';
 import { time } from '../format';
@@ -88,6 +89,7 @@ export function MessagesPage() {
       </div>
       {page.data?.messages.length === 0 && <p>No message.</p>}
       <Pager pages={pages} nextToken={page.data?.nextPageToken} />
+      <DeadLetters />
     </section>
   );
 }

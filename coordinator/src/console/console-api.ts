@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ListSagasFilter, SagaState, SagaSummary, SagaView } from '../domain/saga-types.js';
 import type { MessageListReads } from '../messages/message-list.js';
-import type { ListSagasPage } from '../store/store.js';
+import type { DeadLetterRow, ListSagasPage } from '../store/store.js';
 import { effectiveRoles, requireRole, type ConsoleAuthenticator } from './console-auth.js';
 import { FieldError, httpError } from './http-status-map.js';
 import { MESSAGE_STATES, parseMessageListQuery, parsePageQuery, parseSagaListQuery, SAGA_STATES } from './list-query.js';
@@ -27,11 +27,20 @@ export interface ConsoleEngine {
   resolve(id: string, note: string): Promise<SagaState>;
 }
 
+/** The outbox's dead letters (events/dead-letters.ts), as the console uses them. */
+export interface ConsoleDeadLetters {
+  list(pageSize: number, pageToken: string): Promise<{ deadLetters: DeadLetterRow[]; nextPageToken: string }>;
+  replay(eventId: string): Promise<void>;
+  drop(eventId: string): Promise<void>;
+}
+
 export interface ConsoleApiOptions {
   readonly engine: ConsoleEngine;
   readonly countByState: () => Promise<Map<SagaState, number>>;
   /** Transactional messages, as the store lists them. */
   readonly messages: MessageListReads;
+  readonly deadLetters: ConsoleDeadLetters;
+  readonly countDeadLetters: () => Promise<number>;
   readonly health: () => Promise<HealthReport>;
   readonly feed: SagaChangeFeed;
   readonly auth: ConsoleAuthenticator;
@@ -174,6 +183,48 @@ export class ConsoleApi {
             o.messages.countMessagesByState(),
           ]);
           return { ...page, counts: Object.fromEntries(MESSAGE_STATES.map((s) => [s, counts.get(s) ?? 0])) };
+        },
+      },
+      {
+        method: 'GET',
+        pattern: /^\/api\/dead-letters$/,
+        handler: async (ctx) => {
+          view(ctx);
+          const q = parsePageQuery(ctx.url.searchParams);
+          const [page, total] = await Promise.all([
+            o.deadLetters.list(q.pageSize, q.pageToken).catch((err: unknown) => {
+              // The page size was checked above: only the cursor can be refused.
+              if (err instanceof DomainError && err.kind === 'INVALID_ARGUMENT') throw new FieldError('pageToken', 'is not a token from this API');
+              throw err;
+            }),
+            o.countDeadLetters(),
+          ]);
+          // Sizes, not the event's bytes (they may carry a message's payload).
+          const deadLetters = page.deadLetters.map((d) => ({
+            eventId: d.id,
+            subject: d.subject,
+            orderingKey: d.orderingKey,
+            payloadBytes: d.payload.length,
+            createdAt: d.createdAt,
+            failedAt: d.failedAt,
+            attempts: d.attempts,
+            error: d.error,
+            waitingBehind: d.waitingBehind,
+          }));
+          return { deadLetters, nextPageToken: page.nextPageToken, total };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: /^\/api\/dead-letters\/([^/]+)\/(replay|drop)$/,
+        handler: async (ctx) => {
+          operate(ctx);
+          await jsonBody(ctx.req);
+          const id = ctx.params[0] ?? '';
+          if (ctx.params[1] === 'replay') await o.deadLetters.replay(id);
+          else await o.deadLetters.drop(id);
+          o.logger.info({ eventId: id, action: ctx.params[1] }, 'console: operator action on a dead letter');
+          return { done: true };
         },
       },
       {

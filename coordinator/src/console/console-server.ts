@@ -9,7 +9,7 @@ import type { AlertsConfig } from '../config/config.js';
 import type { SagaState } from '../domain/saga-types.js';
 import type { MessageListReads } from '../messages/message-list.js';
 import { closeHttp, listenHttp } from '../util/http-listen.js';
-import { ConsoleApi, type ConsoleEngine } from './console-api.js';
+import { ConsoleApi, type ConsoleDeadLetters, type ConsoleEngine } from './console-api.js';
 import type { ConsoleAuthenticator } from './console-auth.js';
 import type { ConsoleSettings } from './console-settings.js';
 import { healthReport } from './health-report.js';
@@ -25,6 +25,8 @@ export interface ConsoleServerOptions {
   };
   readonly countByState: () => Promise<Map<SagaState, number>>;
   readonly messages: MessageListReads;
+  readonly deadLetters: ConsoleDeadLetters;
+  readonly countDeadLetters: () => Promise<number>;
   readonly registry: Registry;
   readonly alerts: AlertsConfig;
   readonly feed: SagaChangeFeed;
@@ -48,6 +50,8 @@ export class ConsoleServer {
       engine: o.engine,
       countByState: o.countByState,
       messages: o.messages,
+      deadLetters: o.deadLetters,
+      countDeadLetters: o.countDeadLetters,
       health: () =>
         healthReport({
           registry: o.registry,

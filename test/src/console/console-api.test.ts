@@ -37,6 +37,10 @@ describe('console API', () => {
       expect(wrong.status, verb).toBe(401);
     }
     expect((await fx.api(`/api/sagas/${sagaId}/steps/reserve/payload`)).status).toBe(401);
+    expect((await fx.api('/api/dead-letters/some-event/replay', { body: {} })).status).toBe(401);
+    expect((await fx.api('/api/dead-letters/some-event/drop', { body: {}, token: 'wrong' })).status).toBe(401);
+    expect((await fx.api('/api/dead-letters/some-event/drop', { body: {}, token: OPERATOR_TOKEN })).status).toBe(404);
+    expect((await fx.api('/api/dead-letters')).body).toEqual({ deadLetters: [], nextPageToken: '', total: 0 });
     expect((await fx.api(`/api/sagas/${sagaId}`)).body.saga.state).toBe('MANUAL');
 
     const resolved = await fx.api(`/api/sagas/${sagaId}/resolve`, { body: { note: 'refunded by hand' }, token: OPERATOR_TOKEN });
@@ -65,6 +69,8 @@ describe('console API', () => {
     expect(await field('/api/sagas?colour=red')).toEqual([400, 'colour']);
     expect(await field('/api/messages?state=SENT')).toEqual([400, 'state']);
     expect(await field('/api/manual?pageToken=x')).toEqual([400, 'pageToken']);
+    expect(await field('/api/dead-letters?pageToken=!!')).toEqual([400, 'pageToken']);
+    expect(await field('/api/dead-letters?pageSize=1000')).toEqual([400, 'pageSize']);
     const resolve = `/api/sagas/${sagaId}/resolve`;
     expect(await field(resolve, { body: {}, token: OPERATOR_TOKEN })).toEqual([400, 'note']);
     expect(await field(resolve, { body: { note: '   ' }, token: OPERATOR_TOKEN })).toEqual([400, 'note']);

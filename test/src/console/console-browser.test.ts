@@ -284,6 +284,7 @@ describe('web console in chromium', () => {
       await go(page, '#/messages');
       for (const id of [committed.messageId, rolledBack.messageId]) await page.locator(`tr[data-message-id="${id}"]`).waitFor();
       expect(await page.locator(`tr[data-message-id="${rolledBack.messageId}"] td.reason`).textContent()).toBe('order cancelled');
+      await page.locator('#dead-letters-title').filter({ hasText: 'Dead letters (0)' }).waitFor();
       await screenshot(page, 'messages');
       await page.close();
     } finally {
