@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`; CI runs it through .ci/run). On a fresh
-# machine it installs what the tests need: nats-server and chromium (Debian packages), npm
+# machine it installs what the tests need: nats-server, openssl and chromium (Debian packages), npm
 # dependencies, the Python participant's virtualenv and the Go modules. Then it
 # builds, lints, runs the Python and Go participants' own tests, and finally the
 # whole vitest suite (unit, e2e, crash, conformance, events), whose summary line
@@ -8,17 +8,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Installs a Debian package (as root, or through sudo).
 apt_install() {
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+  else
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+  fi
 }
 
 echo "== nats-server"
-if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then apt_install nats-server; fi
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  apt_install nats-server
+fi
 ( command -v nats-server || ls /usr/sbin/nats-server ) >/dev/null
+
+echo "== openssl (the transport tests make their TLS certificates with it)"
+command -v openssl >/dev/null 2>&1 || apt_install openssl
 
 echo "== chromium (the web console's browser tests drive Debian's chromium)"
 if [ ! -x /usr/bin/chromium ]; then apt_install chromium; fi
