@@ -5,7 +5,7 @@ import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'proto/src/gen/**', 'participants/go/**', 'participants/python/**', '**/*.cjs', 'eslint.config.js', 'vitest.config.ts'],
+    ignores: ['**/dist/**', '**/.tsbuild/**', '**/node_modules/**', 'proto/src/gen/**', 'participants/go/**', 'participants/python/**', '**/*.cjs', 'eslint.config.js', 'vitest.config.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

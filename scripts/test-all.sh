@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`; CI runs it through .ci/run). On a fresh
-# machine it installs what the tests need: nats-server and openssl (Debian packages), npm
+# machine it installs what the tests need: nats-server, openssl and chromium (Debian packages), npm
 # dependencies, the Python participant's virtualenv, the Go modules and grpcurl (pinned,
 # built from its Go module). Then it
 # builds, lints, runs the Python and Go participants' own tests, and finally the
@@ -34,6 +34,9 @@ GRPCURL_VERSION=v1.9.4
 if ! go version -m .tools/bin/grpcurl 2>/dev/null | grep -Eq "^\s+mod\s+github.com/fullstorydev/grpcurl\s+${GRPCURL_VERSION}\s"; then
   GOBIN="$PWD/.tools/bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}"
 fi
+echo "== chromium (the web console's browser tests drive Debian's chromium)"
+if [ ! -x /usr/bin/chromium ]; then apt_install chromium; fi
+/usr/bin/chromium --version
 
 echo "== npm dependencies"
 bash scripts/install-deps.sh
@@ -47,6 +50,8 @@ fi
 
 echo "== build"
 npx tsc -b tsconfig.build.json
+echo "== web console assets (Vite)"
+npm run build -w console
 
 echo "== lint"
 npx eslint .

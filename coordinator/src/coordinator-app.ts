@@ -11,6 +11,9 @@ import { effectiveAuthSettings } from './auth/auth-settings.js';
 import { Authenticator } from './auth/authenticator.js';
 import { exposureWarning } from './auth/exposure-warning.js';
 import type { CoordinatorConfig } from './config/config.js';
+import { consoleAuthenticator } from './console/console-auth.js';
+import { ConsoleServer } from './console/console-server.js';
+import { SagaChangeFeed } from './console/saga-change-feed.js';
 import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
@@ -49,6 +52,8 @@ export class CoordinatorApp {
     readonly events: EventServices,
     /** Transactional messages. */
     readonly messages: MessageModule,
+    /** The web console, when console.listen is set. */
+    readonly console: ConsoleServer | undefined,
   ) {}
 
   static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
@@ -83,6 +88,8 @@ export class CoordinatorApp {
     const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes, transport: config.participantTransport });
     const events = new EventServices({ config, store, logger, crashPoint: options.crashPoint });
     events.metrics.bindAdmission(() => admission.stats().shedding);
+    const eventHooks = events.engineHooks();
+    const consoleFeed = new SagaChangeFeed();
     const engine = new SagaEngine({
       store,
       invoker,
@@ -91,7 +98,12 @@ export class CoordinatorApp {
       evictParkedAfterMs: config.evictParkedAfterMs,
       admission,
       drainTimeoutMs: config.drainTimeoutMs,
-      hooks: { outcomeEvents: outcomeEventFactory(config.events.subjectPrefix), crashPoint: options.crashPoint, ...events.engineHooks() },
+      hooks: {
+        outcomeEvents: outcomeEventFactory(config.events.subjectPrefix),
+        crashPoint: options.crashPoint,
+        ...eventHooks,
+        onCommitted: consoleFeed.observing(eventHooks.onCommitted),
+      },
     });
     built.engine = engine;
     await events.load(engine);
@@ -137,7 +149,23 @@ export class CoordinatorApp {
       batch: config.retention.batch,
     });
     sweeper.start();
-    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages);
+    const consoleServer =
+      config.console.listen === ''
+        ? undefined
+        : await ConsoleServer.start({
+            settings: config.console,
+            engine,
+            countByState: () => store.countByState(),
+            messages: store,
+            deadLetters: events.deadLetters,
+            countDeadLetters: () => store.countDeadLetters(),
+            registry: events.metrics.registry,
+            alerts: config.alerts,
+            feed: consoleFeed,
+            auth: consoleAuthenticator(authenticator),
+            logger: logger.child({ component: 'console' }),
+          });
+    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages, consoleServer);
   }
 
   /**
@@ -171,6 +199,7 @@ export class CoordinatorApp {
     this.logger.info('shutting down');
     this.server.health.setStatus('', 'NOT_SERVING');
     this.server.health.setStatus('saga.v1.Coordinator', 'NOT_SERVING');
+    await this.console?.close();
     await this.sweeper.close();
     await this.engine.close();
     await this.server.shutdown(Math.min(this.drainTimeoutMs, 5000));

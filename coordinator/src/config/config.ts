@@ -9,6 +9,7 @@ import { DEFAULT_PARTICIPANT_TRANSPORT, participantTransportProblem, type Partic
 import type { SynchronousMode } from '../store/sqlite/sqlite-store.js';
 import { validateMessageSettings, type MessageSettings } from '../messages/message-settings.js';
 import { applyAuthEnv, DEFAULT_AUTH_SETTINGS, validateAuthSettings, type AuthSettings } from '../auth/auth-settings.js';
+import { applyConsoleEnv, DEFAULT_CONSOLE_SETTINGS, validateConsoleSettings, type ConsoleSettings } from '../console/console-settings.js';
 import { validateBoundSettings } from './bound-settings.js';
 
 export interface CoordinatorConfig {
@@ -52,6 +53,8 @@ export interface CoordinatorConfig {
   readonly alerts: AlertsConfig;
   /** Transactional messages: default check policy, request limits, capacity, retention. */
   readonly messages: MessageSettings;
+  /** The web console (UI and JSON/SSE API on its own port); off by default. */
+  readonly console: ConsoleSettings;
 }
 
 export interface AdmissionConfig {
@@ -256,6 +259,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
     maxConcurrentChecks: 64,
     retentionMs: 7 * DAY,
   },
+  console: DEFAULT_CONSOLE_SETTINGS,
 };
 
 export class ConfigError extends Error {
@@ -273,7 +277,8 @@ export class ConfigError extends Error {
  * SAGA_ADMISSION_TARGET_DELAY_MS, SAGA_ADMISSION_INTERVAL_MS, SAGA_DRAIN_TIMEOUT_MS,
  * SAGA_RETENTION_MS, SAGA_NATS_URL "nats://h:p,…", SAGA_NATS_STREAM,
  * SAGA_STEP_EVENTS true|false, SAGA_METRICS_LISTEN host:port, SAGA_MESSAGE_CHECK_AFTER_MS,
- * SAGA_MESSAGE_CHECK_INTERVAL_MS, SAGA_MESSAGE_MAX_CHECKS, SAGA_PARTICIPANT_TRANSPORT http2|grpc-js).
+ * SAGA_MESSAGE_CHECK_INTERVAL_MS, SAGA_MESSAGE_MAX_CHECKS, SAGA_PARTICIPANT_TRANSPORT http2|grpc-js,
+ * SAGA_CONSOLE_LISTEN, SAGA_CONSOLE_ASSETS_DIR).
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
   const flag = argv.indexOf('--config');
@@ -297,6 +302,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
     metrics: Record<string, unknown>;
     participantTransport: Record<string, unknown>;
     messages: { defaultCheckPolicy: Record<string, unknown> };
+    console: Record<string, unknown>;
   };
   if (env.SAGA_LISTEN) c.listen = env.SAGA_LISTEN;
   if (env.SAGA_DB) c.database.path = env.SAGA_DB;
@@ -328,6 +334,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_MESSAGE_CHECK_AFTER_MS) checkPolicy.checkAfterMs = numberFromEnv('SAGA_MESSAGE_CHECK_AFTER_MS', env.SAGA_MESSAGE_CHECK_AFTER_MS);
   if (env.SAGA_MESSAGE_CHECK_INTERVAL_MS) checkPolicy.checkIntervalMs = numberFromEnv('SAGA_MESSAGE_CHECK_INTERVAL_MS', env.SAGA_MESSAGE_CHECK_INTERVAL_MS);
   if (env.SAGA_MESSAGE_MAX_CHECKS) checkPolicy.maxChecks = numberFromEnv('SAGA_MESSAGE_MAX_CHECKS', env.SAGA_MESSAGE_MAX_CHECKS);
+  applyConsoleEnv(c.console, env);
   return validateConfig(c as unknown as CoordinatorConfig);
 }
 
@@ -373,6 +380,8 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
   if (boundProblem !== undefined) throw new ConfigError(boundProblem.setting, boundProblem.problem);
   const messageProblem = validateMessageSettings(c.messages, c.limits.maxTotalPayloadBytes);
   if (messageProblem !== undefined) throw new ConfigError(messageProblem.setting, messageProblem.problem);
+  const consoleProblem = validateConsoleSettings(c.console);
+  if (consoleProblem !== undefined) throw new ConfigError(consoleProblem.setting, consoleProblem.problem);
   return c;
 }
 

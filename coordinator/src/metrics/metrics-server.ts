@@ -2,8 +2,8 @@
 // else. A scrape has a deadline so a stuck source cannot pile up requests.
 
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { closeHttp, listenHttp } from '../util/http-listen.js';
 import type { CoordinatorMetrics } from './coordinator-metrics.js';
 
 export interface MetricsServerOptions {
@@ -22,7 +22,6 @@ export class MetricsServer {
 
   /** Listens; resolves with the bound host:port. */
   async start(): Promise<string> {
-    const { host, port } = splitHostPort(this.options.listen);
     const timeoutMs = this.options.scrapeTimeoutMs ?? 10_000;
     const server = createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
@@ -43,16 +42,8 @@ export class MetricsServer {
         })
         .finally(() => clearTimeout(timer));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const bound = await listenHttp(server, this.options.listen, 'metrics');
     this.server = server;
-    const addr = server.address() as AddressInfo;
-    const bound = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
     this.options.logger.info({ address: bound }, 'metrics endpoint listening');
     return bound;
   }
@@ -61,16 +52,6 @@ export class MetricsServer {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeHttp(server);
   }
-}
-
-function splitHostPort(listen: string): { host: string; port: number } {
-  const colon = listen.lastIndexOf(':');
-  const host = listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(listen.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`metrics: "${listen}" is not host:port`);
-  return { host, port };
 }

@@ -19,7 +19,8 @@ export const FAST: RetryPolicy = { maxAttempts: 3, attemptTimeoutMs: 30_000, ini
 
 export type SagaKind = 'completed' | 'compensated' | 'manual' | 'slow-compensation' | 'retried';
 
-function step(name: string, action: string, compensateAction: string): StepDefinition {
+/** A step on the scripted participant whose actions script its outcome. */
+export function step(name: string, action: string, compensateAction: string): StepDefinition {
   return {
     name,
     participant: 'scripted',

@@ -7,6 +7,7 @@
 //   compensate undo        SUCCEEDED
 //             undo-fail    FAILED (the saga goes to MANUAL)
 //             undo-hold    held until release(sagaId), then SUCCEEDED
+//             undo-broken  FAILED until fixUndo() is called, then SUCCEEDED
 
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
@@ -31,11 +32,13 @@ export class ScriptedParticipant {
     readonly address: string,
     /** Compensations held by undo-hold, by saga id. */
     private readonly held: Map<string, (() => void)[]>,
+    private readonly undo: { broken: boolean },
   ) {}
 
   static async start(): Promise<ScriptedParticipant> {
     const server = new Server();
     const held = new Map<string, (() => void)[]>();
+    const undo = { broken: true };
     const hold = (sagaId: string, answer: () => void): void => {
       held.set(sagaId, [...(held.get(sagaId) ?? []), answer]);
     };
@@ -50,6 +53,7 @@ export class ScriptedParticipant {
         const c = call.request.call;
         if (c?.action === 'undo-fail') cb(null, { result: failed('CANNOT_UNDO') });
         else if (c?.action === 'undo-hold') hold(c.sagaId, () => cb(null, { result: succeeded }));
+        else if (c?.action === 'undo-broken' && undo.broken) cb(null, { result: failed('CANNOT_UNDO') });
         else cb(null, { result: succeeded });
       },
       checkTransaction: (_call, cb) => cb(null, CheckTransactionResponse.fromPartial({ status: TransactionStatus.TRANSACTION_STATUS_UNKNOWN })),
@@ -58,12 +62,17 @@ export class ScriptedParticipant {
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
-    return new ScriptedParticipant(server, `127.0.0.1:${port}`, held);
+    return new ScriptedParticipant(server, `127.0.0.1:${port}`, held, undo);
   }
 
   /** Number of compensations held for the saga now. */
   heldFor(sagaId: string): number {
     return this.held.get(sagaId)?.length ?? 0;
+  }
+
+  /** From now on undo-broken compensations succeed (the participant was fixed). */
+  fixUndo(): void {
+    this.undo.broken = false;
   }
 
   /** Answers the saga's held compensations. */

@@ -34,6 +34,8 @@ import {
   viewMessage,
   type SqlStatement,
 } from './sqlite-messages.js';
+import { countMessagesByState, listMessages } from './sqlite-message-list.js';
+import type { MessageListPage, MessageListQuery } from '../../messages/message-list.js';
 
 export type SynchronousMode = 'FULL' | 'NORMAL' | 'OFF';
 
@@ -431,6 +433,15 @@ export class SqliteStore implements Store {
 
   countPreparedMessages(): Promise<number> {
     return countPreparedMessages(this.read());
+  }
+
+  /** For the web console (messages/message-list.ts). */
+  listMessages(query: MessageListQuery): Promise<MessageListPage> {
+    return listMessages(this.read(), query);
+  }
+
+  countMessagesByState(): Promise<Map<MessageState, number>> {
+    return countMessagesByState(this.read());
   }
 
   async syncPublishedMessages(limit: number): Promise<void> {
