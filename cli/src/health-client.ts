@@ -1,0 +1,43 @@
+// A client of the standard grpc.health.v1.Health service (the SDK has none):
+// `saga health` and the container's HEALTHCHECK use it.
+
+import { Metadata, makeClientConstructor, status, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { SagaClientError } from '@saga/sdk';
+import { service } from 'grpc-health-check';
+
+export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+
+type CheckCallback = (err: ServiceError | null, response?: { status: ServingStatus }) => void;
+interface HealthStub extends Client {
+  Check(request: { service: string }, metadata: Metadata, options: { deadline: Date }, callback: CheckCallback): void;
+}
+
+const HealthStubConstructor = makeClientConstructor(service, 'grpc.health.v1.Health') as unknown as new (
+  address: string,
+  credentials: ChannelCredentials,
+) => HealthStub;
+
+export class HealthClient {
+  private readonly stub: HealthStub;
+
+  constructor(address: string, credentials: ChannelCredentials, private readonly metadata: Readonly<Record<string, string>>) {
+    this.stub = new HealthStubConstructor(address, credentials);
+  }
+
+  /** The serving status of `service` ('' = the whole server). */
+  check(serviceName: string, deadlineMs: number): Promise<ServingStatus> {
+    const md = new Metadata();
+    for (const [k, v] of Object.entries(this.metadata)) md.set(k, v);
+    return new Promise((resolve, reject) => {
+      this.stub.Check({ service: serviceName }, md, { deadline: new Date(Date.now() + deadlineMs) }, (err, response) => {
+        if (err) reject(new SagaClientError('Health.Check', err.code, err.details));
+        else if (response === undefined) reject(new SagaClientError('Health.Check', status.INTERNAL, 'empty response'));
+        else resolve(response.status);
+      });
+    });
+  }
+
+  close(): void {
+    this.stub.close();
+  }
+}
