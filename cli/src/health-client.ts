@@ -1,7 +1,7 @@
 // A client of the standard grpc.health.v1.Health service (the SDK has none):
 // `saga health` and the container's HEALTHCHECK use it.
 
-import { Metadata, makeClientConstructor, status, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, makeClientConstructor, status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { SagaClientError } from '@saga/sdk';
 import { service } from 'grpc-health-check';
 
