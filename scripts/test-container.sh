@@ -114,7 +114,7 @@ cat >"$WORK/$RUN-inflight.json" <<'JSON'
 { "name": "container-resume", "steps": [
   { "name": "create-order", "participant": "orders", "action": "create", "compensateAction": "cancel", "payload": { "userId": "u2" } },
   { "name": "reserve-stock", "participant": "stock", "action": "deduct", "compensateAction": "restore", "payload": { "sku": "sku-1", "quantity": 1 },
-    "retry": { "maxAttempts": 10000, "initialBackoffMs": 200, "maxBackoffMs": 500, "attemptTimeoutMs": 2000 } } ] }
+    "retry": { "maxAttempts": 1000, "initialBackoffMs": 200, "maxBackoffMs": 500, "attemptTimeoutMs": 2000 } } ] }
 JSON
 saga --address "$ADDR" start --file "$WORK/$RUN-inflight.json" --saga-id "$RUN-inflight" >/dev/null
 for _ in $(seq 1 100); do

@@ -70,7 +70,7 @@ export function renderSummaries(sagas: readonly SagaSummary[], out: Output): str
 export function renderManualQueue(sagas: readonly SagaSummary[], out: Output): string[] {
   if (sagas.length === 0) return ['no saga is waiting in MANUAL'];
   return renderTable(
-    [{ header: 'SAGA' }, { header: 'NAME' }, { header: 'MANUAL SINCE' }, { header: 'STUCK STEP' }, { header: 'REASON' }],
+    [{ header: 'SAGA' }, { header: 'NAME' }, { header: 'MANUAL SINCE' }, { header: 'FAILED STEP' }, { header: 'REASON' }],
     sagas.map((s) => [s.sagaId, s.name, isoOrDash(s.finishedAt ?? s.updatedAt), s.failedStep || '-', s.failureReason]),
     out,
   );
