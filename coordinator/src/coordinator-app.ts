@@ -20,6 +20,7 @@ import { startMessageModule, type MessageModule } from './messages/message-modul
 import { ParticipantRegistry } from './registry/participant-registry.js';
 import { RetentionSweeper } from './store/retention-sweeper.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
 
 export interface CoordinatorAppOptions {
   readonly config: CoordinatorConfig;
@@ -35,7 +36,7 @@ export class CoordinatorApp {
     readonly address: string,
     private readonly server: RunningServer,
     readonly engine: SagaEngine,
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly invoker: GrpcParticipantInvoker,
     private readonly sweeper: RetentionSweeper,
     private readonly logger: Logger,

@@ -6,7 +6,7 @@
 
 import type { Logger } from 'pino';
 import type { AlertsConfig } from '../config/config.js';
-import type { JournalEvent } from '../engine/journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import type { Store } from '../store/store.js';
 import { alertOutboxRow } from './alert-events.js';

@@ -3,7 +3,7 @@
 // when an operator retries or resolves it), so gauges and the alert rule never
 // scan the sagas table. MANUAL sagas are never deleted by retention.
 
-import type { JournalEvent } from '../engine/journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { Store } from '../store/store.js';
 
 export class ManualBacklog {

@@ -5,7 +5,7 @@
 
 import { backoffDelayMs } from './backoff.js';
 import type { InvokeResult } from './participant-invoker.js';
-import type { JournalEvent, ResultEvent } from './journal-event.js';
+import type { JournalEvent, ResultEvent } from '../domain/journal-event.js';
 import { applyEvent, type SagaRuntime } from './saga-runtime.js';
 import type { Operation, SagaDefinition } from '../domain/saga-types.js';
 

@@ -12,7 +12,7 @@ import type {
   StepStatus,
 } from '../domain/saga-types.js';
 import { internMessage } from './compact-definition.js';
-import type { JournalEvent } from './journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 
 const NO_OUTPUTS: ReadonlyMap<string, Buffer> = new Map();
 

@@ -13,7 +13,7 @@ import { AlertMonitor } from '../alerts/alert-monitor.js';
 import { CompensationWindow } from '../alerts/compensation-window.js';
 import { ManualBacklog } from '../alerts/manual-backlog.js';
 import type { CoordinatorConfig } from '../config/config.js';
-import type { JournalEvent } from '../engine/journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { EngineHooks, SagaEngine } from '../engine/saga-engine.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';

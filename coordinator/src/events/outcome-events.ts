@@ -5,7 +5,7 @@
 import { SagaEvent } from '@saga/proto';
 import { compensationStatusToPb, forwardStatusToPb, sagaStateToPb } from '../grpc/convert.js';
 import { randomUUID } from 'node:crypto';
-import type { FinishEvent, ResolveEvent } from '../engine/journal-event.js';
+import type { FinishEvent, ResolveEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
 import type { OutboxInsert } from '../store/store.js';
 

@@ -5,7 +5,7 @@
 
 import { Operation, StepEvent, StepStatus } from '@saga/proto';
 import { randomUUID } from 'node:crypto';
-import type { DispatchEvent, ResultEvent } from '../engine/journal-event.js';
+import type { DispatchEvent, ResultEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
 import type { OutboxInsert } from '../store/store.js';
 

@@ -1,22 +1,21 @@
-// Composes transactional messages from the coordinator's parts: the table in
-// the coordinator's SQLite file, check-backs over gRPC to registered
-// producers, the service, and the gRPC handlers. One start/close lifecycle.
+// Composes transactional messages from the coordinator's parts: their table in
+// the store, check-backs over gRPC to registered producers, the service, and
+// the gRPC handlers. One start/close lifecycle.
 
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from '../config/config.js';
 import type { MessageHandlers } from '../grpc/message-handlers.js';
 import type { ParticipantRegistry } from '../registry/participant-registry.js';
-import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/store.js';
 import { GrpcCheckInvoker } from './grpc-check-invoker.js';
 import { grpcMessageHandlers } from './grpc-message-handlers.js';
 import { MessageService, type MessageCrashPoint } from './message-service.js';
 import { allowedMessageSubjects } from './message-settings.js';
-import { MessageStore } from './message-store.js';
 
 export interface MessageModuleOptions {
   readonly config: CoordinatorConfig;
   /** Open; the module's writes join its group commits. */
-  readonly store: SqliteStore;
+  readonly store: Store;
   readonly registry: ParticipantRegistry;
   readonly logger: Logger;
   /** Outbox rows were committed: wake the relay. */
@@ -37,10 +36,9 @@ export async function startMessageModule(options: MessageModuleOptions): Promise
   const prefix = config.events.subjectPrefix;
   const streamSubjects = config.nats.stream.subjects.length > 0 ? config.nats.stream.subjects : [];
   const allowedSubjects = allowedMessageSubjects(config.messages, streamSubjects, prefix);
-  const store = new MessageStore(options.store);
   const invoker = new GrpcCheckInvoker(registry);
   const service = new MessageService({
-    store,
+    store: options.store,
     invoker,
     settings: config.messages,
     isRegistered: (name) => registry.check(name) === 'registered',

@@ -1,7 +1,7 @@
-// The outbox statements of transactional messages. Both are conditional on the
-// message's new version, so they take effect only in the transaction that
-// makes that transition durable, never on a replay, and they never fail (a
-// failing statement would roll back every unit group-committed with it).
+// The outbox rows of transactional messages. The store writes both only if the
+// message is at its new version, so they take effect only in the transaction
+// that makes that transition durable, never on a replay, and they never fail (a
+// failing write would roll back every unit group-committed with it).
 //
 // A delivery's outbox row id is the message id: the relay publishes a row with
 // Nats-Msg-Id = its id (the header says the same), so JetStream drops a
@@ -10,7 +10,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { AlertEvent, AlertKind } from '@saga/proto';
-import type { SqlStatement } from '../store/sqlite/sqlite-store.js';
+import type { MessageDelivery, OutboxInsert } from '../store/store.js';
 import type { MessageRecord } from './message-types.js';
 
 /** The outbox row id (= Nats-Msg-Id) of a message's delivery. */
@@ -19,22 +19,22 @@ export function deliveryOutboxId(messageId: string): string {
 }
 
 /**
- * Copies the committed message into the outbox: subject as named by the
- * producer, its headers plus Nats-Msg-Id = message id (JetStream drops
- * re-publications), payload read from the message row (never held in memory).
+ * The committed message's outbox row: subject as named by the producer, its
+ * headers plus Nats-Msg-Id = message id (JetStream drops re-publications),
+ * payload read by the store from the message row (never held in memory).
  */
-export function deliveryStatement(m: MessageRecord, now: number): SqlStatement {
-  const headers = JSON.stringify({ ...m.headers, 'Nats-Msg-Id': m.id });
+export function deliveryRow(m: MessageRecord, now: number): MessageDelivery {
   return {
-    sql: `INSERT OR IGNORE INTO outbox (id, subject, payload, headers, ordering_key, created_at)
-          SELECT ?, subject, payload, ?, ?, ? FROM tx_messages WHERE id = ? AND version = ? AND state = 'COMMITTED'`,
+    outboxId: deliveryOutboxId(m.id),
+    headers: { ...m.headers, 'Nats-Msg-Id': m.id },
     // Messages of one business key are published in commit order.
-    params: [deliveryOutboxId(m.id), headers, `message:${m.key || m.id}`, now, m.id, m.version],
+    orderingKey: `message:${m.key || m.id}`,
+    createdAt: now,
   };
 }
 
 /** An AlertEvent (MESSAGE_DISCARDED) on <prefix>.alerts.message_discarded. */
-export function discardAlertStatement(m: MessageRecord, subjectPrefix: string, now: number): SqlStatement {
+export function discardAlert(m: MessageRecord, subjectPrefix: string, now: number): OutboxInsert {
   const eventId = randomUUID();
   const event: AlertEvent = {
     eventId,
@@ -47,17 +47,11 @@ export function discardAlertStatement(m: MessageRecord, subjectPrefix: string, n
     subjectId: m.id,
   };
   return {
-    sql: `INSERT OR IGNORE INTO outbox (id, subject, payload, headers, ordering_key, created_at)
-          SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tx_messages WHERE id = ? AND version = ? AND state = 'DISCARDED')`,
-    params: [
-      eventId,
-      `${subjectPrefix}.alerts.message_discarded`,
-      Buffer.from(AlertEvent.encode(event).finish()),
-      JSON.stringify({ 'Nats-Msg-Id': eventId, 'Message-Id': m.id }),
-      `message:${m.key || m.id}`,
-      now,
-      m.id,
-      m.version,
-    ],
+    id: eventId,
+    subject: `${subjectPrefix}.alerts.message_discarded`,
+    payload: Buffer.from(AlertEvent.encode(event).finish()),
+    headers: { 'Nats-Msg-Id': eventId, 'Message-Id': m.id },
+    orderingKey: `message:${m.key || m.id}`,
+    createdAt: now,
   };
 }

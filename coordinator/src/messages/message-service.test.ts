@@ -16,7 +16,6 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { CheckCall, CheckInvoker } from './check-invoker.js';
 import { MessageService } from './message-service.js';
 import type { MessageSettings } from './message-settings.js';
-import { MessageStore } from './message-store.js';
 import type { CheckAnswer, PrepareInput } from './message-types.js';
 
 type Script = (call: CheckCall) => CheckAnswer | Promise<CheckAnswer>;
@@ -76,10 +75,9 @@ async function start(
 ): Promise<{ service: MessageService; store: SqliteStore; outbox: () => Promise<OutboxRowDb[]>; wakes: () => number }> {
   const store = new SqliteStore({ path, synchronous: 'NORMAL' });
   await store.open();
-  const messages = new MessageStore(store);
   let wakes = 0;
   const service = new MessageService({
-    store: messages,
+    store,
     invoker: checks,
     settings: { ...settings, ...extra },
     isRegistered: (name) => name === 'orders',

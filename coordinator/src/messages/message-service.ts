@@ -9,7 +9,7 @@ import { alreadyExists, invalidArgument, notFound, resourceExhausted, unavailabl
 import type { Clock } from '../engine/clock.js';
 import { newSagaId } from '../engine/saga-id.js';
 import { TimerQueue, type TimerHost } from '../engine/timer-queue.js';
-import type { SqlStatement } from '../store/sqlite/sqlite-store.js';
+import type { MessageStore, OutboxStore, UnitCommitter } from '../store/store.js';
 import type { CheckInvoker } from './check-invoker.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
@@ -22,17 +22,19 @@ import {
   prepared,
   type Decision,
 } from './message-decider.js';
-import { deliveryStatement, discardAlertStatement } from './message-outbox.js';
+import { deliveryOutboxId, deliveryRow, discardAlert } from './message-outbox.js';
 import type { MessageSettings } from './message-settings.js';
-import { insertStatement, updateStatement, type MessageStore } from './message-store.js';
 import type { MessageRecord, MessageState, MessageView, PrepareInput } from './message-types.js';
 import { validatePrepare } from './validate-prepare.js';
 
 /** Named instants at which a test can make the process die (kill -9 semantics). */
 export type MessageCrashPoint = 'message-after-prepare' | 'message-after-commit';
 
+export type MessageServiceStore = MessageStore & Pick<OutboxStore, 'outboxHas'> & UnitCommitter;
+
 export interface MessageServiceOptions {
-  readonly store: MessageStore;
+  /** The store (open): message tables, the outbox (to check ids), and commits. */
+  readonly store: MessageServiceStore;
   readonly invoker: CheckInvoker;
   readonly settings: MessageSettings;
   /** Whether a producer name is a registered participant. */
@@ -61,7 +63,7 @@ export interface PrepareResult {
 }
 
 export class MessageService {
-  private readonly store: MessageStore;
+  private readonly store: MessageServiceStore;
   private readonly invoker: CheckInvoker;
   private readonly settings: MessageSettings;
   private readonly log: Logger;
@@ -106,11 +108,11 @@ export class MessageService {
     if (this.state !== 'new') throw new Error('MessageService already started');
     this.state = 'running';
     let scheduled = 0;
-    await this.store.loadPending((id, at, state) => {
+    await this.store.loadPendingMessages((id, at, state) => {
       if (state === 'COMMITTED') scheduled += 1;
       this.timers.set(id, at);
     });
-    this.preparedCount = await this.store.countPrepared();
+    this.preparedCount = await this.store.countPreparedMessages();
     this.maintenanceTimer = setInterval(() => this.runMaintenance(), this.maintenanceIntervalMs);
     this.maintenanceTimer.unref();
     if (this.preparedCount + scheduled > 0) this.log.info({ prepared: this.preparedCount, scheduled }, 'resumed transactional messages');
@@ -141,7 +143,7 @@ export class MessageService {
     });
     const id = v.messageId !== '' ? v.messageId : newSagaId(now);
     return this.locks.run(id, async () => {
-      const existing = await this.store.get(id);
+      const existing = await this.store.getMessage(id);
       if (existing !== undefined) {
         if (existing.contentHash !== v.contentHash) throw alreadyExists(`message "${id}" already exists with different content`);
         return { messageId: id, state: existing.state };
@@ -152,7 +154,7 @@ export class MessageService {
         throw resourceExhausted(`${this.preparedCount} messages are waiting for a decision, the coordinator's limit; retry later`);
       }
       const m = prepared(v, id, now);
-      await this.store.commit([insertStatement(m, v.payload)]);
+      await this.store.commit({ messageInserts: [{ record: m, payload: v.payload }] });
       this.preparedCount += 1;
       this.options.crashPoint?.('message-after-prepare', id);
       this.log.debug({ messageId: id, subject: m.subject, producer: m.producer }, 'message prepared');
@@ -176,7 +178,7 @@ export class MessageService {
 
   async get(messageId: string): Promise<MessageView> {
     requireId(messageId);
-    const view = await this.store.view(messageId);
+    const view = await this.store.viewMessage(messageId, deliveryOutboxId(messageId));
     if (view === undefined) throw notFound(`message "${messageId}" not found`);
     return view;
   }
@@ -195,7 +197,7 @@ export class MessageService {
   /** Read, decide and write one change of a message under its lock. */
   private transition(id: string, cause: string, decide: (m: MessageRecord, now: number) => Decision): Promise<MessageState> {
     return this.locks.run(id, async () => {
-      const m = await this.store.get(id);
+      const m = await this.store.getMessage(id);
       if (m === undefined) throw notFound(`message "${id}" not found`);
       return this.apply(m, decide(m, this.clock.now()), cause);
     });
@@ -207,10 +209,16 @@ export class MessageService {
     if (d.kind === 'unchanged') return d.state;
     const next = d.next;
     const now = this.clock.now();
-    const statements: SqlStatement[] = [updateStatement(next, m.version)];
-    if (d.enqueue) statements.push(deliveryStatement(next, now));
-    if (d.alert) statements.push(discardAlertStatement(next, this.options.subjectPrefix, now));
-    await this.store.commit(statements);
+    await this.store.commit({
+      messageUpdates: [
+        {
+          next,
+          fromVersion: m.version,
+          delivery: d.enqueue ? deliveryRow(next, now) : undefined,
+          alert: d.alert ? discardAlert(next, this.options.subjectPrefix, now) : undefined,
+        },
+      ],
+    });
     if (m.state === 'PREPARED' && next.state !== 'PREPARED') this.preparedCount -= 1;
     if (m.state === 'PREPARED' && next.state === 'COMMITTED') this.options.crashPoint?.('message-after-commit', next.id);
     if (d.enqueue || d.alert) this.options.onOutboxWritten?.();
@@ -262,7 +270,7 @@ export class MessageService {
   }
 
   private async wake(id: string): Promise<void> {
-    const m = await this.store.get(id);
+    const m = await this.store.getMessage(id);
     if (m === undefined) return;
     const now = this.clock.now();
     if (m.state === 'COMMITTED') {
@@ -294,7 +302,7 @@ export class MessageService {
       this.log.warn({ messageId: id, producer: m.producer, check, code: answer.code, error: answer.message }, 'check-back failed');
     }
     await this.locks.run(id, async () => {
-      const cur = await this.store.get(id);
+      const cur = await this.store.getMessage(id);
       if (cur === undefined) return;
       // Decided (or checked) meanwhile by the producer: this answer is stale.
       if (cur.version !== m.version) {
@@ -309,8 +317,8 @@ export class MessageService {
     if (this.maintenance !== undefined || this.state !== 'running') return;
     const before = this.clock.now() - this.settings.retentionMs;
     this.maintenance = (async () => {
-      await this.store.syncPublished(this.maintenanceBatch);
-      const deleted = await this.store.deleteDecidedBefore(before, this.maintenanceBatch);
+      await this.store.syncPublishedMessages(this.maintenanceBatch);
+      const deleted = await this.store.deleteMessagesDecidedBefore(before, this.maintenanceBatch);
       if (deleted > 0) this.log.debug({ deleted }, 'deleted decided messages past retention');
     })()
       .catch((err: unknown) => this.log.warn({ err }, 'transactional message maintenance failed'))

@@ -3,7 +3,7 @@
 // onCommitted hook, so it counts only what is durable. Holds no state of its
 // own per saga: call timings come from the saga's runtime.
 
-import type { JournalEvent } from '../engine/journal-event.js';
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
 import type { CoordinatorMetrics } from './coordinator-metrics.js';
 

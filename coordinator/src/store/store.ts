@@ -1,14 +1,16 @@
 // The durable log behind the engine, backend-neutral: SQLite is the embedded
-// default; a PostgreSQL store shared by several coordinators can implement the
-// same interface (see README "Beyond one machine").
+// default; a PostgreSQL store shared by several coordinators implements the
+// same parts. A backend implements each part below (sagas, journal, outbox,
+// transactional messages) over domain types only: no SQL crosses this boundary.
 //
 // Writes are units of work committed atomically and grouped: many sagas' units
 // share one transaction and one fsync. A journal append carries its sequence
 // number; (saga key, seq) is unique, so a second writer of the same saga fails
 // its transaction instead of interleaving (optimistic concurrency on version).
 
+import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaDefinition, SagaState, SagaSummary, ListSagasFilter } from '../domain/saga-types.js';
-import type { JournalEvent } from '../engine/journal-event.js';
+import type { MessageRecord, MessageState, MessageView } from '../messages/message-types.js';
 
 export interface SagaRow {
   readonly key: number;
@@ -78,11 +80,41 @@ export interface OutboxBacklog {
   readonly oldestCreatedAt: number | undefined;
 }
 
+/** A new transactional message with its payload; ignored if the id exists (the caller checked under its lock). */
+export interface MessageInsert {
+  readonly record: MessageRecord;
+  readonly payload: Buffer;
+}
+
+/**
+ * A message's changed fields (state, checks, decided_at, next_check_at,
+ * enqueued_at, reason, version), applied only if it is still at `fromVersion`.
+ * A write that does not apply is skipped, never failing the batch it is in.
+ */
+export interface MessageUpdate {
+  readonly next: MessageRecord;
+  readonly fromVersion: number;
+  /** An outbox row carrying the message (its payload read from the stored message), written only if it is now COMMITTED at next.version. */
+  readonly delivery?: MessageDelivery;
+  /** An outbox row (an alert), written only if the message is now DISCARDED at next.version. */
+  readonly alert?: OutboxInsert;
+}
+
+/** The outbox row of a message's delivery; subject and payload are the stored message's. */
+export interface MessageDelivery {
+  readonly outboxId: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly orderingKey: string;
+  readonly createdAt: number;
+}
+
 export interface WriteUnit {
   readonly inserts?: readonly SagaInsert[];
   readonly journal?: readonly JournalAppend[];
   readonly updates?: readonly SagaUpdate[];
   readonly outbox?: readonly OutboxInsert[];
+  readonly messageInserts?: readonly MessageInsert[];
+  readonly messageUpdates?: readonly MessageUpdate[];
 }
 
 export interface ListSagasPage {
@@ -90,23 +122,37 @@ export interface ListSagasPage {
   readonly nextPageToken: string;
 }
 
-export interface Store {
-  open(): Promise<void>;
-  /** Waits for queued writes, then closes. */
-  close(): Promise<void>;
-  /** A new unique saga key (valid after open). */
-  nextSagaKey(): number;
+/** Makes units of work durable. */
+export interface UnitCommitter {
   /** Resolves once the unit is durable (group-committed with others). */
   commit(unit: WriteUnit): Promise<void>;
+}
+
+/** Saga rows: creation keys, lookups, listing, retention, counts. */
+export interface SagaStore {
+  /**
+   * A new saga key, unique among every writer of the store: keys come from
+   * blocks reserved durably (see saga-key-blocks.ts), so a restart or another
+   * coordinator never hands out a key again.
+   */
+  nextSagaKey(): Promise<number>;
   getSagaRow(id: string): Promise<SagaRow | undefined>;
-  getJournal(key: number): Promise<JournalEvent[]>;
-  /** Streams every saga in an active state with its journal, for recovery. */
-  loadActiveSagas(visit: (row: SagaRow, events: JournalEvent[]) => void): Promise<number>;
   listSagas(filter: ListSagasFilter): Promise<ListSagasPage>;
-  /** Deletes up to `limit` finished sagas (terminal states) that finished before `before`. */
+  /** Deletes up to `limit` finished sagas (terminal states) that finished before `before`, with their journals. */
   deleteFinishedBefore(before: number, limit: number): Promise<number>;
   /** Number of sagas per state (for gauges and alerts). */
   countByState(): Promise<Map<SagaState, number>>;
+}
+
+/** The journal of each saga. */
+export interface JournalStore {
+  getJournal(key: number): Promise<JournalEvent[]>;
+  /** Streams every saga in an active state with its journal, for recovery. */
+  loadActiveSagas(visit: (row: SagaRow, events: JournalEvent[]) => void): Promise<number>;
+}
+
+/** Events to publish, written with the changes they describe. */
+export interface OutboxStore {
   /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order. */
   readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]>;
   /** Marks outbox rows sent (their publication was acknowledged). */
@@ -119,4 +165,29 @@ export interface Store {
   deleteSentOutbox(sentBefore: number, limit: number): Promise<number>;
   /** Deletes the `count` oldest unsent rows whose subject starts with one of `subjectPrefixes`. */
   dropOldestUnsentOutbox(count: number, subjectPrefixes: readonly string[]): Promise<number>;
+  /** Whether an outbox row has this id. */
+  outboxHas(id: string): Promise<boolean>;
+}
+
+/** Transactional ("half") messages; their writes go in WriteUnit.messageInserts/messageUpdates. */
+export interface MessageStore {
+  getMessage(id: string): Promise<MessageRecord | undefined>;
+  /** The message with its payload; published_at from its delivery's outbox row (id `deliveryId`) while that row is kept. */
+  viewMessage(id: string, deliveryId: string): Promise<MessageView | undefined>;
+  /** Every message that still needs the coordinator: PREPARED (wake at next_check_at), or COMMITTED and not yet in the outbox (wake at deliver_at). */
+  loadPendingMessages(visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number>;
+  countPreparedMessages(): Promise<number>;
+  /** Copies the sent time of up to `limit` published deliveries into their messages (the relay prunes sent outbox rows). */
+  syncPublishedMessages(limit: number): Promise<void>;
+  /** Deletes up to `limit` messages decided before `before` that need nothing more; about how many were deleted. */
+  deleteMessagesDecidedBefore(before: number, limit: number): Promise<number>;
+}
+
+/** Everything a backend implements. */
+export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxStore, MessageStore {
+  open(): Promise<void>;
+  /** Waits for queued writes, then closes. */
+  close(): Promise<void>;
+  /** Age in ms of the oldest write not yet committed (0 when none): a stalled log shows here (admission control's signal). */
+  oldestPendingCommitMs(): number;
 }

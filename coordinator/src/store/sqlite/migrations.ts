@@ -75,6 +75,14 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX tx_messages_unpublished ON tx_messages (enqueued_at) WHERE enqueued_at IS NOT NULL AND published_at IS NULL;
   CREATE INDEX tx_messages_decided ON tx_messages (decided_at) WHERE decided_at IS NOT NULL;
   `,
+  // 3: durable counters: 'saga_key' is the last saga key reserved (see saga-key-blocks.ts).
+  `
+  CREATE TABLE counters (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO counters (name, value) SELECT 'saga_key', COALESCE(MAX(key), 0) FROM sagas;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../config/config.js';
 import type { SagaDefinition, SagaState } from '../../domain/saga-types.js';
 import { validateStartSaga } from '../../domain/validate-start-saga.js';
-import type { JournalEvent } from '../../engine/journal-event.js';
+import type { JournalEvent } from '../../domain/journal-event.js';
 import type { SagaRow, WriteUnit } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -81,7 +81,7 @@ describe('SqliteStore', () => {
     const units: Promise<void>[] = [];
     // 4,500 sagas: two pages and a half of active ones, with finished ones in between.
     for (let i = 0; i < 4_500; i++) {
-      const key = store.nextSagaKey();
+      const key = await store.nextSagaKey();
       const finished = i % 3 === 1;
       const id = `saga-${i}`;
       if (!finished) active.push(id);
@@ -102,7 +102,7 @@ describe('SqliteStore', () => {
 
   it('reads what was committed after an earlier read (no snapshot pinned by a cached statement)', async () => {
     const store = await openStore('fresh-reads');
-    const key = store.nextSagaKey();
+    const key = await store.nextSagaKey();
     await store.commit(sagaUnit(key, 'order-1', false));
     expect((await store.getSagaRow('order-1'))?.state).toBe('RUNNING');
     // The queries that once left a statement on its row: the backlog, then the row again.
@@ -119,9 +119,9 @@ describe('SqliteStore', () => {
 
   it('commits a batch whole or not at all', async () => {
     const store = await openStore('atomic-batch');
-    const key = store.nextSagaKey();
+    const key = await store.nextSagaKey();
     await store.commit(sagaUnit(key, 'first', false));
-    const other = store.nextSagaKey();
+    const other = await store.nextSagaKey();
     // Queued in the same tick: one batch. The second unit repeats (key, seq 1): the batch fails.
     const good = store.commit(sagaUnit(other, 'second', false));
     const clash = store.commit({ journal: [{ key, seq: 1, event: { t: 'dispatch', at: 5, s: 0, op: 'execute', n: 2 } }] });
@@ -131,7 +131,23 @@ describe('SqliteStore', () => {
     expect(await store.getJournal(other)).toEqual([]);
     expect(await store.getJournal(key)).toHaveLength(1);
     // The store goes on: the next batch commits.
-    await store.commit(sagaUnit(store.nextSagaKey(), 'third', false));
+    await store.commit(sagaUnit(await store.nextSagaKey(), 'third', false));
     expect((await store.getSagaRow('third'))?.state).toBe('RUNNING');
+  });
+
+  it('never hands out a saga key again after a restart, used or not', async () => {
+    const store = await openStore('keys-after-restart');
+    const handedOut = [await store.nextSagaKey(), await store.nextSagaKey(), await store.nextSagaKey()];
+    await store.commit(sagaUnit(handedOut[0] ?? 0, 'only-one-used', false));
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+    const path = join(dirs.at(-1) ?? '', 'saga.db');
+    const reopened = new SqliteStore({ path, synchronous: 'NORMAL' });
+    await reopened.open();
+    stores.push(reopened);
+    const next = await reopened.nextSagaKey();
+    expect(next).toBeGreaterThan(Math.max(...handedOut));
+    await reopened.commit(sagaUnit(next, 'after-restart', false));
+    expect((await reopened.getSagaRow('after-restart'))?.key).toBe(next);
   });
 });

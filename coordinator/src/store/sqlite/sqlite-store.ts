@@ -3,9 +3,11 @@
 // GetSaga/ListSagas never wait behind an fsync.
 
 import { decodeDefinition, encodeDefinition } from '../definition-codec.js';
-import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../../engine/journal-event.js';
-import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-types.js';
 import { invalidArgument } from '../../domain/errors.js';
+import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../../domain/journal-event.js';
+import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-types.js';
+import type { MessageRecord, MessageState, MessageView } from '../../messages/message-types.js';
+import { SagaKeyBlocks } from '../saga-key-blocks.js';
 import type {
   JournalAppend,
   ListSagasPage,
@@ -21,6 +23,17 @@ import type {
 import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
 import { SqliteConnection, type SqlParam } from './sqlite-connection.js';
+import {
+  countDecidedBefore,
+  countPreparedMessages,
+  deleteDecidedStatement,
+  getMessage,
+  loadPendingMessages,
+  messageStatements,
+  syncPublishedStatement,
+  viewMessage,
+  type SqlStatement,
+} from './sqlite-messages.js';
 
 export type SynchronousMode = 'FULL' | 'NORMAL' | 'OFF';
 
@@ -35,19 +48,22 @@ export interface SqliteStoreOptions {
   readonly onCommitBatch?: (oldestWaitMs: number, units: number) => void;
 }
 
-/** A statement of another module (messages, outbox relay) joining the group-committed transaction. */
-export interface SqlStatement {
-  readonly sql: string;
-  readonly params: readonly SqlParam[];
+/** A reservation of saga keys: `last` is set to the counter's new value in the transaction. */
+interface KeyReservation {
+  readonly count: number;
+  last?: number;
 }
 
-/** SQLite-specific unit: the common writes plus extra statements, run after them in the same transaction. */
-export interface SqliteWriteUnit extends WriteUnit {
+/**
+ * Internal unit: application writes; or the store's own statements (outbox and
+ * message maintenance), run after them in the same transaction; or a purge of
+ * finished sagas; or a reservation of saga keys.
+ */
+type StoreUnit = WriteUnit & {
   readonly statements?: readonly SqlStatement[];
-}
-
-/** Internal unit: application writes, or a purge of finished sagas. */
-type StoreUnit = SqliteWriteUnit & { readonly purge?: readonly number[] };
+  readonly purge?: readonly number[];
+  readonly reserveKeys?: KeyReservation;
+};
 
 interface SagaRowDb {
   key: number;
@@ -89,7 +105,7 @@ const MAX_PARAMS = 8000;
 export class SqliteStore implements Store {
   private writer: SqliteConnection | undefined;
   private reader: SqliteConnection | undefined;
-  private lastKey = 0;
+  private readonly keys = new SagaKeyBlocks({ reserve: (count) => this.reserveKeys(count) });
   private readonly committer: GroupCommitter<StoreUnit>;
   private readonly synchronous: SynchronousMode;
 
@@ -117,13 +133,12 @@ export class SqliteStore implements Store {
     writer.serialize();
     const reader = await SqliteConnection.open(this.options.path, true);
     await reader.exec('PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;');
-    const max = await writer.get<{ k: number | null }>('SELECT MAX(key) AS k FROM sagas');
-    this.lastKey = max?.k ?? 0;
     this.writer = writer;
     this.reader = reader;
   }
 
   async close(): Promise<void> {
+    await this.keys.idle();
     await this.committer.idle();
     await this.reader?.close();
     await this.writer?.close();
@@ -131,18 +146,12 @@ export class SqliteStore implements Store {
     this.writer = undefined;
   }
 
-  nextSagaKey(): number {
-    this.lastKey += 1;
-    return this.lastKey;
+  nextSagaKey(): Promise<number> {
+    return this.keys.next();
   }
 
-  commit(unit: SqliteWriteUnit): Promise<void> {
+  commit(unit: WriteUnit): Promise<void> {
     return this.committer.commit(unit);
-  }
-
-  /** The read connection, for modules that keep their own tables in this database. */
-  readConnection(): SqliteConnection {
-    return this.read();
   }
 
   commitStats(): { batches: number; units: number } {
@@ -311,6 +320,46 @@ export class SqliteStore implements Store {
     await this.committer.commit({ statements });
   }
 
+  async outboxHas(id: string): Promise<boolean> {
+    const rows = await this.read().all<{ one: number }>('SELECT 1 AS one FROM outbox WHERE id = ?', [id]);
+    return rows.length > 0;
+  }
+
+  getMessage(id: string): Promise<MessageRecord | undefined> {
+    return getMessage(this.read(), id);
+  }
+
+  viewMessage(id: string, deliveryId: string): Promise<MessageView | undefined> {
+    return viewMessage(this.read(), id, deliveryId);
+  }
+
+  loadPendingMessages(visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number> {
+    return loadPendingMessages(this.read(), visit);
+  }
+
+  countPreparedMessages(): Promise<number> {
+    return countPreparedMessages(this.read());
+  }
+
+  async syncPublishedMessages(limit: number): Promise<void> {
+    await this.committer.commit({ statements: [syncPublishedStatement(limit)] });
+  }
+
+  async deleteMessagesDecidedBefore(before: number, limit: number): Promise<number> {
+    const n = await countDecidedBefore(this.read(), before, limit);
+    if (n === 0) return 0;
+    await this.committer.commit({ statements: [deleteDecidedStatement(before, limit)] });
+    return n;
+  }
+
+  /** Moves the durable key counter on by `count`; resolves with the block's first key. */
+  private async reserveKeys(count: number): Promise<number> {
+    const reservation: KeyReservation = { count };
+    await this.committer.commit({ reserveKeys: reservation });
+    if (reservation.last === undefined) throw new Error('SqliteStore: the key reservation returned no counter');
+    return reservation.last - count + 1;
+  }
+
   private read(): SqliteConnection {
     if (this.reader === undefined) throw new Error('SqliteStore is not open');
     return this.reader;
@@ -330,8 +379,11 @@ export class SqliteStore implements Store {
     const outbox: OutboxInsert[] = [];
     const purge: number[] = [];
     const statements: SqlStatement[] = [];
+    const reservations: KeyReservation[] = [];
     for (const u of units) {
       if (u.statements) statements.push(...u.statements);
+      if (u.messageInserts || u.messageUpdates) statements.push(...messageStatements(u.messageInserts ?? [], u.messageUpdates ?? []));
+      if (u.reserveKeys) reservations.push(u.reserveKeys);
       if (u.inserts) inserts.push(...u.inserts);
       if (u.journal) journal.push(...u.journal);
       // The latest summary of a saga wins; UPDATE … FROM must not see a key twice.
@@ -395,10 +447,14 @@ export class SqliteStore implements Store {
     }
     tail.push('COMMIT;');
     try {
-      if (statements.length === 0) await db.exec(`${head.join('\n')}\n${tail.join('\n')}`);
+      if (statements.length === 0 && reservations.length === 0) await db.exec(`${head.join('\n')}\n${tail.join('\n')}`);
       else {
         await db.exec(head.join('\n'));
         for (const st of statements) await db.run(st.sql, st.params);
+        for (const r of reservations) {
+          const row = await db.get<{ value: number }>("UPDATE counters SET value = value + ? WHERE name = 'saga_key' RETURNING value", [r.count]);
+          r.last = row?.value;
+        }
         await db.exec(tail.join('\n'));
       }
     } catch (err) {

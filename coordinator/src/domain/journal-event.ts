@@ -1,8 +1,8 @@
 // The saga log: every durable change of a saga is one journal event, appended in
 // order. The full state of a saga is the fold of its events over its definition
-// (see saga-runtime.ts), which is how recovery and GetSaga rebuild it.
+// (see engine/saga-runtime.ts), which is how recovery and GetSaga rebuild it.
 
-import type { Operation, SagaState } from '../domain/saga-types.js';
+import type { Operation, SagaState } from './saga-types.js';
 
 export type CompensationCause = 'failure' | 'deadline' | 'abort';
 
