@@ -2,6 +2,7 @@
 // gRPC server, retention, events/metrics/alerts) and gives it one start/close lifecycle.
 
 import { ServerCredentials } from '@grpc/grpc-js';
+import type { Tracer } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -20,6 +21,8 @@ import { startMessageModule, type MessageModule } from './messages/message-modul
 import { ParticipantRegistry } from './registry/participant-registry.js';
 import { RetentionSweeper } from './store/retention-sweeper.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { SagaTracing } from './tracing/saga-tracing.js';
+import { TracingParticipantInvoker } from './tracing/tracing-participant-invoker.js';
 import type { Store } from './store/store.js';
 
 export interface CoordinatorAppOptions {
@@ -29,6 +32,8 @@ export interface CoordinatorAppOptions {
   readonly crashPoint?: EngineHooks['crashPoint'];
   /** Test hooks for transactional messages; default: from SAGA_TEST_CRASH_AT. */
   readonly messageCrashPoint?: (point: MessageCrashPoint, messageId: string) => void;
+  /** OpenTelemetry tracer (tracing/tracing-setup.ts); unset = no spans. */
+  readonly tracer?: Tracer;
 }
 
 export class CoordinatorApp {
@@ -45,6 +50,7 @@ export class CoordinatorApp {
     readonly events: EventServices,
     /** Transactional messages. */
     readonly messages: MessageModule,
+    private readonly tracing: SagaTracing | undefined,
   ) {}
 
   static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
@@ -78,15 +84,28 @@ export class CoordinatorApp {
     const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes });
     const events = new EventServices({ config, store, logger, crashPoint: options.crashPoint });
     events.metrics.bindAdmission(() => admission.stats().shedding);
+    const tracing = options.tracer === undefined ? undefined : new SagaTracing(options.tracer);
+    const eventHooks = events.engineHooks();
     const engine = new SagaEngine({
       store,
-      invoker,
+      invoker: options.tracer === undefined ? invoker : new TracingParticipantInvoker(invoker, options.tracer),
       logger: logger.child({ component: 'engine' }),
       maxActiveSagas: config.maxActiveSagas,
       evictParkedAfterMs: config.evictParkedAfterMs,
       admission,
       drainTimeoutMs: config.drainTimeoutMs,
-      hooks: { outcomeEvents: outcomeEventFactory(config.events.subjectPrefix), crashPoint: options.crashPoint, ...events.engineHooks() },
+      hooks: {
+        outcomeEvents: outcomeEventFactory(config.events.subjectPrefix),
+        crashPoint: options.crashPoint,
+        ...eventHooks,
+        onCommitted:
+          tracing === undefined
+            ? eventHooks.onCommitted
+            : (saga, committed) => {
+                eventHooks.onCommitted?.(saga, committed);
+                tracing.observe(saga, committed);
+              },
+      },
     });
     built.engine = engine;
     await events.load(engine);
@@ -110,6 +129,7 @@ export class CoordinatorApp {
       logger: logger.child({ component: 'grpc' }),
       operatorToken: config.operatorToken,
       messages: messages.handlers,
+      tracing,
     });
     const server = await startGrpcServer({
       listen: config.listen,
@@ -127,7 +147,7 @@ export class CoordinatorApp {
       batch: config.retention.batch,
     });
     sweeper.start();
-    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages);
+    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages, tracing);
   }
 
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */
@@ -135,6 +155,7 @@ export class CoordinatorApp {
     this.logger.info('shutting down');
     await this.sweeper.close();
     await this.engine.close();
+    this.tracing?.close();
     await this.server.shutdown(Math.min(this.drainTimeoutMs, 5000));
     await this.invoker.close();
     await this.messages.close();

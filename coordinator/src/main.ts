@@ -6,6 +6,10 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config/config.js';
 import { CoordinatorApp } from './coordinator-app.js';
 import { crashPointFromEnv, messageCrashPointFromEnv } from './crash-points.js';
+import { startTracing } from './tracing/tracing-setup.js';
+
+/** Reported as service.version of spans. */
+const COORDINATOR_VERSION = '0.1.0';
 
 async function main(): Promise<void> {
   let config;
@@ -20,9 +24,11 @@ async function main(): Promise<void> {
   }
   // Logs go to stderr; stdout carries only the ready line.
   const logger = pino({ level: config.logLevel, base: { service: 'saga-coordinator' } }, pino.destination(2));
+  const tracing = startTracing(process.env, COORDINATOR_VERSION);
   const app = await CoordinatorApp.start({
     config,
     logger,
+    tracer: tracing?.tracer,
     crashPoint: crashPointFromEnv(process.env, logger),
     messageCrashPoint: messageCrashPointFromEnv(process.env, logger),
   });
@@ -34,13 +40,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'signal received');
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // Spans buffered for export are flushed after the drain (bounded by OTEL_EXPORTER_OTLP_TIMEOUT).
+    app
+      .close()
+      .then(() => tracing?.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -18,6 +18,8 @@ export interface StepInvocation {
   readonly deadline: number;
   readonly outputs: ReadonlyMap<string, Buffer>;
   readonly metadata: Readonly<Record<string, string>>;
+  /** W3C trace context the call belongs to (tracing on): the saga span's, or the call span's once the tracer wrapped the call. */
+  readonly traceparent?: string;
 }
 
 /**

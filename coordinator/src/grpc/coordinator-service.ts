@@ -42,6 +42,7 @@ import {
 } from './convert.js';
 import { isUnexpected, toServiceError } from './status-map.js';
 import type { MessageHandlers } from './message-handlers.js';
+import type { SagaTracing } from '../tracing/saga-tracing.js';
 
 export interface CoordinatorServiceOptions {
   readonly engine: SagaEngine;
@@ -52,6 +53,8 @@ export interface CoordinatorServiceOptions {
   /** When set, AbortSaga/RetrySaga/ResolveSaga require "authorization: Bearer <token>". */
   readonly operatorToken?: string;
   readonly messages: MessageHandlers;
+  /** Saga spans (tracing on): a StartSaga's `traceparent` header becomes the parent of its saga's span. */
+  readonly tracing?: SagaTracing;
 }
 
 type UnaryFn<Req, Res> = (req: Req, signal: AbortSignal, metadata: Metadata) => Promise<Res>;
@@ -90,9 +93,21 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
   };
 
   return {
-    startSaga: unary<StartSagaRequest, StartSagaResponse>('StartSaga', async (req) => {
+    startSaga: unary<StartSagaRequest, StartSagaResponse>('StartSaga', async (req, _signal, md) => {
       const validated = validateStartSaga(startSagaFromPb(req), limits, retryDefaults, (name) => registry.check(name));
-      return startSagaResultToPb(await engine.startSaga(validated));
+      const tracing = options.tracing;
+      if (tracing === undefined) return startSagaResultToPb(await engine.startSaga(validated));
+      // The saga span's traceparent is stored with the definition (after its hash was taken).
+      const caller = md.get('traceparent')[0];
+      const traceParent = tracing.beginSaga(validated.definition.name, typeof caller === 'string' ? caller : undefined);
+      let created = false;
+      try {
+        const result = await engine.startSaga({ ...validated, definition: { ...validated.definition, traceParent } });
+        created = result.created;
+        return startSagaResultToPb(result);
+      } finally {
+        if (!created) tracing.discard(traceParent);
+      }
     }),
     getSaga: unary<GetSagaRequest, GetSagaResponse>('GetSaga', async (req) => {
       requireId(req.sagaId);

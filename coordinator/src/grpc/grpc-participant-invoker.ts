@@ -85,7 +85,7 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       metadata: call.metadata,
     };
     const calls = this.callsOf(signal);
-    if (channel !== undefined) return this.invokeLean(channel, call.operation === 'execute', stepCall, call.deadline, calls);
+    if (channel !== undefined) return this.invokeLean(channel, call.operation === 'execute', stepCall, call.deadline, calls, call.traceparent);
     if (client === undefined) throw new Error('unreachable: no channel and no client');
     return new Promise<InvokeResult>((resolve) => {
       const done = (err: ServiceError | null, res?: ExecuteResponse | CompensateResponse): void => {
@@ -94,15 +94,24 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
         else resolve(this.fromResult(res?.result));
       };
       const options = { deadline: call.deadline };
+      const md = new Metadata();
+      if (call.traceparent !== undefined) md.set('traceparent', call.traceparent);
       const grpcCall =
         call.operation === 'execute'
-          ? client.makeUnaryRequest(EXECUTE_PATH, encodeExecute, decodeExecute, { call: stepCall }, new Metadata(), options, done)
-          : client.makeUnaryRequest(COMPENSATE_PATH, encodeCompensate, decodeCompensate, { call: stepCall }, new Metadata(), options, done);
+          ? client.makeUnaryRequest(EXECUTE_PATH, encodeExecute, decodeExecute, { call: stepCall }, md, options, done)
+          : client.makeUnaryRequest(COMPENSATE_PATH, encodeCompensate, decodeCompensate, { call: stepCall }, md, options, done);
       calls.add(grpcCall);
     });
   }
 
-  private invokeLean(channel: Http2UnaryChannel, execute: boolean, stepCall: StepCall, deadline: number, calls: Set<Cancellable>): Promise<InvokeResult> {
+  private invokeLean(
+    channel: Http2UnaryChannel,
+    execute: boolean,
+    stepCall: StepCall,
+    deadline: number,
+    calls: Set<Cancellable>,
+    traceparent: string | undefined,
+  ): Promise<InvokeResult> {
     const request = encodeWithSharedWriter(execute, stepCall);
     return new Promise<InvokeResult>((resolve) => {
       // The answer never comes before call() returns.
@@ -120,7 +129,7 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
           return;
         }
         resolve(this.fromResult(res.result));
-      });
+      }, traceparent);
       calls.add(handle);
     });
   }

@@ -79,8 +79,8 @@ export class Http2UnaryChannel {
     private readonly options: Http2UnaryChannelOptions,
   ) {}
 
-  /** Sends one request message; `done` is called exactly once, never before this returns. */
-  call(path: string, request: Uint8Array, deadline: number, done: (answer: UnaryAnswer) => void): UnaryCallHandle {
+  /** Sends one request message (with a W3C `traceparent` header when given); `done` is called exactly once, never before this returns. */
+  call(path: string, request: Uint8Array, deadline: number, done: (answer: UnaryAnswer) => void, traceparent?: string): UnaryCallHandle {
     const timeoutMs = Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(deadline - Date.now())));
     const body = Buffer.allocUnsafe(5 + request.length);
     body[0] = 0;
@@ -98,6 +98,7 @@ export class Http2UnaryChannel {
           // At most 8 digits (PROTOCOL-HTTP2.md).
           'grpc-timeout': timeoutMs <= 99_999_999 ? `${timeoutMs}m` : `${Math.ceil(timeoutMs / 1000)}S`,
           'user-agent': 'saga-coordinator',
+          ...(traceparent !== undefined ? { traceparent } : {}),
         },
         { endStream: false },
       );
