@@ -65,5 +65,5 @@ VOLUME ["/data"]
 EXPOSE 50051 9464
 # The coordinator handles SIGTERM itself (drain, flush, exit 0), also as PID 1.
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["saga", "health", "--timeout", "4000"]
+HEALTHCHECK --interval=10s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/cli/dist/health-probe.js"]
 ENTRYPOINT ["node", "/app/coordinator/dist/main.js"]

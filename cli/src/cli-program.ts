@@ -2,13 +2,14 @@
 // (0 ok, 1 a call failed, 2 usage). Built on the SDK's clients.
 
 import { Command, CommanderError, Option } from 'commander';
-import type { SagaClient, SagaState, SagaSummary } from '@saga/sdk';
+import { SagaClientError, type SagaClient, type SagaState, type SagaSummary } from '@saga/sdk';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CheckFailedError, EXIT_OK, EXIT_USAGE, UsageError, describeFailure } from './cli-errors.js';
 import { CommandContext } from './command-context.js';
 import { positiveInteger, type GlobalFlags } from './connection-options.js';
 import { readDefinitionFile } from './definition-file.js';
 import { parseSince, parseStates } from './list-filters.js';
+import { HealthCheckError } from './health-client.js';
 import { createOutput } from './output.js';
 import { renderManualQueue, renderMessage, renderSaga, renderSnapshotLine, renderStartResult, renderSummaries } from './saga-views.js';
 
@@ -84,7 +85,9 @@ function buildProgram(io: CliIo): Command {
           try {
             status = await health.check(opts.service, deadlineMs);
           } catch (err) {
-            if (Date.now() + HEALTH_POLL_MS >= until) throw err;
+            if (Date.now() + HEALTH_POLL_MS >= until) {
+              throw err instanceof HealthCheckError ? new SagaClientError('Health.Check', err.code, err.details) : err;
+            }
             status = '';
           }
           if (status === 'SERVING' || Date.now() + HEALTH_POLL_MS >= until) break;

@@ -1,8 +1,19 @@
 // A client of the standard grpc.health.v1.Health service (the SDK has none):
-// `saga health` and the container's HEALTHCHECK use it.
+// `saga health` and the container's HEALTHCHECK (health-probe.ts) use it. It
+// does not load the SDK, so that the probe starts quickly.
 
 import { Metadata, makeClientConstructor, status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import { SagaClientError } from '@saga/sdk';
+
+/** A failed Check: the gRPC status code and details. */
+export class HealthCheckError extends Error {
+  constructor(
+    readonly code: number,
+    readonly details: string,
+  ) {
+    super(`Health.Check failed: ${status[code] ?? code}: ${details}`);
+    this.name = 'HealthCheckError';
+  }
+}
 import { service } from 'grpc-health-check';
 
 export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
@@ -30,8 +41,8 @@ export class HealthClient {
     for (const [k, v] of Object.entries(this.metadata)) md.set(k, v);
     return new Promise((resolve, reject) => {
       this.stub.Check({ service: serviceName }, md, { deadline: new Date(Date.now() + deadlineMs) }, (err, response) => {
-        if (err) reject(new SagaClientError('Health.Check', err.code, err.details));
-        else if (response === undefined) reject(new SagaClientError('Health.Check', status.INTERNAL, 'empty response'));
+        if (err) reject(new HealthCheckError(err.code, err.details));
+        else if (response === undefined) reject(new HealthCheckError(status.INTERNAL, 'empty response'));
         else resolve(response.status);
       });
     });
