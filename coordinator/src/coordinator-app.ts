@@ -13,6 +13,7 @@ import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
 import { outcomeEventFactory } from './events/outcome-events.js';
+import { grpcDeadLetterHandlers } from './events/grpc-dead-letter-handlers.js';
 import { createCoordinatorService } from './grpc/coordinator-service.js';
 import { GrpcParticipantInvoker } from './grpc/grpc-participant-invoker.js';
 import { startGrpcServer, type RunningServer } from './grpc/grpc-server.js';
@@ -78,6 +79,7 @@ export class CoordinatorApp {
       path: config.database.path,
       synchronous: config.database.synchronous,
       onCommitBatch: (oldestWaitMs) => admission.observeCommitDelay(oldestWaitMs),
+      onFailed: (err) => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log'),
     });
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
@@ -119,6 +121,7 @@ export class CoordinatorApp {
       registry,
       logger,
       onOutboxWritten: () => events.wakeRelay(),
+      maxEventBytes: () => events.maxEventBytes(),
       crashPoint: options.messageCrashPoint,
     });
     const service = createCoordinatorService({
@@ -129,6 +132,7 @@ export class CoordinatorApp {
       logger: logger.child({ component: 'grpc' }),
       operatorToken: config.operatorToken,
       messages: messages.handlers,
+      deadLetters: grpcDeadLetterHandlers(events.deadLetters),
       tracing,
     });
     const server = await startGrpcServer({
@@ -148,6 +152,21 @@ export class CoordinatorApp {
     });
     sweeper.start();
     return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages, tracing);
+  }
+
+  /**
+   * Calls `listener` once when the durable log failed (a write of the store, or
+   * of the engine): the process should exit 1.
+   */
+  onFatal(listener: (err: Error) => void): void {
+    let told = false;
+    const once = (err: Error): void => {
+      if (told) return;
+      told = true;
+      listener(err);
+    };
+    this.engine.onFatal(once);
+    this.store.onFailed(once);
   }
 
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */

@@ -1,7 +1,8 @@
 // The SQLite store on a fresh file per test: recovery reads every active saga
 // (across its pages, skipping finished ones), reads see writes committed after
-// earlier reads (the stale-snapshot regression), and a group-committed batch
-// commits whole or not at all.
+// earlier reads (the stale-snapshot regression), a unit failing on its own
+// constraint is isolated from its batch, blobs are bound bytes, and a second
+// owner of the file is refused.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,9 @@ import { validateStartSaga } from '../../domain/validate-start-saga.js';
 import type { JournalEvent } from '../../domain/journal-event.js';
 import type { SagaRow, WriteUnit } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
+import { DatabaseInUseError } from './owner-lock.js';
+import { WriteConflictError } from '../write-conflict-error.js';
+import { hostname } from 'node:os';
 
 const dirs: string[] = [];
 const stores: SqliteStore[] = [];
@@ -117,22 +121,49 @@ describe('SqliteStore', () => {
     expect(await store.getJournal(key)).toHaveLength(2);
   });
 
-  it('commits a batch whole or not at all', async () => {
-    const store = await openStore('atomic-batch');
+  it('answers a unit that fails on its own constraint with its own error and commits the others of its batch', async () => {
+    const store = await openStore('isolated-unit');
     const key = await store.nextSagaKey();
     await store.commit(sagaUnit(key, 'first', false));
     const other = await store.nextSagaKey();
-    // Queued in the same tick: one batch. The second unit repeats (key, seq 1): the batch fails.
+    // Queued in the same tick: one batch. The second unit repeats (key, seq 1), the third a saga id.
     const good = store.commit(sagaUnit(other, 'second', false));
     const clash = store.commit({ journal: [{ key, seq: 1, event: { t: 'dispatch', at: 5, s: 0, op: 'execute', n: 2 } }] });
-    await expect(clash).rejects.toThrow();
-    await expect(good).rejects.toThrow();
-    expect(await store.getSagaRow('second')).toBeUndefined();
-    expect(await store.getJournal(other)).toEqual([]);
+    const sameId = store.commit(sagaUnit(await store.nextSagaKey(), 'second', false));
+    await expect(clash).rejects.toBeInstanceOf(WriteConflictError);
+    await expect(sameId).rejects.toMatchObject({ kind: 'ALREADY_EXISTS' });
+    await expect(good).resolves.toBeUndefined();
+    expect((await store.getSagaRow('second'))?.key).toBe(other);
+    expect(await store.getJournal(other)).toHaveLength(1);
     expect(await store.getJournal(key)).toHaveLength(1);
+    expect(store.failure()).toBeUndefined();
     // The store goes on: the next batch commits.
     await store.commit(sagaUnit(await store.nextSagaKey(), 'third', false));
     expect((await store.getSagaRow('third'))?.state).toBe('RUNNING');
+  });
+
+  it('stores blobs as bound bytes: a payload with every byte value, NULs included, reads back unchanged', async () => {
+    const store = await openStore('blob-params');
+    const payload = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
+    await store.commit({ outbox: [{ id: 'e1', subject: 's.x', payload, headers: { a: 'b' }, createdAt: 1, orderingKey: 'k' }] });
+    const rows = await store.readPendingOutbox(0, 10);
+    expect(Buffer.compare(rows[0]!.payload, payload)).toBe(0);
+  });
+
+  it('refuses a second owner of the file at once, naming the file, and lets one in after close', async () => {
+    const first = await openStore('owner-lock');
+    const path = join(dirs.at(-1) ?? '', 'saga.db');
+    const second = new SqliteStore({ path, synchronous: 'NORMAL' });
+    const err = await second.open().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DatabaseInUseError);
+    expect((err as Error).message).toBe(`database ${path} is in use by another coordinator (pid ${process.pid} on host ${hostname()})`);
+    await first.close();
+    stores.splice(stores.indexOf(first), 1);
+    await second.open();
+    stores.push(second);
   });
 
   it('never hands out a saga key again after a restart, used or not', async () => {
