@@ -11,7 +11,7 @@ import { readDefinitionFile } from './definition-file.js';
 import { parseSince, parseStates } from './list-filters.js';
 import { HealthCheckError } from './health-client.js';
 import { createOutput } from './output.js';
-import { renderManualQueue, renderMessage, renderSaga, renderSnapshotLine, renderStartResult, renderSummaries } from './saga-views.js';
+import { renderDeadLetters, renderManualQueue, renderMessage, renderSaga, renderSnapshotLine, renderStartResult, renderSummaries } from './saga-views.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -212,6 +212,35 @@ function buildProgram(io: CliIo): Command {
         else ctx.out.writeLines(renderMessage(message, ctx.out));
       }),
     );
+
+  const deadLetters = program.command('dead-letters').description("the outbox's dead letters: events the relay could not publish");
+  deadLetters
+    .command('list')
+    .description('every dead letter, oldest first, with its error and the events waiting behind it')
+    .action(
+      run(async (ctx) => {
+        const letters = await ctx.deadLetterClient().list();
+        if (ctx.out.json) ctx.out.writeJson({ deadLetters: letters });
+        else ctx.out.writeLines(renderDeadLetters(letters, ctx.out));
+      }),
+    );
+  for (const [verb, description, done] of [
+    ['replay', 'put a dead letter back into the outbox (e.g. after raising the server limit)', 'replayed'],
+    ['drop', 'delete a dead letter for good; the events behind it go on', 'dropped'],
+  ] as const) {
+    deadLetters
+      .command(verb)
+      .description(description)
+      .argument('<event-id>')
+      .action(
+        run(async (ctx, eventId: string) => {
+          const client = ctx.deadLetterClient();
+          await (verb === 'replay' ? client.replay(eventId) : client.drop(eventId));
+          if (ctx.out.json) ctx.out.writeJson({ eventId, [done]: true });
+          else ctx.out.writeLines([`dead letter ${eventId}: ${done}`]);
+        }),
+      );
+  }
 
   return program;
 }

@@ -3,6 +3,7 @@
 
 import { SagaClient, TxMessageClient } from '@saga/sdk';
 import { connectionSettings, type ConnectionSettings, type GlobalFlags } from './connection-options.js';
+import { DeadLetterClient } from './dead-letter-client.js';
 import { HealthClient } from './health-client.js';
 import type { Output } from './output.js';
 
@@ -37,6 +38,13 @@ export class CommandContext {
   healthClient(): HealthClient {
     const s = this.settings;
     const client = new HealthClient(s.address, s.credentials, s.callMetadata);
+    this.closers.push(() => client.close());
+    return client;
+  }
+
+  deadLetterClient(): DeadLetterClient {
+    const s = this.settings;
+    const client = new DeadLetterClient(s.address, s.credentials, s.callMetadata, s.deadlineMs);
     this.closers.push(() => client.close());
     return client;
   }

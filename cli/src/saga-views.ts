@@ -2,6 +2,7 @@
 // attempts), a list of sagas, the MANUAL queue, one line per watched snapshot.
 
 import type { SagaRecord, SagaSummary, StartSagaResult, TxMessageRecord } from '@saga/sdk';
+import type { DeadLetterRecord } from './dead-letter-client.js';
 import { isoOrDash, offsetMs, renderTable, stateColumn, type Output } from './output.js';
 
 /** The saga's header and one row per attempt of every step, in definition order. */
@@ -98,4 +99,13 @@ export function renderMessage(message: TxMessageRecord, out: Output): string[] {
     ...(message.reason === '' ? [] : [`  reason: ${message.reason}`]),
     `  payload ${message.payload.length} bytes, headers ${Object.keys(message.headers).length}`,
   ];
+}
+
+export function renderDeadLetters(letters: readonly DeadLetterRecord[], out: Output): string[] {
+  if (letters.length === 0) return ['no dead letters'];
+  return renderTable(
+    [{ header: 'EVENT' }, { header: 'SUBJECT' }, { header: 'KEY' }, { header: 'BYTES' }, { header: 'FAILED AT' }, { header: 'ATTEMPTS' }, { header: 'WAITING' }, { header: 'ERROR' }],
+    letters.map((d) => [d.eventId, d.subject, d.orderingKey, String(d.payloadBytes), isoOrDash(d.failedAt), String(d.attempts), String(d.waitingBehind), d.error]),
+    out,
+  );
 }

@@ -140,15 +140,15 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
     commitMessage: unary('CommitMessage', (req, signal) => options.messages.commit(req, signal)),
     rollbackMessage: unary('RollbackMessage', (req, signal) => options.messages.rollback(req, signal)),
     getMessage: unary('GetMessage', (req, signal) => options.messages.get(req, signal)),
-    listDeadLetters: unary('ListDeadLetters', (req, _signal, md) => {
+    listDeadLetters: unary('ListDeadLetters', async (req, _signal, md) => {
       requireOperator(md);
       return options.deadLetters.list(req);
     }),
-    replayDeadLetter: unary('ReplayDeadLetter', (req, _signal, md) => {
+    replayDeadLetter: unary('ReplayDeadLetter', async (req, _signal, md) => {
       requireOperator(md);
       return options.deadLetters.replay(req);
     }),
-    dropDeadLetter: unary('DropDeadLetter', (req, _signal, md) => {
+    dropDeadLetter: unary('DropDeadLetter', async (req, _signal, md) => {
       requireOperator(md);
       return options.deadLetters.drop(req);
     }),

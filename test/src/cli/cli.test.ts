@@ -241,6 +241,19 @@ describe('saga CLI', () => {
     expect(unknown.stderr).toContain('GetMessage failed: NOT_FOUND');
   });
 
+  it('dead-letters list, replay and drop (text and JSON); an unknown event id answers NOT_FOUND', async () => {
+    expect(await saga(['dead-letters', 'list'])).toMatchObject({ code: 0, stdout: 'no dead letters\n' });
+    expect(jsonOf(await saga(['--json', 'dead-letters', 'list']))).toEqual({ deadLetters: [] });
+    for (const verb of ['replay', 'drop']) {
+      const run = await saga(['--json', 'dead-letters', verb, 'no-such-event']);
+      expect(run.code, `${verb}: ${run.stderr}`).toBe(1);
+      expect(JSON.parse(run.stderr).error).toMatchObject({ method: verb === 'replay' ? 'ReplayDeadLetter' : 'DropDeadLetter', code: 'NOT_FOUND' });
+    }
+    const unauthenticated = await saga(['dead-letters', 'list'], { SAGA_TOKEN: undefined });
+    expect(unauthenticated.code).toBe(1);
+    expect(unauthenticated.stderr).toMatch(/^saga: ListDeadLetters failed: UNAUTHENTICATED/);
+  });
+
   it('sends the token from SAGA_TOKEN or --token; without it the coordinator answers UNAUTHENTICATED', async () => {
     const sagaId = idFor('cli token');
     await startAndWait(writeJson('token.json', order(1)), sagaId);
