@@ -69,7 +69,8 @@ afterAll(async () => {
   dir?.remove();
 });
 
-describe('saga CLI', () => {
+// Each command is a fresh Node process (1–4 s apiece on a loaded machine): tests that run many get a longer bound.
+describe('saga CLI', { timeout: 240_000 }, () => {
   it('health: SERVING in text and JSON; a dead address fails with exit 1 naming the gRPC code', async () => {
     const text = await saga(['health']);
     expect(text).toMatchObject({ code: 0, stdout: 'SERVING\n' });
