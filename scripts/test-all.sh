@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`; CI runs it through .ci/run). On a fresh
-# machine it installs what the tests need: nats-server (Debian package), npm
+# machine it installs what the tests need: nats-server and openssl (Debian packages), npm
 # dependencies, the Python participant's virtualenv and the Go modules. Then it
 # builds, lints, runs the Python and Go participants' own tests, the container
 # test (podman, runc, mmdebstrap from Debian; podman-compose from PyPI in a
@@ -10,17 +10,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== nats-server"
-if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+apt_install() {
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
   else
     sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
   fi
+}
+
+echo "== nats-server"
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  apt_install nats-server
 fi
 ( command -v nats-server || ls /usr/sbin/nats-server ) >/dev/null
+
+echo "== openssl (the transport tests make their TLS certificates with it)"
+command -v openssl >/dev/null 2>&1 || apt_install openssl
 
 echo "== npm dependencies"
 bash scripts/install-deps.sh

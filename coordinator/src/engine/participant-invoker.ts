@@ -18,7 +18,12 @@ export interface StepInvocation {
   readonly deadline: number;
   readonly outputs: ReadonlyMap<string, Buffer>;
   readonly metadata: Readonly<Record<string, string>>;
-  /** W3C trace context the call belongs to (tracing on): the saga span's, or the call span's once the tracer wrapped the call. */
+  /**
+   * W3C traceparent sent with the call as is (tracing on: the saga span's,
+   * replaced by the call span's once the tracer wrapped the call); absent = a
+   * "traceparent" metadata entry continued with a new span id, else a trace
+   * derived from the saga id.
+   */
   readonly traceparent?: string;
 }
 
