@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`; CI runs it through .ci/run). On a fresh
-# machine it installs what the tests need: nats-server, openssl and chromium (Debian packages), npm
-# dependencies, the Python participant's virtualenv, the Go modules and grpcurl (pinned,
-# built from its Go module). Then it
-# builds, lints, runs the Python and Go participants' own tests, and finally the
-# whole vitest suite (unit, e2e, crash, conformance, events), whose summary line
+# machine it installs what the tests need: nats-server, openssl, chromium and PostgreSQL
+# (Debian packages), npm dependencies, the Python participant's virtualenv, the Go modules and
+# grpcurl (pinned, built from its Go module). Then it builds, lints, runs the Python and Go
+# participants' own tests, the container test (podman, runc, mmdebstrap from Debian;
+# podman-compose from PyPI in a virtualenv: scripts/test-container.sh), and finally the whole
+# vitest suite (unit, e2e, crash, conformance, events, console, PostgreSQL), whose summary line
 # ends the output. Any failure fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +63,9 @@ bash participants/python/scripts/test.sh
 echo "== Go participant (vet + go test + build)"
 bash participants/go/scripts/test.sh
 bash participants/go/scripts/build.sh
+
+echo "== container image: build, run, SIGTERM, restart on its volume, compose (podman)"
+bash scripts/test-container.sh
 
 echo "== vitest"
 npx vitest run

@@ -2,6 +2,7 @@
 // gRPC server, retention, events/metrics/alerts) and gives it one start/close lifecycle.
 
 import { ServerCredentials } from '@grpc/grpc-js';
+import type { Tracer } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -27,6 +28,8 @@ import { startMessageModule, type MessageModule } from './messages/message-modul
 import { ParticipantRegistry } from './registry/participant-registry.js';
 import { RetentionSweeper } from './store/retention-sweeper.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { SagaTracing } from './tracing/saga-tracing.js';
+import { TracingParticipantInvoker } from './tracing/tracing-participant-invoker.js';
 import type { Store } from './store/store.js';
 
 export interface CoordinatorAppOptions {
@@ -36,6 +39,8 @@ export interface CoordinatorAppOptions {
   readonly crashPoint?: EngineHooks['crashPoint'];
   /** Test hooks for transactional messages; default: from SAGA_TEST_CRASH_AT. */
   readonly messageCrashPoint?: (point: MessageCrashPoint, messageId: string) => void;
+  /** OpenTelemetry tracer (tracing/tracing-setup.ts); unset = no spans. */
+  readonly tracer?: Tracer;
 }
 
 export class CoordinatorApp {
@@ -54,6 +59,7 @@ export class CoordinatorApp {
     readonly messages: MessageModule,
     /** The web console, when console.listen is set. */
     readonly console: ConsoleServer | undefined,
+    private readonly tracing: SagaTracing | undefined,
   ) {}
 
   static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
@@ -88,11 +94,12 @@ export class CoordinatorApp {
     const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes, transport: config.participantTransport });
     const events = new EventServices({ config, store, logger, crashPoint: options.crashPoint });
     events.metrics.bindAdmission(() => admission.stats().shedding);
+    const tracing = options.tracer === undefined ? undefined : new SagaTracing(options.tracer);
     const eventHooks = events.engineHooks();
     const consoleFeed = new SagaChangeFeed();
     const engine = new SagaEngine({
       store,
-      invoker,
+      invoker: options.tracer === undefined ? invoker : new TracingParticipantInvoker(invoker, options.tracer),
       logger: logger.child({ component: 'engine' }),
       maxActiveSagas: config.maxActiveSagas,
       evictParkedAfterMs: config.evictParkedAfterMs,
@@ -102,7 +109,14 @@ export class CoordinatorApp {
         outcomeEvents: outcomeEventFactory(config.events.subjectPrefix),
         crashPoint: options.crashPoint,
         ...eventHooks,
-        onCommitted: consoleFeed.observing(eventHooks.onCommitted),
+        onCommitted: consoleFeed.observing(
+          tracing === undefined
+            ? eventHooks.onCommitted
+            : (saga, committed) => {
+                eventHooks.onCommitted?.(saga, committed);
+                tracing.observe(saga, committed);
+              },
+        ),
       },
     });
     built.engine = engine;
@@ -132,6 +146,7 @@ export class CoordinatorApp {
       authenticator,
       messages: messages.handlers,
       deadLetters: grpcDeadLetterHandlers(events.deadLetters),
+      tracing,
     });
     const server = await startGrpcServer({
       listen: config.listen,
@@ -165,7 +180,7 @@ export class CoordinatorApp {
             auth: consoleAuthenticator(authenticator),
             logger: logger.child({ component: 'console' }),
           });
-    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages, consoleServer);
+    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages, consoleServer, tracing);
   }
 
   /**
@@ -202,6 +217,7 @@ export class CoordinatorApp {
     await this.console?.close();
     await this.sweeper.close();
     await this.engine.close();
+    this.tracing?.close();
     await this.server.shutdown(Math.min(this.drainTimeoutMs, 5000));
     await this.invoker.close();
     await this.messages.close();

@@ -8,9 +8,12 @@ import { CoordinatorApp } from './coordinator-app.js';
 import { crashPointFromEnv, messageCrashPointFromEnv } from './crash-points.js';
 import { checkStartup, StartupError } from './startup/startup-checks.js';
 import { DatabaseInUseError } from './store/sqlite/owner-lock.js';
+import { startTracing } from './tracing/tracing-setup.js';
 
 /** How long the calls in hand may take to be answered once the log failed. */
 const FATAL_ANSWER_BOUND_MS = 2000;
+/** Reported as service.version of spans. */
+const COORDINATOR_VERSION = '0.1.0';
 
 async function main(): Promise<void> {
   let config;
@@ -26,11 +29,13 @@ async function main(): Promise<void> {
   }
   // Logs go to stderr; stdout carries only the ready line.
   const logger = pino({ level: config.logLevel, base: { service: 'saga-coordinator' } }, pino.destination(2));
+  const tracing = startTracing(process.env, COORDINATOR_VERSION);
   let app;
   try {
     app = await CoordinatorApp.start({
       config,
       logger,
+      tracer: tracing?.tracer,
       crashPoint: crashPointFromEnv(process.env, logger),
       messageCrashPoint: messageCrashPointFromEnv(process.env, logger),
     });
@@ -58,13 +63,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'signal received');
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // Spans buffered for export are flushed after the drain (bounded by OTEL_EXPORTER_OTLP_TIMEOUT).
+    app
+      .close()
+      .then(() => tracing?.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

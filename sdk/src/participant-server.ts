@@ -21,6 +21,7 @@ import { createCallSignal, effectiveDeadline, type CallSignal } from './call-sig
 import { silentLogger, type Logger } from './logger.js';
 import { checkInteger, checkNonEmptyString, invalidOption } from './option-validation.js';
 import { toStepContext } from './step-context.js';
+import { runInStepSpan } from './step-span.js';
 import type {
   CheckTransactionHandler,
   StepContext,
@@ -229,7 +230,7 @@ export class ParticipantServer {
     const startedAt = Date.now();
     this.track(
       callSignal,
-      runStepHandler(handler, ctx).then(
+      runInStepSpan(op, stepCall, call.metadata, () => runStepHandler(handler, ctx)).then(
         (result) => {
           ctx.logger.debug(
             { op, outcome: StepOutcome[result.outcome], errorCode: result.errorCode, ms: Date.now() - startedAt },

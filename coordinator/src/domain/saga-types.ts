@@ -75,6 +75,12 @@ export interface SagaDefinition {
   readonly metadata: Readonly<Record<string, string>>;
   /** True when any step declares dependsOn (the saga is a graph, not a sequence). */
   readonly graph: boolean;
+  /**
+   * W3C traceparent of the saga's span when tracing is on: stored so that the
+   * calls of a saga resumed after a restart stay in its trace. Not part of the
+   * definition's hash.
+   */
+  readonly traceParent?: string;
 }
 
 /** One call of Execute or Compensate: a row of the compensation log. */

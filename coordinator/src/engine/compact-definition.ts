@@ -85,5 +85,6 @@ export function compactDefinition(def: SagaDefinition): SagaDefinition {
     deadlineMs: def.deadlineMs,
     metadata: map(def.metadata),
     graph: def.graph,
+    ...(def.traceParent !== undefined ? { traceParent: def.traceParent } : {}),
   };
 }

@@ -19,8 +19,10 @@ export interface StepInvocation {
   readonly outputs: ReadonlyMap<string, Buffer>;
   readonly metadata: Readonly<Record<string, string>>;
   /**
-   * W3C trace context to call in (an OpenTelemetry span's); absent = a
-   * "traceparent" metadata entry, else a trace derived from the saga id.
+   * W3C traceparent sent with the call as is (tracing on: the saga span's,
+   * replaced by the call span's once the tracer wrapped the call); absent = a
+   * "traceparent" metadata entry continued with a new span id, else a trace
+   * derived from the saga id.
    */
   readonly traceparent?: string;
 }

@@ -24,6 +24,7 @@ export function stepInvocation(saga: SagaRuntime, d: DispatchEvent, now: number)
     deadline,
     outputs: saga.outputs(),
     metadata: mergedMetadata(saga, d.s),
+    ...(saga.definition.traceParent !== undefined ? { traceparent: saga.definition.traceParent } : {}),
   };
 }
 

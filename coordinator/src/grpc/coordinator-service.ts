@@ -49,6 +49,7 @@ import { decodePageToken, encodePageToken } from './page-token.js';
 import { peerIdentities } from './peer-identities.js';
 import { isUnexpected, toServiceError } from './status-map.js';
 import { assertTimestampsValid } from './timestamp-range.js';
+import type { SagaTracing } from '../tracing/saga-tracing.js';
 
 export interface CoordinatorServiceOptions {
   readonly engine: SagaEngine;
@@ -61,11 +62,14 @@ export interface CoordinatorServiceOptions {
   readonly messages: MessageHandlers;
   /** Operator calls on the outbox's dead letters (the operator role, as AbortSaga). */
   readonly deadLetters: DeadLetterHandlers;
+  /** Saga spans (tracing on): a StartSaga's `traceparent` header becomes the parent of its saga's span. */
+  readonly tracing?: SagaTracing;
 }
 
 interface CallContext {
   readonly signal: AbortSignal;
   readonly principal: Principal;
+  readonly metadata: Metadata;
 }
 
 type UnaryFn<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
@@ -97,7 +101,7 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
       const run = async (): Promise<Res> => {
         const principal = principalOf(call);
         if (!producerBound(principal, rpc)) authorize(principal, rpc);
-        return fn(call.request, { signal: abort.signal, principal });
+        return fn(call.request, { signal: abort.signal, principal, metadata: call.metadata });
       };
       run().then(
         (res) => {
@@ -120,9 +124,21 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
   };
 
   return {
-    startSaga: unary<StartSagaRequest, StartSagaResponse>('StartSaga', async (req) => {
+    startSaga: unary<StartSagaRequest, StartSagaResponse>('StartSaga', async (req, { metadata: md }) => {
       const validated = validateStartSaga(startSagaFromPb(req), limits, retryDefaults, (name) => registry.check(name));
-      return startSagaResultToPb(await engine.startSaga(validated));
+      const tracing = options.tracing;
+      if (tracing === undefined) return startSagaResultToPb(await engine.startSaga(validated));
+      // The saga span's traceparent is stored with the definition (after its hash was taken).
+      const caller = md.get('traceparent')[0];
+      const traceParent = tracing.beginSaga(validated.definition.name, typeof caller === 'string' ? caller : undefined);
+      let created = false;
+      try {
+        const result = await engine.startSaga({ ...validated, definition: { ...validated.definition, traceParent } });
+        created = result.created;
+        return startSagaResultToPb(result);
+      } finally {
+        if (!created) tracing.discard(traceParent);
+      }
     }),
     getSaga: unary<GetSagaRequest, GetSagaResponse>('GetSaga', async (req) => {
       checkLookupId('saga_id', req.sagaId);

@@ -85,7 +85,8 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       outputs: call.outputs.size === 0 ? NO_ENTRIES : Object.fromEntries(call.outputs),
       metadata: call.metadata,
     };
-    const traceparent = traceparentFor(call.sagaId, call.traceparent ?? call.metadata.traceparent, this.spanId());
+    // A call the tracer wrapped carries its own span's traceparent: sent as is, so the participant's span is its child.
+    const traceparent = call.traceparent ?? traceparentFor(call.sagaId, call.metadata.traceparent, this.spanId());
     return this.send(transport, call.operation === 'execute', stepCall, call.deadline, traceparent, this.callsOf(signal));
   }
 
