@@ -1,31 +1,68 @@
-// The SQLite store on a fresh file per test: recovery reads every active saga
-// (across its pages, skipping finished ones), reads see writes committed after
-// earlier reads (the stale-snapshot regression), and a group-committed batch
-// commits whole or not at all.
+// Both store backends (SQLite on a fresh file, PostgreSQL on a fresh database
+// of a test cluster) per test: recovery reads every active saga (across its
+// pages, skipping finished ones), reads see writes committed after earlier
+// reads (the stale-snapshot regression), a group-committed batch commits whole
+// or not at all, and saga keys are never handed out twice across a restart.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../config/config.js';
-import type { SagaDefinition, SagaState } from '../../domain/saga-types.js';
-import { validateStartSaga } from '../../domain/validate-start-saga.js';
-import type { JournalEvent } from '../../domain/journal-event.js';
-import type { SagaRow, WriteUnit } from '../store.js';
-import { SqliteStore } from './sqlite-store.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/config.js';
+import type { JournalEvent } from '../domain/journal-event.js';
+import type { SagaDefinition, SagaState } from '../domain/saga-types.js';
+import { validateStartSaga } from '../domain/validate-start-saga.js';
+import { startPostgresCluster, type PostgresCluster } from '../testing/postgres-cluster.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { SagaRow, Store, WriteUnit } from './store.js';
 
 const dirs: string[] = [];
-const stores: SqliteStore[] = [];
+const stores: Store[] = [];
+let cluster: PostgresCluster | undefined;
+
+beforeAll(async () => {
+  cluster = await startPostgresCluster();
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
 
 afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function openStore(name: string): Promise<SqliteStore> {
-  const dir = mkdtempSync(join(tmpdir(), `store-${name}-`));
-  dirs.push(dir);
-  const store = new SqliteStore({ path: join(dir, 'saga.db'), synchronous: 'NORMAL' });
+/** A backend: `location` names a fresh database; `open` opens a store on it (again after a close). */
+interface Backend {
+  readonly name: string;
+  location(test: string): Promise<string>;
+  create(location: string): Store;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    location: (test) => {
+      const dir = mkdtempSync(join(tmpdir(), `store-${test}-`));
+      dirs.push(dir);
+      return Promise.resolve(join(dir, 'saga.db'));
+    },
+    create: (path) => new SqliteStore({ path, synchronous: 'NORMAL' }),
+  },
+  {
+    name: 'postgres',
+    location: (test) => {
+      if (cluster === undefined) throw new Error('no PostgreSQL cluster');
+      return cluster.createDatabase(test);
+    },
+    create: (url) => new PostgresStore({ url }),
+  },
+];
+
+async function open(backend: Backend, location: string): Promise<Store> {
+  const store = backend.create(location);
   await store.open();
   stores.push(store);
   return store;
@@ -74,7 +111,9 @@ function sagaUnit(key: number, id: string, finished: boolean): WriteUnit {
   };
 }
 
-describe('SqliteStore', () => {
+describe.each(backends)('$name store', (backend) => {
+  const openStore = async (test: string): Promise<Store> => open(backend, await backend.location(test));
+
   it('loads every active saga with its journal, across pages, skipping finished ones', async () => {
     const store = await openStore('recovery-pages');
     const active: string[] = [];
@@ -136,15 +175,13 @@ describe('SqliteStore', () => {
   });
 
   it('never hands out a saga key again after a restart, used or not', async () => {
-    const store = await openStore('keys-after-restart');
+    const location = await backend.location('keys-after-restart');
+    const store = await open(backend, location);
     const handedOut = [await store.nextSagaKey(), await store.nextSagaKey(), await store.nextSagaKey()];
     await store.commit(sagaUnit(handedOut[0] ?? 0, 'only-one-used', false));
     await store.close();
     stores.splice(stores.indexOf(store), 1);
-    const path = join(dirs.at(-1) ?? '', 'saga.db');
-    const reopened = new SqliteStore({ path, synchronous: 'NORMAL' });
-    await reopened.open();
-    stores.push(reopened);
+    const reopened = await open(backend, location);
     const next = await reopened.nextSagaKey();
     expect(next).toBeGreaterThan(Math.max(...handedOut));
     await reopened.commit(sagaUnit(next, 'after-restart', false));
