@@ -5,5 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUF=../node_modules/.bin/buf
 "$BUF" lint
+# The contract may grow but not break: checked against the image of the last
+# release (proto/release/last-release.binpb, rebuilt at each release with
+# `npm run proto:release`).
+"$BUF" breaking --against release/last-release.binpb
 rm -rf src/gen
 "$BUF" generate

@@ -13,17 +13,11 @@ import {
   resourceExhausted,
   unavailable,
 } from '../domain/errors.js';
-import type {
-  ListSagasFilter,
-  SagaOutcome,
-  SagaState,
-  SagaView,
-  StartSagaResult,
-} from '../domain/saga-types.js';
+import type { ListSagasFilter, SagaState, SagaView, StartSagaResult } from '../domain/saga-types.js';
 import type { ValidatedStart } from '../domain/validate-start-saga.js';
-import type { JournalAppend, OutboxInsert, SagaRow, Store, WriteUnit } from '../store/store.js';
+import type { SagaRow, Store } from '../store/store.js';
 import type { Clock } from './clock.js';
-import type { DispatchEvent, FinishEvent, JournalEvent, ResolveEvent, ResultEvent } from '../domain/journal-event.js';
+import type { DispatchEvent, JournalEvent } from '../domain/journal-event.js';
 import type { InvokeResult, ParticipantInvoker } from './participant-invoker.js';
 import { decide, resultEvent } from './saga-decider.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
@@ -31,20 +25,16 @@ import { TimerQueue } from './timer-queue.js';
 import { newSagaId } from './saga-id.js';
 import { compactDefinition } from './compact-definition.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import type { EngineHooks } from './engine-hooks.js';
+import { isActive, outcomeOf, runtimeFromRow } from './saga-fold.js';
+import { OutcomeWaiters, type Listener } from './outcome-waiters.js';
+import { SagaParking } from './saga-parking.js';
+import { buildWriteUnit, type SagaInsert } from './write-unit.js';
+import { stepInvocation } from './step-call.js';
+import { CallDispatcher } from './call-dispatcher.js';
+import { markInDoubt, ResendPump } from './saga-recovery.js';
 
-/** Named instants at which a test can make the process die (kill -9 semantics). */
-export type CrashPoint = 'after-dispatch-commit' | 'before-result-commit' | 'after-outbox-publish';
-
-export interface EngineHooks {
-  /** Called at crash points; a test build kills the process here. */
-  readonly crashPoint?: (point: CrashPoint, sagaId: string, step: string, operation: string) => void;
-  /** Builds the outbox rows describing a saga outcome (COMPLETED, COMPENSATED, MANUAL, RESOLVED). */
-  readonly outcomeEvents?: (saga: SagaRuntime, event: FinishEvent | ResolveEvent) => OutboxInsert[];
-  /** Builds the outbox rows describing a step transition (opt-in step events). */
-  readonly stepEvents?: (saga: SagaRuntime, event: DispatchEvent | ResultEvent) => OutboxInsert[];
-  /** Observes every committed change (metrics, alerts). */
-  readonly onCommitted?: (saga: SagaRuntime, events: readonly JournalEvent[]) => void;
-}
+export type { CrashPoint, EngineHooks } from './engine-hooks.js';
 
 export interface SagaEngineOptions {
   readonly store: Store;
@@ -69,20 +59,8 @@ export interface SagaEngineOptions {
   readonly admission?: { check(): void };
 }
 
-/**
- * In-doubt calls re-sent per event-loop turn at recovery. Small slices let the
- * loop flush each slice's HTTP/2 frames before the next: 100,000 calls reached
- * the participant in 9.6–9.7 s with 64, 10.2 s with 32, 10.8 s with 256 and
- * 11.5 s with 1,024 (`npm run bench -- --scenario recovery`).
- */
-const RESEND_SLICE = 64;
-
-/** Called after every durable change of a saga, with the saga as committed. */
-type Listener = (saga: SagaRuntime) => void;
-
 export class SagaEngine {
   private readonly store: Store;
-  private readonly invoker: ParticipantInvoker;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -92,35 +70,25 @@ export class SagaEngine {
   private readonly hooks: EngineHooks;
   private readonly admission: { check(): void } | undefined;
   private readonly timers: TimerQueue;
-  /** Sagas in RUNNING or COMPENSATING held in memory, by id. */
-  private readonly active = new Map<string, SagaRuntime>();
-  /**
-   * Active sagas evicted while they wait out a backoff: id → saga name. Their
-   * timer stays in the queue; the log holds everything else.
-   */
-  private readonly parked = new Map<string, string>();
-  /** Parked sagas being reloaded, so that concurrent wake-ups share one load. */
-  private readonly hydrating = new Map<string, Promise<SagaRuntime | undefined>>();
+  private readonly sagas: SagaParking;
+  /** Sagas in RUNNING or COMPENSATING held in memory, by id (owned by `sagas`). */
+  private readonly active: Map<string, SagaRuntime>;
   /** StartSaga calls creating a saga with a client id, to serialise duplicates. */
   private readonly creating = new Map<string, Promise<unknown>>();
   /** Operator commands per saga id, serialised. */
   private readonly commandLocks = new KeyedMutex();
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly waiters = new OutcomeWaiters();
   /** When each COMPENSATING saga's current compensation began (compensate or retry event). */
   private readonly compensationStarts = new Map<string, number>();
-  private readonly calls = new Set<Promise<void>>();
+  private readonly calls: CallDispatcher;
   /** In-doubt calls found at recovery, waiting for their turn to be re-sent. */
-  private resendQueue: [SagaRuntime, DispatchEvent][] = [];
-  private resendHead = 0;
-  private settled = 0;
-  private readonly callAbort = new AbortController();
+  private readonly resends: ResendPump;
   private state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   private fatalError: Error | undefined;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
 
   constructor(options: SagaEngineOptions) {
     this.store = options.store;
-    this.invoker = options.invoker;
     this.log = options.logger;
     this.clock = options.clock ?? { now: () => Date.now() };
     this.random = options.random ?? Math.random;
@@ -133,6 +101,17 @@ export class SagaEngine {
     if (!Number.isFinite(this.drainTimeoutMs) || this.drainTimeoutMs < 0) throw new Error('SagaEngine: drainTimeoutMs must be >= 0');
     if (!Number.isFinite(this.evictAfterMs) || this.evictAfterMs < 0) throw new Error('SagaEngine: evictParkedAfterMs must be >= 0');
     this.timers = new TimerQueue(this.clock, (id) => this.wake(id));
+    this.sagas = new SagaParking(this.store, this.log, (id) => this.timers.cancel(id));
+    this.active = this.sagas.active;
+    this.calls = new CallDispatcher(
+      options.invoker,
+      (saga, d, result) => this.onResult(saga, d, result),
+      (err) => this.fatal(err),
+    );
+    this.resends = new ResendPump(
+      (saga, d) => this.send(saga, d),
+      () => this.state === 'running',
+    );
   }
 
   /** Recovers every active saga from the log and resumes it. */
@@ -160,48 +139,14 @@ export class SagaEngine {
 
   /** Resumes a saga loaded from the log; returns how many in-doubt calls it re-sends. */
   private resume(saga: SagaRuntime, now: number): number {
-    // A call whose intent is durable but whose result is not: its outcome is
-    // unknown, so it is sent again with the same attempt and idempotency key.
-    const events: JournalEvent[] = [];
-    let resent = 0;
-    saga.steps.forEach((step, s) => {
-      if (step.inFlight === undefined) return;
-      const op = step.inFlight;
-      const n = op === 'execute' ? step.execAttempts : step.compAttempts;
-      const e: JournalEvent = { t: 'resent', at: now, s, op, n };
-      applyEvent(saga, e);
-      events.push(e);
-      // Its intent is already durable: it goes out without waiting for the
-      // `resent` count (bookkeeping) to commit. New dispatches wait for it.
-      this.resendQueue.push([saga, { t: 'dispatch', at: now, s, op, n }]);
-      resent += 1;
-    });
-    // The queue held nothing else: no slice is scheduled, start one.
-    if (resent > 0 && this.resendQueue.length - this.resendHead === resent) setImmediate(() => this.resendSlice());
+    const { events, resends } = markInDoubt(saga, now);
+    // Their intent is already durable: they go out without waiting for the
+    // `resent` count (bookkeeping) to commit. New dispatches wait for it.
+    this.resends.push(saga, resends);
     const decision = decide(saga, now);
     events.push(...decision.events);
     this.persistThen(saga, events, decision.wakeAt);
-    return resent;
-  }
-
-  /**
-   * Sends recovered in-doubt calls a slice per event-loop turn, so that the
-   * connections drain and answers are read while a large backlog goes out.
-   */
-  private resendSlice(): void {
-    const queue = this.resendQueue;
-    const end = Math.min(queue.length, this.resendHead + RESEND_SLICE);
-    for (let i = this.resendHead; i < end && this.state === 'running'; i++) {
-      const [saga, d] = queue[i] as [SagaRuntime, DispatchEvent];
-      this.send(saga, d);
-    }
-    this.resendHead = end;
-    if (end < queue.length && this.state === 'running') {
-      setImmediate(() => this.resendSlice());
-      return;
-    }
-    this.resendQueue = [];
-    this.resendHead = 0;
+    return resends.length;
   }
 
   /** Stops taking work, waits (bounded) for calls in flight and their writes, then stops timers. */
@@ -209,13 +154,9 @@ export class SagaEngine {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
     this.timers.stop();
-    const drained = Promise.allSettled([...this.calls]).then(() => true);
-    const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), this.drainTimeoutMs).unref());
-    if (!(await Promise.race([drained, timedOut]))) {
-      // Their outcomes stay in doubt in the log and are re-sent at the next start.
-      this.log.warn({ calls: this.calls.size }, 'drain timed out; abandoning calls in flight');
-      this.callAbort.abort();
-    }
+    const abandoned = await this.calls.drain(this.drainTimeoutMs);
+    // Their outcomes stay in doubt in the log and are re-sent at the next start.
+    if (abandoned > 0) this.log.warn({ calls: abandoned }, 'drain timed out; abandoning calls in flight');
     this.state = 'closed';
   }
 
@@ -227,12 +168,12 @@ export class SagaEngine {
 
   /** Sagas RUNNING or COMPENSATING, in memory or parked. */
   activeCount(): number {
-    return this.active.size + this.parked.size;
+    return this.sagas.activeCount();
   }
 
   /** Active sagas evicted from memory while they wait for their timer. */
   parkedCount(): number {
-    return this.parked.size;
+    return this.sagas.parkedCount();
   }
 
   /** Active sagas held in memory: running a step, or about to. */
@@ -242,14 +183,14 @@ export class SagaEngine {
 
   /** How many times a saga left memory (finished or parked) since start: a monotonic count. */
   settledCount(): number {
-    return this.settled;
+    return this.sagas.settledCount();
   }
 
   /** The sagas compensating now, with when their current compensation began (read-only, for alerts). */
   compensatingSince(): { sagaId: string; sagaName: string; since: number }[] {
     const out: { sagaId: string; sagaName: string; since: number }[] = [];
     for (const [sagaId, since] of this.compensationStarts) {
-      const sagaName = this.active.get(sagaId)?.definition.name ?? this.parked.get(sagaId);
+      const sagaName = this.sagas.nameOf(sagaId);
       if (sagaName !== undefined) out.push({ sagaId, sagaName, since });
     }
     return out;
@@ -298,16 +239,7 @@ export class SagaEngine {
 
   /** Calls `listener` after every durable change of the saga. Returns the unsubscribe function. */
   subscribe(id: string, listener: Listener): () => void {
-    let set = this.listeners.get(id);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(id, set);
-    }
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(id);
-    };
+    return this.waiters.subscribe(id, listener);
   }
 
   /** Waits until the saga reaches an outcome or `timeoutMs` passes. */
@@ -320,7 +252,7 @@ export class SagaEngine {
    * waitForOutcome, answering with the saga itself when its outcome was seen
    * committed here (no read of the store), else with the state it read.
    */
-  private async awaitOutcome(id: string, timeoutMs: number, signal?: AbortSignal): Promise<SagaState | SagaRuntime> {
+  private awaitOutcome(id: string, timeoutMs: number, signal?: AbortSignal): Promise<SagaState | SagaRuntime> {
     const current = async (): Promise<SagaState> => {
       const live = this.active.get(id);
       if (live !== undefined) return live.state;
@@ -328,35 +260,12 @@ export class SagaEngine {
       if (row === undefined) throw notFound(`saga "${id}" not found`);
       return row.state;
     };
-    const first = await current();
-    if (!isActive(first) || timeoutMs <= 0) return first;
-    return new Promise<SagaState | SagaRuntime>((resolve) => {
-      let done = false;
-      const finish = (state: SagaState | SagaRuntime): void => {
-        if (done) return;
-        done = true;
-        unsubscribe();
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(state);
-      };
-      // The committed saga says whether this change was its outcome.
-      const unsubscribe = this.subscribe(id, (saga) => {
-        if (!saga.isActive()) finish(saga);
-      });
-      const timer = setTimeout(() => void current().then(finish, () => finish(first)), timeoutMs);
-      const onAbort = (): void => finish(first);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // The saga may have finished between the first read and the subscription.
-      void current().then((s) => {
-        if (!isActive(s)) finish(s);
-      }, () => undefined);
-    });
+    return this.waiters.awaitOutcome(id, timeoutMs, current, signal);
   }
 
   abort(id: string, reason: string): Promise<SagaState> {
     return this.command(id, async () => {
-      const saga = await this.live(id);
+      const saga = await this.sagas.live(id);
       if (saga === undefined) {
         const row = await this.store.getSagaRow(id);
         if (row === undefined) throw notFound(`saga "${id}" not found`);
@@ -440,10 +349,10 @@ export class SagaEngine {
     );
     this.active.set(id, saga);
     const decision = decide(saga, now);
-    const insert = {
+    const insert: SagaInsert = {
       key: saga.key,
       id,
-      state: 'RUNNING' as const,
+      state: 'RUNNING',
       createdAt: now,
       deadlineAt: saga.deadlineAt,
       definition: saga.definition,
@@ -512,15 +421,15 @@ export class SagaEngine {
       this.advance(saga);
       return;
     }
-    if (!this.parked.has(id)) return;
-    this.live(id).then(
+    if (!this.sagas.isParked(id)) return;
+    this.sagas.live(id).then(
       (loaded) => {
         if (loaded !== undefined && this.state === 'running') this.advance(loaded);
       },
       (err: unknown) => {
         // The log could not be read: stay parked and try again shortly.
         this.log.error({ err, sagaId: id }, 'reloading a parked saga failed; retrying in 1 s');
-        if (this.parked.has(id)) this.timers.set(id, this.clock.now() + 1_000);
+        if (this.sagas.isParked(id)) this.timers.set(id, this.clock.now() + 1_000);
       },
     );
   }
@@ -532,34 +441,6 @@ export class SagaEngine {
       return;
     }
     this.persistThen(saga, decision.events, decision.wakeAt);
-  }
-
-  /** The in-memory saga, reloading it from the log if it is parked; undefined if not active. */
-  private live(id: string): Promise<SagaRuntime | undefined> {
-    const saga = this.active.get(id);
-    if (saga !== undefined || !this.parked.has(id)) return Promise.resolve(saga);
-    let loading = this.hydrating.get(id);
-    if (loading === undefined) {
-      loading = this.hydrate(id).finally(() => this.hydrating.delete(id));
-      this.hydrating.set(id, loading);
-    }
-    return loading;
-  }
-
-  private async hydrate(id: string): Promise<SagaRuntime | undefined> {
-    const row = await this.store.getSagaRow(id);
-    const events = row === undefined ? [] : await this.store.getJournal(row.key);
-    if (!this.parked.has(id)) return this.active.get(id);
-    this.parked.delete(id);
-    if (row === undefined || !isActive(row.state)) {
-      // Parked sagas are evicted only with every change durable; this is a bug or a repaired database.
-      this.log.error({ sagaId: id, state: row?.state }, 'a parked saga is no longer active in the log; dropping its timer');
-      this.timers.cancel(id);
-      return undefined;
-    }
-    const saga = runtimeFromRow(row, events, false);
-    this.active.set(id, saga);
-    return saga;
   }
 
   private onResult(saga: SagaRuntime, d: DispatchEvent, result: InvokeResult): void {
@@ -585,44 +466,12 @@ export class SagaEngine {
    * Makes `events` (already applied to `saga`) durable, then acts on them:
    * sends the dispatched calls, arms the timer, notifies listeners.
    */
-  private async persist(
-    saga: SagaRuntime,
-    events: JournalEvent[],
-    wakeAt: number | undefined,
-    insert?: WriteUnit['inserts'] extends readonly (infer I)[] | undefined ? I : never,
-  ): Promise<void> {
+  private async persist(saga: SagaRuntime, events: JournalEvent[], wakeAt: number | undefined, insert?: SagaInsert): Promise<void> {
     if (events.length === 0 && insert === undefined) {
       this.arm(saga, wakeAt);
       return;
     }
-    const first = saga.version - events.length + 1;
-    const journal: JournalAppend[] = events.map((event, i) => ({ key: saga.key, seq: first + i, event }));
-    const changesState = events.some((e) => e.t === 'compensate' || e.t === 'finish' || e.t === 'retry' || e.t === 'resolve');
-    // In event order, so that a saga's events are published in the order they happened.
-    const outbox: OutboxInsert[] = [];
-    for (const e of events) {
-      if ((e.t === 'finish' || e.t === 'resolve') && this.hooks.outcomeEvents !== undefined) outbox.push(...this.hooks.outcomeEvents(saga, e));
-      if ((e.t === 'dispatch' || e.t === 'result') && this.hooks.stepEvents !== undefined) outbox.push(...this.hooks.stepEvents(saga, e));
-    }
-    const unit: WriteUnit = {
-      inserts: insert === undefined ? undefined : [insert],
-      journal,
-      updates: changesState
-        ? [
-            {
-              key: saga.key,
-              state: saga.state,
-              updatedAt: saga.updatedAt,
-              finishedAt: saga.finishedAt,
-              failedStep: saga.failedStep,
-              reason: saga.reason,
-              note: saga.note,
-              version: saga.version,
-            },
-          ]
-        : undefined,
-      outbox: outbox.length > 0 ? outbox : undefined,
-    };
+    const unit = buildWriteUnit(saga, events, this.hooks, insert);
     saga.writing += 1;
     try {
       await this.store.commit(unit);
@@ -646,17 +495,13 @@ export class SagaEngine {
       }
     }
     if (!saga.isActive()) {
-      if (this.active.get(saga.id) === saga) {
-        this.active.delete(saga.id);
-        this.settled += 1;
-      }
+      this.sagas.finished(saga);
       this.timers.cancel(saga.id);
     } else {
       for (const e of events) if (e.t === 'dispatch') this.send(saga, e);
       this.arm(saga, wakeAt);
     }
-    const listeners = this.listeners.get(saga.id);
-    if (listeners !== undefined) for (const l of [...listeners]) l(saga);
+    this.waiters.notify(saga);
   }
 
   private arm(saga: SagaRuntime, wakeAt: number | undefined): void {
@@ -665,55 +510,17 @@ export class SagaEngine {
       return;
     }
     this.timers.set(saga.id, wakeAt);
-    if (this.evictAfterMs > 0 && wakeAt - this.clock.now() >= this.evictAfterMs) this.evictIfIdle(saga);
-  }
-
-  /**
-   * Drops a saga that only waits for its timer from memory: no call in flight,
-   * no write pending, no command running. Everything it holds is in the log.
-   */
-  private evictIfIdle(saga: SagaRuntime): void {
-    if (saga.writing > 0 || !saga.isActive() || this.active.get(saga.id) !== saga || this.commandLocks.busy(saga.id)) return;
-    for (const step of saga.steps) if (step.inFlight !== undefined) return;
-    this.active.delete(saga.id);
-    this.parked.set(saga.id, saga.definition.name);
-    this.settled += 1;
+    if (this.evictAfterMs > 0 && wakeAt - this.clock.now() >= this.evictAfterMs) {
+      this.sagas.parkIfIdle(saga, this.commandLocks.busy(saga.id));
+    }
   }
 
   private send(saga: SagaRuntime, d: DispatchEvent): void {
-    const def = saga.definition.steps[d.s];
-    if (def === undefined) return;
-    this.hooks.crashPoint?.('after-dispatch-commit', saga.id, def.name, d.op);
     const now = this.clock.now();
-    const policy = d.op === 'execute' ? def.retry : def.compensationRetry;
-    let deadline = now + policy.attemptTimeoutMs;
-    if (d.op === 'execute' && saga.deadlineAt !== undefined) deadline = Math.min(deadline, saga.deadlineAt);
-    const call = this.invoker
-      .invoke(
-        {
-          participant: def.participant,
-          operation: d.op,
-          sagaId: saga.id,
-          sagaName: saga.definition.name,
-          stepName: def.name,
-          action: d.op === 'execute' ? def.action : def.compensateAction,
-          payload: def.payload,
-          attempt: d.n,
-          idempotencyKey: `${saga.id}/${def.name}/${d.op}`,
-          deadline,
-          outputs: saga.outputs(),
-          metadata: mergedMetadata(saga, d.s),
-        },
-        this.callAbort.signal,
-      )
-      .then((result) => {
-        // After an abandoned drain the outcome stays in doubt for the next start.
-        if (this.callAbort.signal.aborted) return;
-        this.onResult(saga, d, result);
-      })
-      .catch((err: unknown) => this.fatal(err))
-      .finally(() => this.calls.delete(call));
-    this.calls.add(call);
+    const call = stepInvocation(saga, d, now);
+    if (call === undefined) return;
+    this.hooks.crashPoint?.('after-dispatch-commit', saga.id, call.stepName, d.op);
+    this.calls.send(saga, d, call);
   }
 
   private fatal(err: unknown): void {
@@ -722,44 +529,5 @@ export class SagaEngine {
     this.fatalError = error;
     this.log.fatal({ err: error }, 'durable log write failed; stopping so that recovery restarts from the log');
     for (const l of this.fatalListeners) l(error);
-  }
-}
-
-function runtimeFromRow(row: SagaRow, events: readonly JournalEvent[], keepAttempts: boolean): SagaRuntime {
-  const saga = new SagaRuntime(
-    {
-      key: row.key,
-      id: row.id,
-      // A live saga (not a view) is held in memory: its shared parts interned.
-      definition: keepAttempts ? row.definition : compactDefinition(row.definition),
-      createdAt: row.createdAt,
-      deadlineAt: row.deadlineAt,
-      definitionHash: row.definitionHash,
-    },
-    keepAttempts,
-  );
-  for (const e of events) applyEvent(saga, e);
-  return saga;
-}
-
-function mergedMetadata(saga: SagaRuntime, s: number): Readonly<Record<string, string>> {
-  const step = saga.definition.steps[s];
-  if (step === undefined || Object.keys(step.metadata).length === 0) return saga.definition.metadata;
-  return { ...saga.definition.metadata, ...step.metadata };
-}
-
-function isActive(state: SagaState): boolean {
-  return state === 'RUNNING' || state === 'COMPENSATING';
-}
-
-function outcomeOf(state: SagaState): SagaOutcome {
-  switch (state) {
-    case 'COMPLETED':
-    case 'COMPENSATED':
-    case 'MANUAL':
-    case 'RESOLVED':
-      return state;
-    default:
-      return 'STILL_RUNNING';
   }
 }

@@ -1,0 +1,70 @@
+// Callers waiting on a saga: subscribers told after every durable change, and
+// waits for an outcome bounded by a timeout and an AbortSignal.
+
+import type { SagaState } from '../domain/saga-types.js';
+import { isActive } from './saga-fold.js';
+import type { SagaRuntime } from './saga-runtime.js';
+
+/** Called after every durable change of a saga, with the saga as committed. */
+export type Listener = (saga: SagaRuntime) => void;
+
+export class OutcomeWaiters {
+  private readonly listeners = new Map<string, Set<Listener>>();
+
+  /** Calls `listener` after every durable change of the saga. Returns the unsubscribe function. */
+  subscribe(id: string, listener: Listener): () => void {
+    let set = this.listeners.get(id);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(id, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  /** Tells the saga's subscribers about a change just committed. */
+  notify(saga: SagaRuntime): void {
+    const listeners = this.listeners.get(saga.id);
+    if (listeners !== undefined) for (const l of [...listeners]) l(saga);
+  }
+
+  /**
+   * Waits until the saga reaches an outcome or `timeoutMs` passes. Answers with
+   * the saga itself when its outcome was seen committed here (no read of the
+   * store), else with the state `current` read.
+   */
+  async awaitOutcome(
+    id: string,
+    timeoutMs: number,
+    current: () => Promise<SagaState>,
+    signal?: AbortSignal,
+  ): Promise<SagaState | SagaRuntime> {
+    const first = await current();
+    if (!isActive(first) || timeoutMs <= 0) return first;
+    return new Promise<SagaState | SagaRuntime>((resolve) => {
+      let done = false;
+      const finish = (state: SagaState | SagaRuntime): void => {
+        if (done) return;
+        done = true;
+        unsubscribe();
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(state);
+      };
+      // The committed saga says whether this change was its outcome.
+      const unsubscribe = this.subscribe(id, (saga) => {
+        if (!saga.isActive()) finish(saga);
+      });
+      const timer = setTimeout(() => void current().then(finish, () => finish(first)), timeoutMs);
+      const onAbort = (): void => finish(first);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // The saga may have finished between the first read and the subscription.
+      void current().then((s) => {
+        if (!isActive(s)) finish(s);
+      }, () => undefined);
+    });
+  }
+}

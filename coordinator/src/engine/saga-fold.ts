@@ -1,0 +1,41 @@
+// A saga rebuilt from its stored row and journal, and how its state reads as an outcome.
+
+import type { SagaOutcome, SagaState } from '../domain/saga-types.js';
+import type { SagaRow } from '../store/store.js';
+import { compactDefinition } from './compact-definition.js';
+import type { JournalEvent } from '../domain/journal-event.js';
+import { applyEvent, SagaRuntime } from './saga-runtime.js';
+
+/** Folds a stored saga; `keepAttempts` builds a view (GetSaga) rather than a live saga. */
+export function runtimeFromRow(row: SagaRow, events: readonly JournalEvent[], keepAttempts: boolean): SagaRuntime {
+  const saga = new SagaRuntime(
+    {
+      key: row.key,
+      id: row.id,
+      // A live saga (not a view) is held in memory: its shared parts interned.
+      definition: keepAttempts ? row.definition : compactDefinition(row.definition),
+      createdAt: row.createdAt,
+      deadlineAt: row.deadlineAt,
+      definitionHash: row.definitionHash,
+    },
+    keepAttempts,
+  );
+  for (const e of events) applyEvent(saga, e);
+  return saga;
+}
+
+export function isActive(state: SagaState): boolean {
+  return state === 'RUNNING' || state === 'COMPENSATING';
+}
+
+export function outcomeOf(state: SagaState): SagaOutcome {
+  switch (state) {
+    case 'COMPLETED':
+    case 'COMPENSATED':
+    case 'MANUAL':
+    case 'RESOLVED':
+      return state;
+    default:
+      return 'STILL_RUNNING';
+  }
+}

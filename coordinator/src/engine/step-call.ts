@@ -1,0 +1,34 @@
+// The participant call a durable dispatch stands for.
+
+import type { DispatchEvent } from '../domain/journal-event.js';
+import type { StepInvocation } from './participant-invoker.js';
+import type { SagaRuntime } from './saga-runtime.js';
+
+/** The call for dispatch `d` of `saga`, sent at `now`; undefined if the step does not exist. */
+export function stepInvocation(saga: SagaRuntime, d: DispatchEvent, now: number): StepInvocation | undefined {
+  const def = saga.definition.steps[d.s];
+  if (def === undefined) return undefined;
+  const policy = d.op === 'execute' ? def.retry : def.compensationRetry;
+  let deadline = now + policy.attemptTimeoutMs;
+  if (d.op === 'execute' && saga.deadlineAt !== undefined) deadline = Math.min(deadline, saga.deadlineAt);
+  return {
+    participant: def.participant,
+    operation: d.op,
+    sagaId: saga.id,
+    sagaName: saga.definition.name,
+    stepName: def.name,
+    action: d.op === 'execute' ? def.action : def.compensateAction,
+    payload: def.payload,
+    attempt: d.n,
+    idempotencyKey: `${saga.id}/${def.name}/${d.op}`,
+    deadline,
+    outputs: saga.outputs(),
+    metadata: mergedMetadata(saga, d.s),
+  };
+}
+
+function mergedMetadata(saga: SagaRuntime, s: number): Readonly<Record<string, string>> {
+  const step = saga.definition.steps[s];
+  if (step === undefined || Object.keys(step.metadata).length === 0) return saga.definition.metadata;
+  return { ...saga.definition.metadata, ...step.metadata };
+}
