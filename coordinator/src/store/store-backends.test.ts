@@ -3,10 +3,14 @@
 // pages, skipping finished ones), reads see writes committed after earlier
 // reads (the stale-snapshot regression), a group-committed batch commits whole
 // or not at all, and saga keys are never handed out twice across a restart.
+// Then PostgresStore's ownership of its database: a second coordinator is
+// refused while the first holds it, and one whose lock session was lost cannot
+// write once another took over (its writes refused, none applied).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import type { JournalEvent } from '../domain/journal-event.js';
@@ -53,10 +57,7 @@ const backends: Backend[] = [
   },
   {
     name: 'postgres',
-    location: (test) => {
-      if (cluster === undefined) throw new Error('no PostgreSQL cluster');
-      return cluster.createDatabase(test);
-    },
+    location: (test) => postgresDatabase(test),
     create: (url) => new PostgresStore({ url }),
   },
 ];
@@ -186,5 +187,51 @@ describe.each(backends)('$name store', (backend) => {
     expect(next).toBeGreaterThan(Math.max(...handedOut));
     await reopened.commit(sagaUnit(next, 'after-restart', false));
     expect((await reopened.getSagaRow('after-restart'))?.key).toBe(next);
+  });
+});
+
+function postgresDatabase(name: string): Promise<string> {
+  if (cluster === undefined) throw new Error('no PostgreSQL cluster');
+  return cluster.createDatabase(name);
+}
+
+async function openPostgres(url: string, instance: string, ownerWaitMs = 10_000): Promise<PostgresStore> {
+  const store = new PostgresStore({ url, instance, ownerWaitMs });
+  await store.open();
+  stores.push(store);
+  return store;
+}
+
+describe('PostgresStore ownership', () => {
+  it('refuses a second coordinator on a database another one holds', async () => {
+    const url = await postgresDatabase('second coordinator refused');
+    await openPostgres(url, 'first');
+    const second = new PostgresStore({ url, instance: 'second', ownerWaitMs: 300 });
+    await expect(second.open()).rejects.toThrow(/another coordinator \(first\) is using this PostgreSQL database/);
+  });
+
+  it('fences a coordinator that lost its lock session: after a takeover its writes are refused and not applied', async () => {
+    const url = await postgresDatabase('fenced after takeover');
+    const stale = await openPostgres(url, 'stale');
+    await stale.commit(sagaUnit(await stale.nextSagaKey(), 'before-takeover', false));
+    // The server ends the session holding the lock (as after a network partition).
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const ended = await admin.query<{ ok: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      expect(ended.rows.map((r) => r.ok)).toEqual([true]);
+    } finally {
+      await admin.end();
+    }
+    const fresh = await openPostgres(url, 'fresh');
+    expect(fresh.ownerEpoch()).toBe(stale.ownerEpoch() + 1);
+    await expect(stale.commit(sagaUnit(await stale.nextSagaKey(), 'stale-write', false))).rejects.toThrow(/no longer owns the database/);
+    expect(await fresh.getSagaRow('stale-write')).toBeUndefined();
+    expect((await fresh.getSagaRow('before-takeover'))?.state).toBe('RUNNING');
+    await fresh.commit(sagaUnit(await fresh.nextSagaKey(), 'after-takeover', false));
+    expect((await fresh.getSagaRow('after-takeover'))?.state).toBe('RUNNING');
   });
 });

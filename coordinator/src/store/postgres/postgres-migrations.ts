@@ -81,6 +81,14 @@ const MIGRATIONS: readonly string[] = [
     value bigint NOT NULL
   );
   INSERT INTO counters (name, value) VALUES ('saga_key', 0);
+  -- The one coordinator writing this database, and its fencing epoch (see postgres-store-owner.ts).
+  CREATE TABLE store_owner (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    epoch    bigint  NOT NULL,
+    instance text    NOT NULL,
+    since    bigint  NOT NULL
+  );
+  INSERT INTO store_owner (epoch, instance, since) VALUES (0, '', 0);
   `,
 ];
 

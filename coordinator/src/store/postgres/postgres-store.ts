@@ -4,7 +4,9 @@
 // parameters, fixed texts prepared once per connection). With
 // synchronous_commit on (the default) a unit resolves once its WAL is flushed:
 // a call's intent is durable before the RPC, its result before what depends on it.
+// One coordinator owns the database at a time (postgres-store-owner.ts).
 
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { invalidArgument } from '../../domain/errors.js';
 import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../../domain/journal-event.js';
@@ -25,6 +27,7 @@ import {
   writeMessages,
 } from './postgres-messages.js';
 import { DEFAULT_POSTGRES_SETTINGS, type PostgresSettings } from './postgres-settings.js';
+import { StoreOwnership } from './postgres-store-owner.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
@@ -34,6 +37,10 @@ export interface PostgresStoreOptions {
   readonly onCommitBatch?: (oldestWaitMs: number, units: number) => void;
   /** An idle pooled connection failed (the next query on the pool reconnects). */
   readonly onPoolError?: (err: Error) => void;
+  /** This coordinator's name in store_owner. Default host:pid. */
+  readonly instance?: string;
+  /** How long open() waits for the database's owner lock (a killed predecessor's session to end). Default 10000 ms. */
+  readonly ownerWaitMs?: number;
 }
 
 interface SagaRowDb {
@@ -85,6 +92,7 @@ const TYPES = {
 
 export class PostgresStore implements Store {
   private pool: pg.Pool | undefined;
+  private owner: StoreOwnership | undefined;
   private readonly settings: PostgresSettings;
   private readonly committer: GroupCommitter<WriteUnit>;
   private readonly keys = new SagaKeyBlocks({ reserve: (count) => this.reserveKeys(count) });
@@ -99,12 +107,12 @@ export class PostgresStore implements Store {
   }
 
   async open(): Promise<void> {
-    const pool = new pg.Pool({
+    const connection: pg.ClientConfig = {
       connectionString: this.options.url,
-      max: this.settings.poolSize,
       options: `-c synchronous_commit=${this.settings.synchronousCommit} -c statement_timeout=${this.settings.statementTimeoutMs}`,
       types: TYPES,
-    });
+    };
+    const pool = new pg.Pool({ ...connection, max: this.settings.poolSize });
     pool.on('error', (err) => this.options.onPoolError?.(err));
     try {
       const client = await pool.connect();
@@ -113,6 +121,7 @@ export class PostgresStore implements Store {
       } finally {
         client.release();
       }
+      this.owner = await StoreOwnership.acquire(connection, this.options.instance ?? `${hostname()}:${process.pid}`, this.options.ownerWaitMs ?? 10_000);
     } catch (err) {
       await pool.end();
       throw err;
@@ -125,6 +134,13 @@ export class PostgresStore implements Store {
     await this.committer.idle();
     await this.pool?.end();
     this.pool = undefined;
+    await this.owner?.release();
+    this.owner = undefined;
+  }
+
+  /** The fencing epoch this store writes under (bumped by every coordinator that opens the database). */
+  ownerEpoch(): number {
+    return this.owner?.currentEpoch() ?? 0;
   }
 
   nextSagaKey(): Promise<number> {
@@ -341,6 +357,8 @@ export class PostgresStore implements Store {
     try {
       await client.query('BEGIN');
       try {
+        if (this.owner === undefined) throw new Error('PostgresStore is not open');
+        await this.owner.check(client);
         await this.writeUnits(client, units);
         await client.query('COMMIT');
       } catch (err) {
