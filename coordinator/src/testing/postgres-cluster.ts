@@ -30,6 +30,8 @@ export interface PostgresClusterOptions {
 
 export interface PostgresCluster {
   readonly port: number;
+  /** The server's (postmaster's) pid; its backends are its children. */
+  readonly pid: number;
   /** The temp dir holding the data and the socket (removed by stop()). */
   readonly directory: string;
   /** A new empty database named after `name` (made unique); resolves with its postgres:// URL. */
@@ -94,6 +96,7 @@ function cluster(port: number, child: ChildProcess, exited: Promise<void>, dir: 
   const url = (db: string): string => `postgres://postgres@127.0.0.1:${port}/${db}`;
   return {
     port,
+    pid: child.pid ?? 0,
     directory: dir,
     async createDatabase(name: string): Promise<string> {
       databases += 1;
