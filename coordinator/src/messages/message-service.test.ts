@@ -1,4 +1,4 @@
-// The message service over a real SQLite store and a scripted check-back
+// The message service over each real store (SQLite, PostgreSQL) and a scripted check-back
 // invoker: commit/rollback and their outbox rows, check-backs, discard with
 // its alert, delayed delivery, recovery after a "crash" (the service is
 // dropped without close and a new one opens the same file), retention.
@@ -8,11 +8,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
 import { SqliteConnection } from '../store/sqlite/sqlite-connection.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { startPostgresCluster, type PostgresCluster } from '../testing/postgres-cluster.js';
 import type { CheckCall, CheckInvoker } from './check-invoker.js';
 import { MessageService } from './message-service.js';
 import type { MessageSettings } from './message-settings.js';
@@ -61,10 +65,30 @@ const settings: MessageSettings = {
 };
 const fast = { checkAfterMs: 50, checkIntervalMs: 30, maxChecks: 3, checkTimeoutMs: 1000 };
 
-function dbPath(name: string): string {
+type Backend = 'sqlite' | 'postgres';
+let cluster: PostgresCluster | undefined;
+
+beforeAll(async () => {
+  cluster = await startPostgresCluster();
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** A fresh store location: a SQLite file, or a postgres:// URL of a new database. */
+async function freshLocation(backend: Backend, name: string): Promise<string> {
+  if (backend === 'postgres') {
+    if (cluster === undefined) throw new Error('no PostgreSQL cluster');
+    return cluster.createDatabase(`messages ${name}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), `messages-${name}-`));
   dirs.push(dir);
   return join(dir, 'coordinator.db');
+}
+
+function storeAt(location: string): Store {
+  return location.startsWith('postgres://') ? new PostgresStore({ url: location }) : new SqliteStore({ path: location, synchronous: 'NORMAL' });
 }
 
 async function start(
@@ -72,8 +96,8 @@ async function start(
   checks: CheckInvoker,
   extra: Partial<MessageSettings> = {},
   options: { maintenanceIntervalMs?: number } = {},
-): Promise<{ service: MessageService; store: SqliteStore; outbox: () => Promise<OutboxRowDb[]>; wakes: () => number }> {
-  const store = new SqliteStore({ path, synchronous: 'NORMAL' });
+): Promise<{ service: MessageService; store: Store; outbox: () => Promise<OutboxRowDb[]>; wakes: () => number }> {
+  const store = storeAt(path);
   await store.open();
   let wakes = 0;
   const service = new MessageService({
@@ -95,14 +119,7 @@ async function start(
     },
   };
   open.push(handle);
-  const outbox = async (): Promise<OutboxRowDb[]> => {
-    const db = await SqliteConnection.open(path, true);
-    try {
-      return await db.all<OutboxRowDb>('SELECT id, subject, payload, headers, ordering_key FROM outbox ORDER BY seq');
-    } finally {
-      await db.close();
-    }
-  };
+  const outbox = (): Promise<OutboxRowDb[]> => rawRows(path, 'SELECT id, subject, payload, headers, ordering_key FROM outbox ORDER BY seq');
   return { service, store, outbox, wakes: () => wakes };
 }
 
@@ -130,14 +147,27 @@ async function until<T>(probe: () => Promise<T | undefined | false> | T | undefi
   }
 }
 
-async function rawRows(path: string, sql: string): Promise<Record<string, unknown>[]> {
-  const db = await SqliteConnection.open(path, true);
+/** Rows of `sql` (valid in both dialects) read straight from the store; bigint columns as numbers. */
+async function rawRows<T = Record<string, unknown>>(location: string, sql: string): Promise<T[]> {
+  if (location.startsWith('postgres://')) {
+    const client = new pg.Client({ connectionString: location, types: { getTypeParser: bigintAsNumber } });
+    await client.connect();
+    try {
+      return (await client.query<T & pg.QueryResultRow>(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = await SqliteConnection.open(location, true);
   try {
-    return await db.all<Record<string, unknown>>(sql);
+    return await db.all<T>(sql);
   } finally {
     await db.close();
   }
 }
+
+const bigintAsNumber = ((oid: number, format?: 'text' | 'binary') =>
+  oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'];
 
 async function errorKind(p: Promise<unknown>): Promise<string> {
   try {
@@ -154,9 +184,11 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('MessageService', () => {
+describe.each(['sqlite', 'postgres'] as const)('MessageService (%s store)', (backend) => {
+  const dbPath = (name: string): Promise<string> => freshLocation(backend, name);
+
   it('keeps a prepared message out of the outbox; commit writes its row with Nats-Msg-Id = message id, once', async () => {
-    const path = dbPath('commit');
+    const path = await dbPath('commit');
     const { service, outbox, wakes } = await start(path, new ScriptedChecks(), {}, {});
     const prepared = await service.prepare(message('commit-1', { checkPolicy: { ...fast, checkAfterMs: 60_000 } }));
     expect(prepared).toEqual({ messageId: 'commit-1', state: 'PREPARED' });
@@ -179,7 +211,7 @@ describe('MessageService', () => {
   });
 
   it('rolls back idempotently, never writes an outbox row, and refuses a later commit', async () => {
-    const { service, outbox } = await start(dbPath('rollback'), new ScriptedChecks());
+    const { service, outbox } = await start(await dbPath('rollback'), new ScriptedChecks());
     await service.prepare(message('rb-1'));
     expect(await service.rollback('rb-1', 'order rejected')).toBe('ROLLED_BACK');
     expect(await service.rollback('rb-1', '')).toBe('ROLLED_BACK');
@@ -191,7 +223,7 @@ describe('MessageService', () => {
   });
 
   it('treats the same id with the same content as the same message, and other content as ALREADY_EXISTS', async () => {
-    const { service } = await start(dbPath('idempotent'), new ScriptedChecks());
+    const { service } = await start(await dbPath('idempotent'), new ScriptedChecks());
     await service.prepare(message('idem-1'));
     expect(await service.prepare(message('idem-1'))).toEqual({ messageId: 'idem-1', state: 'PREPARED' });
     expect(await errorKind(service.prepare(message('idem-1', { payload: Buffer.from('other') })))).toBe('ALREADY_EXISTS');
@@ -202,7 +234,7 @@ describe('MessageService', () => {
   });
 
   it('refuses a message id already used by a coordinator event (it would be de-duplicated away)', async () => {
-    const path = dbPath('collision');
+    const path = await dbPath('collision');
     const { service, store } = await start(path, new ScriptedChecks());
     await store.commit({
       outbox: [{ id: 'taken-id', subject: 'saga.events.x.completed', payload: Buffer.alloc(0), headers: {}, createdAt: 1, orderingKey: 'x' }],
@@ -212,7 +244,7 @@ describe('MessageService', () => {
 
   it('commits on a COMMIT check-back and rolls back on a ROLLBACK one, passing key, subject, headers and the check number', async () => {
     const checks = new ScriptedChecks((c) => ({ kind: c.key === 'order-of-cb-commit' ? 'COMMIT' : 'ROLLBACK' }));
-    const { service, outbox } = await start(dbPath('checkback'), checks);
+    const { service, outbox } = await start(await dbPath('checkback'), checks);
     await service.prepare(message('cb-commit'));
     await service.prepare(message('cb-rollback'));
     await until(async () => (await service.get('cb-commit')).state === 'COMMITTED', 'check-back commit');
@@ -229,7 +261,7 @@ describe('MessageService', () => {
   it('checks an undecided message max_checks times, then discards it with a MESSAGE_DISCARDED alert', async () => {
     let n = 0;
     const checks = new ScriptedChecks(() => (++n % 2 === 0 ? { kind: 'error', code: 'UNAVAILABLE', message: 'down' } : { kind: 'UNKNOWN' }));
-    const { service, outbox } = await start(dbPath('discard'), checks);
+    const { service, outbox } = await start(await dbPath('discard'), checks);
     await service.prepare(message('discard-1'));
     const view = await until(async () => {
       const v = await service.get('discard-1');
@@ -254,7 +286,7 @@ describe('MessageService', () => {
   it('ignores a check-back answer that arrives after the producer decided', async () => {
     let release: (a: CheckAnswer) => void = () => undefined;
     const checks = new ScriptedChecks(() => new Promise<CheckAnswer>((r) => (release = r)));
-    const { service, outbox } = await start(dbPath('stale'), checks);
+    const { service, outbox } = await start(await dbPath('stale'), checks);
     await service.prepare(message('stale-1'));
     await until(() => checks.calls.length === 1, 'the check-back call');
     expect(await service.commit('stale-1')).toBe('COMMITTED');
@@ -267,7 +299,7 @@ describe('MessageService', () => {
   });
 
   it('publishes a committed message only once its deliver_at has come', async () => {
-    const { service, outbox } = await start(dbPath('delayed'), new ScriptedChecks());
+    const { service, outbox } = await start(await dbPath('delayed'), new ScriptedChecks());
     const deliverAt = Date.now() + 400;
     await service.prepare(message('later-1', { deliverAt }));
     expect(await service.commit('later-1')).toBe('COMMITTED');
@@ -279,7 +311,7 @@ describe('MessageService', () => {
   });
 
   it('survives a crash: check-backs and delayed deliveries resume from the log after a restart', async () => {
-    const path = dbPath('restart');
+    const path = await dbPath('restart');
     const checks = new ScriptedChecks(() => ({ kind: 'COMMIT' }));
     const first = await start(path, checks);
     await first.service.prepare(message('r-prepared', { checkPolicy: { ...fast, checkAfterMs: 300 } }));
@@ -302,7 +334,7 @@ describe('MessageService', () => {
       await gate;
       return { kind: 'ROLLBACK' };
     });
-    const { service } = await start(dbPath('bounded'), checks, { maxConcurrentChecks: 2 });
+    const { service } = await start(await dbPath('bounded'), checks, { maxConcurrentChecks: 2 });
     for (let i = 0; i < 6; i++) await service.prepare(message(`b-${i}`));
     await until(() => checks.calls.length === 2, 'two calls');
     expect(checks.inFlight).toBe(2);
@@ -315,7 +347,7 @@ describe('MessageService', () => {
   });
 
   it('refuses new messages beyond maxPrepared with RESOURCE_EXHAUSTED', async () => {
-    const { service } = await start(dbPath('capacity'), new ScriptedChecks(), { maxPrepared: 2 });
+    const { service } = await start(await dbPath('capacity'), new ScriptedChecks(), { maxPrepared: 2 });
     await service.prepare(message('cap-1', { checkPolicy: { ...fast, checkAfterMs: 60_000 } }));
     await service.prepare(message('cap-2', { checkPolicy: { ...fast, checkAfterMs: 60_000 } }));
     expect(await errorKind(service.prepare(message('cap-3')))).toBe('RESOURCE_EXHAUSTED');
@@ -324,7 +356,7 @@ describe('MessageService', () => {
   });
 
   it('records published_at from the outbox and deletes decided messages after the retention', async () => {
-    const path = dbPath('maintenance');
+    const path = await dbPath('maintenance');
     const { service, store } = await start(path, new ScriptedChecks(), { retentionMs: 300 }, { maintenanceIntervalMs: 20 });
     await service.prepare(message('keep-1', { checkPolicy: { ...fast, checkAfterMs: 60_000 } }));
     await service.prepare(message('pub-1'));
