@@ -1,32 +1,27 @@
-// The relay over a real SQLite store and a scripted JetStream publisher:
+// The relay over each real store (SQLite, PostgreSQL) and a scripted JetStream publisher:
 // per-saga order with many publishes in flight, the in-flight bound, retry
 // from the first unacknowledged row after a failure (re-publications carry the
 // same Nats-Msg-Id), marking sent, and the pruner's bound on unsent rows.
 
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { OutboxInsert } from '../store/store.js';
+import type { OutboxInsert, Store } from '../store/store.js';
+import { STORE_BACKENDS, useStoreFixtures, type StoreBackend } from '../testing/store-fixtures.js';
 import { OutboxPruner } from './outbox-pruner.js';
 import { OutboxRelay, type JetStreamSource } from './outbox-relay.js';
 
 const logger = pino({ level: 'silent' });
+// Registered before the cleanups' afterEach: stores close after the relays stop (after hooks run in reverse).
+const fixtures = useStoreFixtures({ sqliteSynchronous: 'OFF' });
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function openStore(): Promise<SqliteStore> {
-  const dir = mkdtempSync(join(tmpdir(), 'relay-'));
-  const store = new SqliteStore({ path: join(dir, 'c.db'), synchronous: 'OFF' });
-  await store.open();
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => store.close());
-  return store;
+async function openStore(backend: StoreBackend): Promise<Store> {
+  return fixtures.open(await fixtures.location(backend, 'relay'));
 }
 
 let n = 0;
@@ -80,7 +75,7 @@ class ScriptedJetStream implements JetStreamSource {
   }
 }
 
-function relay(store: SqliteStore, js: ScriptedJetStream, metrics = new CoordinatorMetrics({ processMetrics: false })): OutboxRelay {
+function relay(store: Store, js: ScriptedJetStream, metrics = new CoordinatorMetrics({ processMetrics: false })): OutboxRelay {
   const r = new OutboxRelay({
     store,
     nats: js,
@@ -106,9 +101,9 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
   }
 }
 
-describe('OutboxRelay', () => {
+describe.each(STORE_BACKENDS)('OutboxRelay (%s store)', (backend) => {
   it('publishes every row once, each saga in order, with a bounded number in flight, and marks them sent', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const rows = Array.from({ length: 300 }, (_, i) => row(`saga-${i % 7}`));
     for (let i = 0; i < rows.length; i += 30) await store.commit({ outbox: rows.slice(i, i + 30) });
     const js = new ScriptedJetStream();
@@ -126,7 +121,7 @@ describe('OutboxRelay', () => {
   });
 
   it('after a failed publish, retries from the first unacknowledged row with the same ids, keeping each saga in order', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const rows = Array.from({ length: 60 }, (_, i) => row(`saga-${i % 3}`));
     await store.commit({ outbox: rows });
     const js = new ScriptedJetStream();
@@ -146,7 +141,7 @@ describe('OutboxRelay', () => {
   });
 
   it('wakes on demand and publishes rows committed later', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const js = new ScriptedJetStream();
     const r = relay(store, js);
     const late = row('late');
@@ -156,9 +151,9 @@ describe('OutboxRelay', () => {
   });
 });
 
-describe('OutboxPruner', () => {
+describe.each(STORE_BACKENDS)('OutboxPruner (%s store)', (backend) => {
   it('deletes sent rows past their keep time and, without NATS, drops the oldest unsent coordinator events beyond the bound', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const events = Array.from({ length: 6 }, () => row('s'));
     const message = row('m', 'orders.created');
     await store.commit({ outbox: [events[0]!, message, ...events.slice(1)] });

@@ -4,19 +4,14 @@
 // dropped without close and a new one opens the same file), retention.
 
 import { AlertEvent, AlertKind } from '@saga/proto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
 import { SqliteConnection } from '../store/sqlite/sqlite-connection.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
-import { startPostgresCluster, type PostgresCluster } from '../testing/postgres-cluster.js';
+import { STORE_BACKENDS, useStoreFixtures } from '../testing/store-fixtures.js';
 import type { CheckCall, CheckInvoker } from './check-invoker.js';
 import { MessageService } from './message-service.js';
 import type { MessageSettings } from './message-settings.js';
@@ -56,7 +51,6 @@ interface OutboxRowDb {
 }
 
 const logger = pino({ level: 'silent' });
-const dirs: string[] = [];
 const open: { close(): Promise<void> }[] = [];
 
 const settings: MessageSettings = {
@@ -65,31 +59,7 @@ const settings: MessageSettings = {
 };
 const fast = { checkAfterMs: 50, checkIntervalMs: 30, maxChecks: 3, checkTimeoutMs: 1000 };
 
-type Backend = 'sqlite' | 'postgres';
-let cluster: PostgresCluster | undefined;
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-/** A fresh store location: a SQLite file, or a postgres:// URL of a new database. */
-async function freshLocation(backend: Backend, name: string): Promise<string> {
-  if (backend === 'postgres') {
-    if (cluster === undefined) throw new Error('no PostgreSQL cluster');
-    return cluster.createDatabase(`messages ${name}`);
-  }
-  const dir = mkdtempSync(join(tmpdir(), `messages-${name}-`));
-  dirs.push(dir);
-  return join(dir, 'coordinator.db');
-}
-
-function storeAt(location: string): Store {
-  return location.startsWith('postgres://') ? new PostgresStore({ url: location }) : new SqliteStore({ path: location, synchronous: 'NORMAL' });
-}
+const fixtures = useStoreFixtures();
 
 async function start(
   path: string,
@@ -97,7 +67,7 @@ async function start(
   extra: Partial<MessageSettings> = {},
   options: { maintenanceIntervalMs?: number } = {},
 ): Promise<{ service: MessageService; store: Store; outbox: () => Promise<OutboxRowDb[]>; wakes: () => number }> {
-  const store = storeAt(path);
+  const store = fixtures.create(path);
   await store.open();
   let wakes = 0;
   const service = new MessageService({
@@ -181,11 +151,10 @@ async function errorKind(p: Promise<unknown>): Promise<string> {
 
 afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe.each(['sqlite', 'postgres'] as const)('MessageService (%s store)', (backend) => {
-  const dbPath = (name: string): Promise<string> => freshLocation(backend, name);
+describe.each(STORE_BACKENDS)('MessageService (%s store)', (backend) => {
+  const dbPath = (name: string): Promise<string> => fixtures.location(backend, `messages ${name}`);
 
   it('keeps a prepared message out of the outbox; commit writes its row with Nats-Msg-Id = message id, once', async () => {
     const path = await dbPath('commit');

@@ -7,67 +7,17 @@
 // refused while the first holds it, and one whose lock session was lost cannot
 // write once another took over (its writes refused, none applied).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaDefinition, SagaState } from '../domain/saga-types.js';
 import { validateStartSaga } from '../domain/validate-start-saga.js';
-import { startPostgresCluster, type PostgresCluster } from '../testing/postgres-cluster.js';
+import { STORE_BACKENDS, useStoreFixtures } from '../testing/store-fixtures.js';
 import { PostgresStore } from './postgres/postgres-store.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { SagaRow, Store, WriteUnit } from './store.js';
 
-const dirs: string[] = [];
-const stores: Store[] = [];
-let cluster: PostgresCluster | undefined;
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A backend: `location` names a fresh database; `open` opens a store on it (again after a close). */
-interface Backend {
-  readonly name: string;
-  location(test: string): Promise<string>;
-  create(location: string): Store;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    location: (test) => {
-      const dir = mkdtempSync(join(tmpdir(), `store-${test}-`));
-      dirs.push(dir);
-      return Promise.resolve(join(dir, 'saga.db'));
-    },
-    create: (path) => new SqliteStore({ path, synchronous: 'NORMAL' }),
-  },
-  {
-    name: 'postgres',
-    location: (test) => postgresDatabase(test),
-    create: (url) => new PostgresStore({ url }),
-  },
-];
-
-async function open(backend: Backend, location: string): Promise<Store> {
-  const store = backend.create(location);
-  await store.open();
-  stores.push(store);
-  return store;
-}
+const fixtures = useStoreFixtures();
 
 const definition: SagaDefinition = validateStartSaga(
   {
@@ -112,8 +62,8 @@ function sagaUnit(key: number, id: string, finished: boolean): WriteUnit {
   };
 }
 
-describe.each(backends)('$name store', (backend) => {
-  const openStore = async (test: string): Promise<Store> => open(backend, await backend.location(test));
+describe.each(STORE_BACKENDS)('%s store', (backend) => {
+  const openStore = async (test: string): Promise<Store> => fixtures.open(await fixtures.location(backend, test));
 
   it('loads every active saga with its journal, across pages, skipping finished ones', async () => {
     const store = await openStore('recovery-pages');
@@ -176,13 +126,13 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it('never hands out a saga key again after a restart, used or not', async () => {
-    const location = await backend.location('keys-after-restart');
-    const store = await open(backend, location);
+    const location = await fixtures.location(backend, 'keys-after-restart');
+    const store = await fixtures.open(location);
     const handedOut = [await store.nextSagaKey(), await store.nextSagaKey(), await store.nextSagaKey()];
     await store.commit(sagaUnit(handedOut[0] ?? 0, 'only-one-used', false));
     await store.close();
-    stores.splice(stores.indexOf(store), 1);
-    const reopened = await open(backend, location);
+    fixtures.forget(store);
+    const reopened = await fixtures.open(location);
     const next = await reopened.nextSagaKey();
     expect(next).toBeGreaterThan(Math.max(...handedOut));
     await reopened.commit(sagaUnit(next, 'after-restart', false));
@@ -190,28 +140,22 @@ describe.each(backends)('$name store', (backend) => {
   });
 });
 
-function postgresDatabase(name: string): Promise<string> {
-  if (cluster === undefined) throw new Error('no PostgreSQL cluster');
-  return cluster.createDatabase(name);
-}
-
-async function openPostgres(url: string, instance: string, ownerWaitMs = 10_000): Promise<PostgresStore> {
-  const store = new PostgresStore({ url, instance, ownerWaitMs });
+async function openPostgres(url: string, instance: string): Promise<PostgresStore> {
+  const store = fixtures.track(new PostgresStore({ url, instance }));
   await store.open();
-  stores.push(store);
   return store;
 }
 
 describe('PostgresStore ownership', () => {
   it('refuses a second coordinator on a database another one holds', async () => {
-    const url = await postgresDatabase('second coordinator refused');
+    const url = await fixtures.location('postgres', 'second coordinator refused');
     await openPostgres(url, 'first');
     const second = new PostgresStore({ url, instance: 'second', ownerWaitMs: 300 });
     await expect(second.open()).rejects.toThrow(/another coordinator \(first\) is using this PostgreSQL database/);
   });
 
   it('fences a coordinator that lost its lock session: after a takeover its writes are refused and not applied', async () => {
-    const url = await postgresDatabase('fenced after takeover');
+    const url = await fixtures.location('postgres', 'fenced after takeover');
     const stale = await openPostgres(url, 'stale');
     await stale.commit(sagaUnit(await stale.nextSagaKey(), 'before-takeover', false));
     // The server ends the session holding the lock (as after a network partition).
