@@ -12,6 +12,7 @@ import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
 import { outcomeEventFactory } from './events/outcome-events.js';
+import { grpcDeadLetterHandlers } from './events/grpc-dead-letter-handlers.js';
 import { createCoordinatorService } from './grpc/coordinator-service.js';
 import { GrpcParticipantInvoker } from './grpc/grpc-participant-invoker.js';
 import { startGrpcServer, type RunningServer } from './grpc/grpc-server.js';
@@ -71,12 +72,14 @@ export class CoordinatorApp {
       settled: () => built.engine?.settledCount() ?? 0,
     });
     const onCommitBatch = (oldestWaitMs: number): void => admission.observeCommitDelay(oldestWaitMs);
+    const onFailed = (err: Error): void => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log');
     const store: Store = onSqlite
-      ? new SqliteStore({ path: config.database.path, synchronous: config.database.synchronous, onCommitBatch })
+      ? new SqliteStore({ path: config.database.path, synchronous: config.database.synchronous, onCommitBatch, onFailed })
       : new PostgresStore({
           url: config.database.url,
           settings: config.database.postgres,
           onCommitBatch,
+          onFailed,
           onPoolError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed'),
         });
     await store.open();
@@ -106,6 +109,7 @@ export class CoordinatorApp {
       registry,
       logger,
       onOutboxWritten: () => events.wakeRelay(),
+      maxEventBytes: () => events.maxEventBytes(),
       crashPoint: options.messageCrashPoint,
     });
     const service = createCoordinatorService({
@@ -116,6 +120,7 @@ export class CoordinatorApp {
       logger: logger.child({ component: 'grpc' }),
       operatorToken: config.operatorToken,
       messages: messages.handlers,
+      deadLetters: grpcDeadLetterHandlers(events.deadLetters),
     });
     const server = await startGrpcServer({
       listen: config.listen,
@@ -134,6 +139,21 @@ export class CoordinatorApp {
     });
     sweeper.start();
     return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages);
+  }
+
+  /**
+   * Calls `listener` once when the durable log failed (a write of the store, or
+   * of the engine): the process should exit 1.
+   */
+  onFatal(listener: (err: Error) => void): void {
+    let told = false;
+    const once = (err: Error): void => {
+      if (told) return;
+      told = true;
+      listener(err);
+    };
+    this.engine.onFatal(once);
+    this.store.onFailed(once);
   }
 
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */

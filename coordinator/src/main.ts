@@ -6,6 +6,10 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config/config.js';
 import { CoordinatorApp } from './coordinator-app.js';
 import { crashPointFromEnv, messageCrashPointFromEnv } from './crash-points.js';
+import { DatabaseInUseError } from './store/sqlite/owner-lock.js';
+
+/** How long the answers in hand may take to leave once the log failed. */
+const FATAL_EXIT_DELAY_MS = 200;
 
 async function main(): Promise<void> {
   let config;
@@ -20,13 +24,25 @@ async function main(): Promise<void> {
   }
   // Logs go to stderr; stdout carries only the ready line.
   const logger = pino({ level: config.logLevel, base: { service: 'saga-coordinator' } }, pino.destination(2));
-  const app = await CoordinatorApp.start({
-    config,
-    logger,
-    crashPoint: crashPointFromEnv(process.env, logger),
-    messageCrashPoint: messageCrashPointFromEnv(process.env, logger),
-  });
-  app.engine.onFatal(() => process.exit(1));
+  let app;
+  try {
+    app = await CoordinatorApp.start({
+      config,
+      logger,
+      crashPoint: crashPointFromEnv(process.env, logger),
+      messageCrashPoint: messageCrashPointFromEnv(process.env, logger),
+    });
+  } catch (err) {
+    // Another coordinator owns the database: one line, exit 2 (like a configuration error).
+    if (err instanceof DatabaseInUseError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  // Fail-stop: nothing is written after the failure; the answers already decided
+  // (UNAVAILABLE for the writes refused) get a moment to leave, then exit 1.
+  app.onFatal(() => setTimeout(() => process.exit(1), FATAL_EXIT_DELAY_MS));
   process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
   logger.info({ address: app.address, database: config.database.url === '' ? config.database.path : 'postgresql (database.url)', metrics: app.events.metricsAddress }, 'coordinator ready');
   let stopping = false;

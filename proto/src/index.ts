@@ -64,6 +64,13 @@ export {
   RollbackMessageResponse,
   GetMessageRequest,
   GetMessageResponse,
+  DeadLetter,
+  ListDeadLettersRequest,
+  ListDeadLettersResponse,
+  ReplayDeadLetterRequest,
+  ReplayDeadLetterResponse,
+  DropDeadLetterRequest,
+  DropDeadLetterResponse,
   CoordinatorService,
   CoordinatorClient,
 } from "./gen/saga/v1/coordinator.js";

@@ -8,6 +8,7 @@ import type { ParticipantEndpoint } from '../registry/participant-registry.js';
 import type { SynchronousMode } from '../store/sqlite/sqlite-store.js';
 import { DEFAULT_POSTGRES_SETTINGS, validateDatabaseUrl, type PostgresSettings } from '../store/postgres/postgres-settings.js';
 import { validateMessageSettings, type MessageSettings } from '../messages/message-settings.js';
+import { validateBoundSettings } from './bound-settings.js';
 
 export interface CoordinatorConfig {
   /** host:port of the gRPC server; port 0 = ephemeral. */
@@ -81,6 +82,13 @@ export interface EventsConfig {
     readonly pruneIntervalMs: number;
     /** Rows deleted per statement. Default 5000. */
     readonly pruneBatch: number;
+    /**
+     * Largest event (payload plus NATS headers) accepted while no NATS server
+     * is connected; when one is, its advertised max_payload. Default 983,040 (960 KiB).
+     */
+    readonly maxPayloadBytes: number;
+    /** Non-transient publish failures of one event before it becomes a dead letter. Default 5. */
+    readonly deadLetterAfter: number;
   };
 }
 
@@ -134,6 +142,8 @@ export interface MetricsConfig {
   readonly listen: string;
   /** Also export the Node.js process metrics (CPU, memory, event loop). Default true. */
   readonly processMetrics: boolean;
+  /** Distinct saga names and step names used as label values; later ones are counted as "other". Default 200. */
+  readonly maxLabelValues: number;
 }
 
 export interface AlertsConfig {
@@ -194,7 +204,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   events: {
     subjectPrefix: 'saga',
     stepEvents: false,
-    outbox: { keepSentMs: 3_600_000, maxUnsent: 100_000, pruneIntervalMs: 30_000, pruneBatch: 5000 },
+    outbox: { keepSentMs: 3_600_000, maxUnsent: 100_000, pruneIntervalMs: 30_000, pruneBatch: 5000, maxPayloadBytes: 960 * 1024, deadLetterAfter: 5 },
   },
   nats: {
     servers: [],
@@ -215,7 +225,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
     },
     relay: { batchSize: 500, maxInFlight: 128, pollIntervalMs: 1000, initialBackoffMs: 100, maxBackoffMs: 10_000 },
   },
-  metrics: { listen: '', processMetrics: true },
+  metrics: { listen: '', processMetrics: true, maxLabelValues: 200 },
   alerts: {
     evaluateIntervalMs: 15_000,
     compensationSuccessRate: { enabled: true, threshold: 0.9, windowMs: 3_600_000, minCompensations: 1 },
@@ -347,6 +357,8 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
     throw new ConfigError('events.subjectPrefix', 'must be NATS subject tokens separated by "."');
   }
   validateEventsConfig(c);
+  const boundProblem = validateBoundSettings(c);
+  if (boundProblem !== undefined) throw new ConfigError(boundProblem.setting, boundProblem.problem);
   const messageProblem = validateMessageSettings(c.messages, c.limits.maxTotalPayloadBytes);
   if (messageProblem !== undefined) throw new ConfigError(messageProblem.setting, messageProblem.problem);
   return c;

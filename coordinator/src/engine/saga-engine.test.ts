@@ -207,6 +207,8 @@ describe('SagaEngine', () => {
     expect(hung.calls).toHaveLength(1);
     // "kill -9": drop the first engine without closing it; the intent is durable.
     engines.splice(engines.indexOf(first.engine), 1);
+    // The kernel releases a killed process's owner lock of the file; here the store lets go of it.
+    await first.store.close();
     const invoker = new ScriptedInvoker(() => ok);
     const second = await open(path, invoker);
     expect(await second.engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPLETED');
@@ -338,6 +340,8 @@ describe('SagaEngine with parked sagas evicted from memory', () => {
     for (let i = 0; i < 3; i++) ids.push((await first.engine.startSaga(start([step('a', { retry: slow })], { waitMs: 0 }))).sagaId);
     await waitFor(() => first.engine.parkedCount() === 3);
     engines.splice(engines.indexOf(first.engine), 1);
+    // The kernel releases a killed process's owner lock of the file; here the store lets go of it.
+    await first.store.close();
     const second = await open(path, new ScriptedInvoker(() => ok), { evictParkedAfterMs: 50 });
     await waitFor(() => second.engine.parkedCount() === 3);
     expect(second.engine.activeCount()).toBe(3);

@@ -25,6 +25,7 @@ import { TimerQueue } from './timer-queue.js';
 import { newSagaId } from './saga-id.js';
 import { compactDefinition } from './compact-definition.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { WriteConflictError } from '../store/write-conflict-error.js';
 import type { EngineHooks } from './engine-hooks.js';
 import { isActive, outcomeOf, runtimeFromRow } from './saga-fold.js';
 import { OutcomeWaiters, type Listener } from './outcome-waiters.js';
@@ -218,7 +219,15 @@ export class SagaEngine {
       this.creating.set(id, create);
       void create.finally(() => this.creating.delete(id)).catch(() => undefined);
     }
-    const saga = await create;
+    let saga: SagaRuntime;
+    try {
+      saga = await create;
+    } catch (err) {
+      // Another StartSaga of this id won the insert: answer as a repeat of it.
+      const existing = err instanceof WriteConflictError && req.sagaId !== '' ? await this.findExisting(req) : undefined;
+      if (existing === undefined) throw err;
+      return this.answer(existing, false, req.waitMs);
+    }
     return this.answer(saga, true, req.waitMs);
   }
 
@@ -293,7 +302,13 @@ export class SagaEngine {
       const decision = decide(saga, now);
       // The state this command made durable (calls it triggers may move it on).
       const state = saga.state;
-      await this.persist(saga, [e, ...decision.events], decision.wakeAt);
+      try {
+        await this.persist(saga, [e, ...decision.events], decision.wakeAt);
+      } catch (err) {
+        // Not durable: memory goes back to what the log holds (MANUAL, read from the log again on the next command).
+        if (this.active.get(id) === saga) this.active.delete(id);
+        throw err;
+      }
       return state;
     });
   }
@@ -361,7 +376,7 @@ export class SagaEngine {
     try {
       await this.persist(saga, decision.events, decision.wakeAt, insert);
     } catch (err) {
-      this.active.delete(id);
+      if (this.active.get(id) === saga) this.active.delete(id);
       throw err;
     }
     return saga;

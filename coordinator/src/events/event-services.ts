@@ -23,6 +23,7 @@ import type { Store } from '../store/store.js';
 import { NatsLink } from './nats-link.js';
 import { OutboxPruner } from './outbox-pruner.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { DeadLetters } from './dead-letters.js';
 import { stepEventFactory } from './step-events.js';
 import { ensureStream, streamSubjects } from './stream-setup.js';
 
@@ -43,6 +44,8 @@ export class EventServices {
   private readonly link: NatsLink | undefined;
   private readonly relay: OutboxRelay | undefined;
   private readonly metricsServer: MetricsServer | undefined;
+  /** Operator actions on the outbox's dead letters. */
+  readonly deadLetters: DeadLetters;
   private engine: SagaEngine | undefined;
   private boundMetricsAddress: string | undefined;
 
@@ -53,6 +56,7 @@ export class EventServices {
     this.observer = new SagaMetricsObserver({
       metrics: this.metrics,
       compensationStartedAt: (id) => this.engine?.compensationStartedAt(id),
+      maxLabelValues: config.metrics.maxLabelValues,
     });
     const window = new CompensationWindow(config.alerts.compensationSuccessRate.windowMs);
     this.alerts = new AlertMonitor({
@@ -96,6 +100,8 @@ export class EventServices {
         pollIntervalMs: nats.relay.pollIntervalMs,
         initialBackoffMs: nats.relay.initialBackoffMs,
         maxBackoffMs: nats.relay.maxBackoffMs,
+        deadLetterAfter: config.events.outbox.deadLetterAfter,
+        subjectPrefix: prefix,
         crashPoint: options.crashPoint,
       });
     }
@@ -112,6 +118,7 @@ export class EventServices {
           ? { maxUnsent: outbox.maxUnsent, subjectPrefixes: [`${prefix}.events.`, `${prefix}.steps.`, `${prefix}.alerts.`] }
           : undefined,
     });
+    this.deadLetters = new DeadLetters({ store, logger: logger.child({ component: 'outbox' }), rewind: () => this.relay?.rewind() });
     if (config.metrics.listen !== '') {
       this.metricsServer = new MetricsServer({ listen: config.metrics.listen, metrics: this.metrics, logger: logger.child({ component: 'metrics' }) });
     }
@@ -135,6 +142,7 @@ export class EventServices {
       parkedSagas: () => engine.parkedCount(),
       manualSagas: () => this.manual.current(),
       outboxBacklog: () => this.options.store.outboxBacklog(),
+      deadLetters: () => this.options.store.countDeadLetters(),
       compensationSuccessRatio: () => this.alerts.successRatio(),
       now: () => Date.now(),
     });
@@ -160,6 +168,15 @@ export class EventServices {
   /** host:port of the metrics endpoint once started, if enabled. */
   get metricsAddress(): string | undefined {
     return this.boundMetricsAddress;
+  }
+
+  /**
+   * The largest event NATS can carry now, payload and headers together: the
+   * connected server's max_payload (the last one seen while reconnecting), else
+   * events.outbox.maxPayloadBytes.
+   */
+  maxEventBytes(): number {
+    return this.link?.maxPayload() ?? this.options.config.events.outbox.maxPayloadBytes;
   }
 
   /** Rows were committed to the outbox outside the engine (e.g. transactional messages): publish them now. */

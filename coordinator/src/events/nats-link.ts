@@ -44,6 +44,7 @@ export class NatsLink {
   private readonly stop = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly tasks = new Set<Promise<void>>();
+  private lastMaxPayload: number | undefined;
 
   constructor(private readonly options: NatsLinkOptions) {
     if (options.servers.length === 0) throw new Error('NatsLink: at least one server is required');
@@ -52,6 +53,11 @@ export class NatsLink {
   start(): void {
     if (this.loop !== undefined) throw new Error('NatsLink already started');
     this.loop = this.run();
+  }
+
+  /** The max_payload the server advertised on the latest connection; undefined before the first. */
+  maxPayload(): number | undefined {
+    return this.lastMaxPayload;
   }
 
   /** The JetStream client while the link is ready, else undefined. */
@@ -130,7 +136,8 @@ export class NatsLink {
       }
       failures = 0;
       this.live = { nc, js: jetstream(nc, { timeout: this.options.requestTimeoutMs }) };
-      log.info({ server: nc.getServer() }, 'connected to NATS');
+      this.lastMaxPayload = nc.info?.max_payload;
+      log.info({ server: nc.getServer(), maxPayload: this.lastMaxPayload }, 'connected to NATS');
       this.track(this.watch(nc));
       await this.prepare(nc);
       const closed = await nc.closed();
@@ -152,7 +159,8 @@ export class NatsLink {
         this.options.onState('disconnected');
         log.warn({ server: s.server }, 'disconnected from NATS; events wait in the outbox');
       } else if (s.type === 'reconnect') {
-        log.info({ server: s.server }, 'reconnected to NATS');
+        this.lastMaxPayload = nc.info?.max_payload ?? this.lastMaxPayload;
+        log.info({ server: s.server, maxPayload: this.lastMaxPayload }, 'reconnected to NATS');
         this.track(this.prepare(nc));
       }
     }

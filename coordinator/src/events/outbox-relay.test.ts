@@ -1,9 +1,11 @@
 // The relay over each real store (SQLite, PostgreSQL) and a scripted JetStream publisher:
 // per-saga order with many publishes in flight, the in-flight bound, retry
 // from the first unacknowledged row after a failure (re-publications carry the
-// same Nats-Msg-Id), marking sent, and the pruner's bound on unsent rows.
+// same Nats-Msg-Id), marking sent, dead letters (a refused row holds back its
+// key only; replay and drop), and the pruner (by index; bound on unsent rows).
 
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { InvalidArgumentError } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
@@ -41,6 +43,8 @@ class ScriptedJetStream implements JetStreamSource {
   readonly keysInFlight = new Set<string>();
   overlap = false;
   fail: (id: string, attempt: number) => boolean = () => false;
+  /** Ids refused for what they are (as the client refuses a payload above max_payload). */
+  readonly refuse = new Set<string>();
   private readonly attempts = new Map<string, number>();
 
   jetstream(): JetStreamClient {
@@ -68,6 +72,7 @@ class ScriptedJetStream implements JetStreamSource {
     await new Promise((r) => setTimeout(r, Math.random() * 3));
     this.inFlight -= 1;
     this.keysInFlight.delete(key);
+    if (this.refuse.has(opts.msgID)) throw InvalidArgumentError.format('payload', 'max_payload size exceeded');
     if (this.fail(opts.msgID, attempt)) throw new Error('timeout');
     const duplicate = this.acked.includes(opts.msgID);
     if (!duplicate) this.acked.push(opts.msgID);
@@ -87,6 +92,8 @@ function relay(store: Store, js: ScriptedJetStream, metrics = new CoordinatorMet
     pollIntervalMs: 20,
     initialBackoffMs: 1,
     maxBackoffMs: 5,
+    deadLetterAfter: 3,
+    subjectPrefix: 'saga',
   });
   r.start();
   cleanups.push(() => r.close());
@@ -140,6 +147,54 @@ describe.each(STORE_BACKENDS)('OutboxRelay (%s store)', (backend) => {
     expect((await metrics.registry.getSingleMetric('saga_outbox_publish_errors_total')?.get())?.values[0]?.value).toBeGreaterThanOrEqual(1);
   });
 
+  it('moves a row refused deadLetterAfter times to the dead letters with an alert; its key waits behind it, other keys go on', async () => {
+    const store = await openStore(backend);
+    const poison = row('saga-a');
+    const behind = row('saga-a');
+    const others = Array.from({ length: 5 }, () => row('saga-b'));
+    await store.commit({ outbox: [poison, behind, ...others] });
+    const js = new ScriptedJetStream();
+    js.refuse.add(poison.id);
+    const metrics = new CoordinatorMetrics({ processMetrics: false });
+    const r = relay(store, js, metrics);
+    await until('the dead letter', async () => (await store.countDeadLetters()) === 1);
+    await until('the alert and the other key', () => others.every((o) => js.acked.includes(o.id)) && js.acked.length === others.length + 1);
+    const alert = js.published.find((p) => !others.some((o) => o.id === p.id) && p.id !== poison.id);
+    expect(alert).toBeDefined();
+    expect(js.published.filter((p) => p.id === poison.id)).toHaveLength(3);
+    expect(js.acked).not.toContain(behind.id);
+    const [dead] = await store.listDeadLetters(0, 10);
+    expect(dead).toMatchObject({ id: poison.id, attempts: 3, waitingBehind: 1, error: "InvalidArgumentError: 'payload' max_payload size exceeded" });
+    expect((await metrics.registry.getSingleMetric('saga_outbox_dead_lettered_total')?.get())?.values[0]?.value).toBe(1);
+    // Still unsent, still counted (once the acks so far are recorded); never published while its dead letter is there.
+    await until('only the row behind unsent', async () => (await store.outboxBacklog()).unsent === 1);
+    expect((await store.readPendingOutbox(0, 100)).map((p) => p.id)).toEqual([]);
+
+    // Replayed after the cause is fixed: the dead letter, then the row behind it, in order.
+    js.refuse.delete(poison.id);
+    expect(await store.replayDeadLetter(poison.id)).toBe(true);
+    r.rewind();
+    await until('the replayed key', () => js.acked.includes(behind.id));
+    expect(js.acked.indexOf(poison.id)).toBeLessThan(js.acked.indexOf(behind.id));
+    expect(await store.countDeadLetters()).toBe(0);
+  });
+
+  it('lets the rows behind a dropped dead letter go on', async () => {
+    const store = await openStore(backend);
+    const poison = row('saga-a');
+    const behind = row('saga-a');
+    await store.commit({ outbox: [poison, behind] });
+    const js = new ScriptedJetStream();
+    js.refuse.add(poison.id);
+    const r = relay(store, js);
+    await until('the dead letter', async () => (await store.countDeadLetters()) === 1);
+    expect(await store.dropDeadLetter(poison.id)).toBe(true);
+    expect(await store.dropDeadLetter(poison.id)).toBe(false);
+    r.rewind();
+    await until('the row behind', () => js.acked.includes(behind.id));
+    expect(js.acked).not.toContain(poison.id);
+  });
+
   it('wakes on demand and publishes rows committed later', async () => {
     const store = await openStore(backend);
     const js = new ScriptedJetStream();
@@ -177,5 +232,18 @@ describe.each(STORE_BACKENDS)('OutboxPruner (%s store)', (backend) => {
     expect(await unbounded.prune()).toEqual({ deleted: 2, dropped: 0 });
     expect((await store.readPendingOutbox(0, 100)).map((r) => r.id)).toEqual([events[5]!.id]);
     expect((await store.outboxBacklog()).unsent).toBe(1);
+  });
+
+  it('deletes sent rows found by when they were sent, past an unsent row at the head', async () => {
+    const store = await openStore(backend);
+    const head = row('held');
+    const sent = Array.from({ length: 5 }, () => row('s'));
+    await store.commit({ outbox: [head, ...sent] });
+    const seqs = (await store.readPendingOutbox(0, 100)).filter((r) => r.id !== head.id).map((r) => r.seq);
+    await store.markOutboxSent(seqs, Date.now() - 5000);
+    const metrics = new CoordinatorMetrics({ processMetrics: false });
+    const pruner = new OutboxPruner({ store, metrics, logger, keepSentMs: 1000, intervalMs: 1_000_000, batch: 2 });
+    expect(await pruner.prune()).toEqual({ deleted: 5, dropped: 0 });
+    expect((await store.readPendingOutbox(0, 100)).map((r) => r.id)).toEqual([head.id]);
   });
 });

@@ -10,6 +10,12 @@
 // Exactly-once into the stream: every row is published with Nats-Msg-Id = its
 // event id, so a re-publication (a lost ack, a crash before the row was marked
 // sent) is dropped by JetStream within the stream's duplicate window.
+//
+// Poison: a row refused for what it is (too large for the server's
+// max_payload, the stream's max_msg_size) holds back only the later rows of its
+// ordering key, while other keys go on; after `deadLetterAfter` such refusals
+// it moves to the dead letters (with an alert event), and the rows of its key
+// wait behind it until an operator replays or drops it.
 
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -19,7 +25,9 @@ import type { EngineHooks } from '../engine/saga-engine.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import type { OutboxRow, Store } from '../store/store.js';
 import { abortableDelay } from './abortable-delay.js';
+import { deadLetterAlertRow } from './dead-letter-alert.js';
 import { errorSummary } from './nats-link.js';
+import { isPermanentPublishError } from './publish-errors.js';
 
 /** What the relay needs of the NATS connection. */
 export interface JetStreamSource {
@@ -44,6 +52,10 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs: number;
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
+  /** Non-transient publish failures of one row before it becomes a dead letter. */
+  readonly deadLetterAfter: number;
+  /** The coordinator's subject prefix: the dead-letter alert goes to <prefix>.alerts.outbox_dead_letter. */
+  readonly subjectPrefix: string;
   /** Test crash hook ('after-outbox-publish'). */
   readonly crashPoint?: EngineHooks['crashPoint'];
   readonly now?: () => number;
@@ -61,10 +73,14 @@ export class OutboxRelay {
   private woken = false;
   private wakeUp: (() => void) | undefined;
   private failures = 0;
+  /** Non-transient failures so far of rows not yet dead-lettered, by seq (cleared when published). */
+  private readonly refusals = new Map<number, number>();
+  /** Rows before the cursor came back (a dead letter replayed or dropped): read from the start. */
+  private rewindPending = false;
   private readonly now: () => number;
 
   constructor(private readonly options: OutboxRelayOptions) {
-    for (const k of ['batchSize', 'maxInFlight', 'publishTimeoutMs', 'pollIntervalMs', 'initialBackoffMs', 'maxBackoffMs'] as const) {
+    for (const k of ['batchSize', 'maxInFlight', 'publishTimeoutMs', 'pollIntervalMs', 'initialBackoffMs', 'maxBackoffMs', 'deadLetterAfter'] as const) {
       if (!Number.isInteger(options[k]) || options[k] < 1) throw new Error(`OutboxRelay: ${k} must be a positive integer`);
     }
     this.now = options.now ?? Date.now;
@@ -79,6 +95,12 @@ export class OutboxRelay {
   wake(): void {
     this.woken = true;
     this.wakeUp?.();
+  }
+
+  /** Rows earlier than those read so far became publishable (a dead letter replayed or dropped): start again from the first. */
+  rewind(): void {
+    this.rewindPending = true;
+    this.wake();
   }
 
   /** Stops dispatching, waits for the publishes in flight (bounded by their deadline), records their acks. */
@@ -97,6 +119,10 @@ export class OutboxRelay {
       if (this.stop.signal.aborted) break;
       if (js === undefined) continue;
       this.woken = false;
+      if (this.rewindPending) {
+        this.rewindPending = false;
+        this.cursor = 0;
+      }
       let read = 0;
       let failure: unknown;
       try {
@@ -130,18 +156,26 @@ export class OutboxRelay {
     const rows = await this.options.store.readPendingOutbox(this.cursor, this.options.batchSize);
     const inFlight = new Set<Promise<boolean>>();
     const lastOfKey = new Map<string, Promise<boolean>>();
+    /** Keys whose row was refused in this pass: their later rows wait. */
+    const held = new Set<string>();
+    const refused: { row: OutboxRow; err: unknown }[] = [];
     let failure: unknown;
     for (const row of rows) {
       if (failure !== undefined || this.stop.signal.aborted) break;
-      // Per-saga order: wait for the ack of the saga's previous event.
+      if (held.has(row.orderingKey)) continue;
+      // Per-key order: wait for the ack of the key's previous event.
       const previous = lastOfKey.get(row.orderingKey);
-      if (previous !== undefined && !(await previous)) break;
+      if (previous !== undefined && !(await previous)) {
+        held.add(row.orderingKey);
+        continue;
+      }
       while (inFlight.size >= this.options.maxInFlight) await Promise.race(inFlight);
       if (failure !== undefined) break;
       const p: Promise<boolean> = this.publish(js, row).then(
         () => true,
         (err: unknown) => {
-          failure ??= err;
+          if (isPermanentPublishError(err)) refused.push({ row, err });
+          else failure ??= err;
           return false;
         },
       );
@@ -155,7 +189,33 @@ export class OutboxRelay {
     }
     await Promise.all(inFlight);
     void this.markAcked();
-    return { read: rows.length, failure };
+    const waiting = await this.countRefusals(refused);
+    // A refused row not yet dead-lettered is tried again after the backoff, from the first unsent row.
+    return { read: rows.length, failure: failure ?? waiting?.err };
+  }
+
+  /** Counts each refusal; moves a row refused `deadLetterAfter` times to the dead letters. Returns a refusal still counting. */
+  private async countRefusals(refused: readonly { row: OutboxRow; err: unknown }[]): Promise<{ err: unknown } | undefined> {
+    let waiting: { err: unknown } | undefined;
+    for (const { row, err } of refused) {
+      const attempts = (this.refusals.get(row.seq) ?? 0) + 1;
+      if (attempts < this.options.deadLetterAfter) {
+        this.refusals.set(row.seq, attempts);
+        waiting ??= { err };
+        continue;
+      }
+      const { name, message } = errorSummary(err);
+      const error = `${name}: ${message}`;
+      const at = this.now();
+      await this.options.store.deadLetterOutbox(row, { at, attempts, error }, deadLetterAlertRow(this.options.subjectPrefix, row, attempts, error, at));
+      this.refusals.delete(row.seq);
+      this.options.metrics.outboxDeadLettered.inc();
+      this.options.logger.error(
+        { eventId: row.id, subject: row.subject, orderingKey: row.orderingKey, bytes: row.payload.length, attempts, err: { name, message } },
+        'outbox event cannot be published: moved to the dead letters; later events of its ordering key wait behind it',
+      );
+    }
+    return waiting;
   }
 
   private async publish(js: JetStreamClient, row: OutboxRow): Promise<void> {
@@ -164,6 +224,7 @@ export class OutboxRelay {
     const ack = await js.publish(row.subject, row.payload, { msgID: row.id, timeout: this.options.publishTimeoutMs, headers: h });
     this.options.crashPoint?.('after-outbox-publish', row.orderingKey, '', '');
     this.acked.push(row.seq);
+    if (this.refusals.size > 0) this.refusals.delete(row.seq);
     this.options.metrics.outboxPublished.inc();
     this.options.metrics.outboxPublishLag.observe(Math.max(0, this.now() - row.createdAt) / 1000);
     if (ack.duplicate) this.options.logger.debug({ eventId: row.id, subject: row.subject }, 'event was already in the stream');

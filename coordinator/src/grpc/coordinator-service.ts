@@ -42,6 +42,7 @@ import {
 } from './convert.js';
 import { isUnexpected, toServiceError } from './status-map.js';
 import type { MessageHandlers } from './message-handlers.js';
+import type { DeadLetterHandlers } from './dead-letter-handlers.js';
 
 export interface CoordinatorServiceOptions {
   readonly engine: SagaEngine;
@@ -52,6 +53,8 @@ export interface CoordinatorServiceOptions {
   /** When set, AbortSaga/RetrySaga/ResolveSaga require "authorization: Bearer <token>". */
   readonly operatorToken?: string;
   readonly messages: MessageHandlers;
+  /** Operator calls on the outbox's dead letters (operator token as for AbortSaga). */
+  readonly deadLetters: DeadLetterHandlers;
 }
 
 type UnaryFn<Req, Res> = (req: Req, signal: AbortSignal, metadata: Metadata) => Promise<Res>;
@@ -122,6 +125,18 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
     commitMessage: unary('CommitMessage', (req, signal) => options.messages.commit(req, signal)),
     rollbackMessage: unary('RollbackMessage', (req, signal) => options.messages.rollback(req, signal)),
     getMessage: unary('GetMessage', (req, signal) => options.messages.get(req, signal)),
+    listDeadLetters: unary('ListDeadLetters', (req, _signal, md) => {
+      requireOperator(md);
+      return options.deadLetters.list(req);
+    }),
+    replayDeadLetter: unary('ReplayDeadLetter', (req, _signal, md) => {
+      requireOperator(md);
+      return options.deadLetters.replay(req);
+    }),
+    dropDeadLetter: unary('DropDeadLetter', (req, _signal, md) => {
+      requireOperator(md);
+      return options.deadLetters.drop(req);
+    }),
   };
 }
 

@@ -20,6 +20,8 @@ export interface MessageModuleOptions {
   readonly logger: Logger;
   /** Outbox rows were committed: wake the relay. */
   readonly onOutboxWritten?: () => void;
+  /** The largest message NATS can carry now (payload and headers). */
+  readonly maxEventBytes?: () => number;
   readonly crashPoint?: (point: MessageCrashPoint, messageId: string) => void;
 }
 
@@ -47,6 +49,7 @@ export async function startMessageModule(options: MessageModuleOptions): Promise
     logger,
     crashPoint: options.crashPoint,
     onOutboxWritten: options.onOutboxWritten,
+    maxEventBytes: options.maxEventBytes,
   });
   try {
     const resumed = await service.start();

@@ -12,6 +12,7 @@ import { TimerQueue, type TimerHost } from '../engine/timer-queue.js';
 import type { MessageStore, OutboxStore, UnitCommitter } from '../store/store.js';
 import type { CheckInvoker } from './check-invoker.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { DueQueue } from './due-queue.js';
 import {
   checkDue,
   decideCheckAnswer,
@@ -26,6 +27,7 @@ import { deliveryOutboxId, deliveryRow, discardAlert } from './message-outbox.js
 import type { MessageSettings } from './message-settings.js';
 import type { MessageRecord, MessageState, MessageView, PrepareInput } from './message-types.js';
 import { validatePrepare } from './validate-prepare.js';
+import { natsHeaderBytes } from '../events/nats-header-bytes.js';
 
 /** Named instants at which a test can make the process die (kill -9 semantics). */
 export type MessageCrashPoint = 'message-after-prepare' | 'message-after-commit';
@@ -49,6 +51,8 @@ export interface MessageServiceOptions {
   readonly crashPoint?: (point: MessageCrashPoint, messageId: string) => void;
   /** Called after outbox rows were committed (e.g. to wake the relay). */
   readonly onOutboxWritten?: () => void;
+  /** The largest message NATS can carry now, payload and headers (max_payload); undefined = no check. */
+  readonly maxEventBytes?: () => number;
   /** How often published_at is copied from the outbox and old messages are deleted. Default 5000 ms. */
   readonly maintenanceIntervalMs?: number;
   /** Rows per maintenance statement. Default 1000. */
@@ -71,7 +75,7 @@ export class MessageService {
   private readonly timers: TimerQueue;
   private readonly locks = new KeyedMutex();
   /** Messages whose timer fired, waiting for a check-back slot. */
-  private readonly due = new Set<string>();
+  private readonly due = new DueQueue();
   /** Messages being handled by a timer (check-back or delivery) right now. */
   private readonly running = new Set<string>();
   private readonly tasks = new Set<Promise<void>>();
@@ -142,6 +146,7 @@ export class MessageService {
       allowedSubjects: this.options.allowedSubjects,
     });
     const id = v.messageId !== '' ? v.messageId : newSagaId(now);
+    this.assertPublishable(id, v.payload, v.headers);
     return this.locks.run(id, async () => {
       const existing = await this.store.getMessage(id);
       if (existing !== undefined) {
@@ -189,6 +194,19 @@ export class MessageService {
   }
 
   // ---- internals -------------------------------------------------------
+
+  /** A message NATS cannot carry would never be delivered: refuse it now. */
+  private assertPublishable(id: string, payload: Buffer, headers: Readonly<Record<string, string>>): void {
+    const limit = this.options.maxEventBytes?.();
+    if (limit === undefined) return;
+    const headerBytes = natsHeaderBytes({ ...headers, 'Nats-Msg-Id': id });
+    if (payload.length + headerBytes > limit) {
+      throw invalidArgument(
+        'payload',
+        `is ${payload.length} bytes; with its ${headerBytes} bytes of headers that is more than ${limit} bytes, the most NATS carries (max_payload)`,
+      );
+    }
+  }
 
   private assertRunning(): void {
     if (this.state !== 'running') throw unavailable('the coordinator is shutting down; retry later');
@@ -249,11 +267,10 @@ export class MessageService {
   }
 
   private pump(): void {
-    for (const id of [...this.due]) {
-      if (this.running.size >= this.settings.maxConcurrentChecks) return;
-      // Stays due: picked up when the run in progress for it finishes.
-      if (this.running.has(id)) continue;
-      this.due.delete(id);
+    while (this.running.size < this.settings.maxConcurrentChecks) {
+      // One due while its run is in progress is picked up when that run finishes.
+      const id = this.due.take((candidate) => this.running.has(candidate));
+      if (id === undefined) return;
       this.running.add(id);
       const task = this.wake(id)
         .catch((err: unknown) => {
@@ -262,6 +279,7 @@ export class MessageService {
         })
         .finally(() => {
           this.running.delete(id);
+          this.due.finished(id);
           this.tasks.delete(task);
           if (this.state === 'running') this.pump();
         });

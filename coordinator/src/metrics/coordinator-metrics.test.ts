@@ -36,6 +36,7 @@ describe('CoordinatorMetrics saga gauges', () => {
       parkedSagas: () => counts.parked,
       manualSagas: () => 0,
       outboxBacklog: () => Promise.resolve({ unsent: 0, oldestCreatedAt: undefined }),
+      deadLetters: () => Promise.resolve(0),
       compensationSuccessRatio: () => undefined,
       now: () => 0,
     });

@@ -16,6 +16,8 @@ export interface MetricSources {
   /** Sagas waiting in MANUAL. */
   manualSagas(): number;
   outboxBacklog(): Promise<OutboxBacklog>;
+  /** Outbox events in the dead letters now. */
+  deadLetters(): Promise<number>;
   /** Compensation success ratio over the alert window; undefined without data. */
   compensationSuccessRatio(): number | undefined;
   now(): number;
@@ -39,6 +41,7 @@ export class CoordinatorMetrics {
   readonly outboxPublished: Counter;
   readonly outboxPublishErrors: Counter;
   readonly outboxDropped: Counter;
+  readonly outboxDeadLettered: Counter;
   readonly outboxPublishLag: Histogram;
   readonly alertTransitions: Counter<'kind' | 'state'>;
   /** StartSaga calls refused by admission control (overload); no labels. */
@@ -89,6 +92,11 @@ export class CoordinatorMetrics {
     this.outboxDropped = new Counter({
       name: 'saga_outbox_dropped_total',
       help: 'Unsent coordinator events dropped to keep the outbox bounded while NATS is not configured.',
+      registers,
+    });
+    this.outboxDeadLettered = new Counter({
+      name: 'saga_outbox_dead_lettered_total',
+      help: 'Outbox events moved to the dead letters after repeated non-transient publish failures (e.g. larger than max_payload).',
       registers,
     });
     this.outboxPublishLag = new Histogram({
@@ -164,6 +172,11 @@ export class CoordinatorMetrics {
         if (b === undefined || this.sources === undefined) return undefined;
         return b.oldestCreatedAt === undefined ? 0 : Math.max(0, this.sources.now() - b.oldestCreatedAt) / 1000;
       },
+    );
+    this.scrapeGauge(
+      'saga_outbox_dead_letters',
+      'Outbox events in the dead letters now (each holds back the later events of its ordering key until replayed or dropped).',
+      () => this.sources?.deadLetters(),
     );
     this.scrapeGauge(
       'saga_compensation_success_ratio',

@@ -1,12 +1,15 @@
 // Both store backends (SQLite on a fresh file, PostgreSQL on a fresh database
 // of a test cluster) per test: recovery reads every active saga (across its
 // pages, skipping finished ones), reads see writes committed after earlier
-// reads (the stale-snapshot regression), a group-committed batch commits whole
-// or not at all, and saga keys are never handed out twice across a restart.
-// Then PostgresStore's ownership of its database: a second coordinator is
-// refused while the first holds it, and one whose lock session was lost cannot
-// write once another took over (its writes refused, none applied).
+// reads (the stale-snapshot regression), a unit failing on its own constraint
+// is isolated from its batch, blobs are bound bytes, and saga keys are never
+// handed out twice across a restart. Then each backend's single owner: a
+// second SQLite owner of the file is refused; a second coordinator on a
+// PostgreSQL database is refused while the first holds it, and one whose lock
+// session was lost cannot write once another took over (its writes refused,
+// none applied).
 
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/config.js';
@@ -15,7 +18,10 @@ import type { SagaDefinition, SagaState } from '../domain/saga-types.js';
 import { validateStartSaga } from '../domain/validate-start-saga.js';
 import { STORE_BACKENDS, useStoreFixtures } from '../testing/store-fixtures.js';
 import { PostgresStore } from './postgres/postgres-store.js';
+import { DatabaseInUseError } from './sqlite/owner-lock.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { SagaRow, Store, WriteUnit } from './store.js';
+import { WriteConflictError } from './write-conflict-error.js';
 
 const fixtures = useStoreFixtures();
 
@@ -107,22 +113,35 @@ describe.each(STORE_BACKENDS)('%s store', (backend) => {
     expect(await store.getJournal(key)).toHaveLength(2);
   });
 
-  it('commits a batch whole or not at all', async () => {
-    const store = await openStore('atomic-batch');
+  it('answers a unit that fails on its own constraint with its own error and commits the others of its batch', async () => {
+    const store = await openStore('isolated-unit');
     const key = await store.nextSagaKey();
     await store.commit(sagaUnit(key, 'first', false));
     const other = await store.nextSagaKey();
-    // Queued in the same tick: one batch. The second unit repeats (key, seq 1): the batch fails.
+    // Queued in the same tick: one batch. The second unit repeats (key, seq 1), the third a saga id.
     const good = store.commit(sagaUnit(other, 'second', false));
     const clash = store.commit({ journal: [{ key, seq: 1, event: { t: 'dispatch', at: 5, s: 0, op: 'execute', n: 2 } }] });
-    await expect(clash).rejects.toThrow();
-    await expect(good).rejects.toThrow();
-    expect(await store.getSagaRow('second')).toBeUndefined();
-    expect(await store.getJournal(other)).toEqual([]);
+    const sameId = store.commit(sagaUnit(await store.nextSagaKey(), 'second', false));
+    await expect(clash).rejects.toBeInstanceOf(WriteConflictError);
+    await expect(sameId).rejects.toMatchObject({ kind: 'ALREADY_EXISTS' });
+    await expect(good).resolves.toBeUndefined();
+    expect((await store.getSagaRow('second'))?.key).toBe(other);
+    expect(await store.getJournal(other)).toHaveLength(1);
     expect(await store.getJournal(key)).toHaveLength(1);
+    const failures: Error[] = [];
+    store.onFailed((e) => failures.push(e));
+    expect(failures).toEqual([]);
     // The store goes on: the next batch commits.
     await store.commit(sagaUnit(await store.nextSagaKey(), 'third', false));
     expect((await store.getSagaRow('third'))?.state).toBe('RUNNING');
+  });
+
+  it('stores blobs as bound bytes: a payload with every byte value, NULs included, reads back unchanged', async () => {
+    const store = await openStore('blob-params');
+    const payload = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
+    await store.commit({ outbox: [{ id: 'e1', subject: 's.x', payload, headers: { a: 'b' }, createdAt: 1, orderingKey: 'k' }] });
+    const rows = await store.readPendingOutbox(0, 10);
+    expect(Buffer.compare(rows[0]!.payload, payload)).toBe(0);
   });
 
   it('never hands out a saga key again after a restart, used or not', async () => {
@@ -145,6 +164,24 @@ async function openPostgres(url: string, instance: string): Promise<PostgresStor
   await store.open();
   return store;
 }
+
+describe('SqliteStore ownership', () => {
+  it('refuses a second owner of the file at once, naming the file, and lets one in after close', async () => {
+    const path = await fixtures.location('sqlite', 'owner-lock');
+    const first = await fixtures.open(path);
+    const second = new SqliteStore({ path, synchronous: 'NORMAL' });
+    const err = await second.open().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DatabaseInUseError);
+    expect((err as Error).message).toBe(`database ${path} is in use by another coordinator (pid ${process.pid} on host ${hostname()})`);
+    await first.close();
+    fixtures.forget(first);
+    await second.open();
+    fixtures.track(second);
+  });
+});
 
 describe('PostgresStore ownership', () => {
   it('refuses a second coordinator on a database another one holds', async () => {
@@ -172,7 +209,9 @@ describe('PostgresStore ownership', () => {
     }
     const fresh = await openPostgres(url, 'fresh');
     expect(fresh.ownerEpoch()).toBe(stale.ownerEpoch() + 1);
-    await expect(stale.commit(sagaUnit(await stale.nextSagaKey(), 'stale-write', false))).rejects.toThrow(/no longer owns the database/);
+    await expect(stale.commit(sagaUnit(await stale.nextSagaKey(), 'stale-write', false))).rejects.toThrow();
+    // Fail-stop: the refusal latched the stale store failed (its coordinator exits).
+    expect(stale.failure()?.message).toMatch(/no longer owns the database/);
     expect(await fresh.getSagaRow('stale-write')).toBeUndefined();
     expect((await fresh.getSagaRow('before-takeover'))?.state).toBe('RUNNING');
     await fresh.commit(sagaUnit(await fresh.nextSagaKey(), 'after-takeover', false));

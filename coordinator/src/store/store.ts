@@ -74,6 +74,17 @@ export interface OutboxRow extends OutboxInsert {
   readonly seq: number;
 }
 
+/** An outbox row that could not be published; the unsent rows of its ordering key wait behind it. */
+export interface DeadLetterRow extends OutboxRow {
+  readonly failedAt: number;
+  /** Publish attempts that failed with a non-transient error. */
+  readonly attempts: number;
+  /** The last publish error (name and message). */
+  readonly error: string;
+  /** Unsent outbox rows of the same ordering key waiting behind it. */
+  readonly waitingBehind: number;
+}
+
 /** What waits in the outbox: unsent rows and the creation time of the oldest. */
 export interface OutboxBacklog {
   readonly unsent: number;
@@ -153,20 +164,38 @@ export interface JournalStore {
 
 /** Events to publish, written with the changes they describe. */
 export interface OutboxStore {
-  /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order. */
+  /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order, skipping ordering keys held by a dead letter. */
   readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]>;
   /** Marks outbox rows sent (their publication was acknowledged). */
   markOutboxSent(seqs: readonly number[], sentAt: number): Promise<void>;
   outboxBacklog(): Promise<OutboxBacklog>;
-  /**
-   * Deletes up to `limit` sent rows sent before `sentBefore`, from the oldest
-   * seq on, stopping at the first row that is unsent or more recent.
-   */
+  /** Deletes up to `limit` rows sent before `sentBefore` (found by when they were sent, not by walking from the oldest). */
   deleteSentOutbox(sentBefore: number, limit: number): Promise<number>;
   /** Deletes the `count` oldest unsent rows whose subject starts with one of `subjectPrefixes`. */
   dropOldestUnsentOutbox(count: number, subjectPrefixes: readonly string[]): Promise<number>;
   /** Whether an outbox row has this id. */
   outboxHas(id: string): Promise<boolean>;
+}
+
+/** Outbox rows that could not be published (dead letters), each holding back the rows of its ordering key. */
+export interface DeadLetterStore {
+  /**
+   * Moves an unsent outbox row to the dead letters (with `alert`, an outbox row
+   * announcing it, in the same transaction). From then on readPendingOutbox
+   * skips the rows of its ordering key. False if the row was no longer unsent.
+   */
+  deadLetterOutbox(
+    row: OutboxRow,
+    failure: { readonly at: number; readonly attempts: number; readonly error: string },
+    alert: OutboxInsert | undefined,
+  ): Promise<boolean>;
+  /** Up to `limit` dead letters with seq > `afterSeq`, in seq order. */
+  listDeadLetters(afterSeq: number, limit: number): Promise<DeadLetterRow[]>;
+  /** Puts a dead letter back into the outbox (same seq and id) to be published again; false if unknown. */
+  replayDeadLetter(id: string): Promise<boolean>;
+  /** Deletes a dead letter for good (the rows behind it go on); false if unknown. */
+  dropDeadLetter(id: string): Promise<boolean>;
+  countDeadLetters(): Promise<number>;
 }
 
 /** Transactional ("half") messages; their writes go in WriteUnit.messageInserts/messageUpdates. */
@@ -184,10 +213,16 @@ export interface MessageStore {
 }
 
 /** Everything a backend implements. */
-export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxStore, MessageStore {
+export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxStore, DeadLetterStore, MessageStore {
   open(): Promise<void>;
   /** Waits for queued writes, then closes. */
   close(): Promise<void>;
   /** Age in ms of the oldest write not yet committed (0 when none): a stalled log shows here (admission control's signal). */
   oldestPendingCommitMs(): number;
+  /**
+   * Calls `listener` (at once if it has) when a write failed for a reason
+   * other than one unit's own: the store is latched failed, writes nothing
+   * more and refuses every write with UNAVAILABLE. The process should exit 1.
+   */
+  onFailed(listener: (err: Error) => void): void;
 }

@@ -78,6 +78,8 @@ export interface FixtureOptions {
   /** Coordinator config file content (merged over the defaults). */
   readonly config?: Record<string, unknown>;
   readonly env?: Record<string, string>;
+  /** nats-server's max_payload (its default is 1 MiB). */
+  readonly natsMaxPayload?: number;
 }
 
 export async function startEventsFixture(name: string, options: FixtureOptions = {}): Promise<EventsFixture> {
@@ -108,7 +110,7 @@ export async function startEventsFixture(name: string, options: FixtureOptions =
     metricsAddress: `127.0.0.1:${metricsPort}`,
     dbPath: dir.file('coordinator.db'),
     async startNats() {
-      fx.nats = await startNatsServer(dir.file('nats'), natsPort);
+      fx.nats = await startNatsServer(dir.file('nats'), natsPort, { maxPayload: options.natsMaxPayload });
     },
     async stopNats() {
       await fx.nats?.stop();

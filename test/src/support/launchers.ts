@@ -1,7 +1,7 @@
 // Launchers for the real processes tests run: the coordinator, participants in
 // three languages, and nats-server with JetStream.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process.js';
 import { COORDINATOR_MAIN, GO_PARTICIPANT_BIN, PYTHON_PARTICIPANT_DIR, TS_PARTICIPANT_MAIN } from './repo-paths.js';
@@ -84,13 +84,21 @@ function participantEnv(launch: ParticipantLaunch, extra: Record<string, string>
 }
 
 /** nats-server with JetStream on an ephemeral-ish loopback port, storing in `dir`. */
-export async function startNatsServer(dir: string, port?: number): Promise<ManagedProcess & { url: string }> {
+export async function startNatsServer(dir: string, port?: number, options: { maxPayload?: number } = {}): Promise<ManagedProcess & { url: string }> {
   const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p)) ?? 'nats-server';
   const chosen = port ?? (await freePort());
+  // max_payload has no command-line flag: a config file carries it.
+  const config: string[] = [];
+  if (options.maxPayload !== undefined) {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'max-payload.conf');
+    writeFileSync(file, `max_payload: ${options.maxPayload}\n`);
+    config.push('-c', file);
+  }
   const proc = await ManagedProcess.start({
     name: 'nats-server',
     command: binary,
-    args: ['-a', '127.0.0.1', '-p', String(chosen), '-js', '-sd', dir],
+    args: ['-a', '127.0.0.1', '-p', String(chosen), '-js', '-sd', dir, ...config],
     readyOnStderr: { pattern: /Server is ready/, address: `127.0.0.1:${chosen}` },
   });
   return Object.assign(proc, { url: `nats://127.0.0.1:${chosen}` });

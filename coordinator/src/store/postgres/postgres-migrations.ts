@@ -48,6 +48,22 @@ const MIGRATIONS: readonly string[] = [
     sent_at      bigint
   );
   CREATE INDEX outbox_pending ON outbox (seq) WHERE sent_at IS NULL;
+  -- Pruning finds sent rows by when they were sent.
+  CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+  -- Outbox rows that could not be published, each holding back the rows of its ordering key.
+  CREATE TABLE outbox_dead_letters (
+    seq          bigint  PRIMARY KEY,
+    id           text    NOT NULL UNIQUE,
+    subject      text    NOT NULL,
+    payload      bytea   NOT NULL,
+    headers      text    NOT NULL,
+    ordering_key text    NOT NULL,
+    created_at   bigint  NOT NULL,
+    failed_at    bigint  NOT NULL,
+    attempts     integer NOT NULL,
+    error        text    NOT NULL
+  );
+  CREATE INDEX outbox_dead_letters_by_key ON outbox_dead_letters (ordering_key);
   CREATE TABLE tx_messages (
     id                text    PRIMARY KEY,
     subject           text    NOT NULL,

@@ -15,7 +15,8 @@ import type { MessageRecord, MessageState, MessageView } from '../../messages/me
 import { decodeDefinition, encodeDefinition } from '../definition-codec.js';
 import { SagaKeyBlocks } from '../saga-key-blocks.js';
 import { GroupCommitter } from '../sqlite/group-commit.js';
-import type { ListSagasPage, OutboxBacklog, OutboxRow, SagaRow, SagaUpdate, Store, WriteUnit } from '../store.js';
+import type { DeadLetterRow, ListSagasPage, OutboxBacklog, OutboxInsert, OutboxRow, SagaRow, SagaUpdate, Store, WriteUnit } from '../store.js';
+import { WriteConflictError } from '../write-conflict-error.js';
 import { migratePostgres } from './postgres-migrations.js';
 import {
   countPreparedMessages,
@@ -39,6 +40,8 @@ export interface PostgresStoreOptions {
   readonly onPoolError?: (err: Error) => void;
   /** This coordinator's name in store_owner. Default host:pid. */
   readonly instance?: string;
+  /** Called once when a write failed and the store latched failed (the process should exit 1). */
+  readonly onFailed?: (err: Error) => void;
   /** How long open() waits for the database's owner lock (a killed predecessor's session to end). Default 10000 ms. */
   readonly ownerWaitMs?: number;
 }
@@ -96,13 +99,21 @@ export class PostgresStore implements Store {
   private readonly settings: PostgresSettings;
   private readonly committer: GroupCommitter<WriteUnit>;
   private readonly keys = new SagaKeyBlocks({ reserve: (count) => this.reserveKeys(count) });
+  private readonly failedListeners: ((err: Error) => void)[] = [];
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.settings = { ...DEFAULT_POSTGRES_SETTINGS, ...options.settings };
     this.committer = new GroupCommitter({
       maxBatch: this.settings.maxBatch,
       write: (units) => this.writeBatch(units),
+      writeIsolated: (units) => this.writeIsolated(units),
+      isUnitError: isConstraintError,
+      unitError: (err) => new WriteConflictError(err),
       onBatch: options.onCommitBatch,
+      onFailed: (err) => {
+        options.onFailed?.(err);
+        for (const l of this.failedListeners.splice(0)) l(err);
+      },
     });
   }
 
@@ -149,6 +160,17 @@ export class PostgresStore implements Store {
 
   commit(unit: WriteUnit): Promise<void> {
     return this.committer.commit(unit);
+  }
+
+  /** The write failure the store latched on, if any: nothing is written after it. */
+  failure(): Error | undefined {
+    return this.committer.failed()?.cause;
+  }
+
+  onFailed(listener: (err: Error) => void): void {
+    const failed = this.failure();
+    if (failed !== undefined) listener(failed);
+    else this.failedListeners.push(listener);
   }
 
   oldestPendingCommitMs(): number {
@@ -266,7 +288,9 @@ export class PostgresStore implements Store {
     }>({
       name: 'outbox-pending',
       text: `SELECT seq, id, subject, payload, headers, ordering_key AS "orderingKey", created_at AS "createdAt" FROM outbox
-              WHERE sent_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2`,
+              WHERE sent_at IS NULL AND seq > $1
+                AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.ordering_key = outbox.ordering_key)
+              ORDER BY seq LIMIT $2`,
       values: [afterSeq, limit],
     });
     return r.rows.map((row) => ({ ...row, headers: JSON.parse(row.headers) as Record<string, string> }));
@@ -286,15 +310,73 @@ export class PostgresStore implements Store {
   }
 
   async deleteSentOutbox(sentBefore: number, limit: number): Promise<number> {
-    // From the oldest seq on, stopping at the first row to keep: O(limit) over the primary key.
+    // By the index of sent rows: an unsent row (held back, dead-lettered key) does not stop pruning.
     const r = await this.db().query(
-      `WITH head AS (SELECT seq, sent_at FROM outbox ORDER BY seq LIMIT $2),
-            keep AS (SELECT min(seq) AS seq FROM head WHERE sent_at IS NULL OR sent_at >= $1)
-       DELETE FROM outbox WHERE seq IN (
-         SELECT seq FROM head WHERE (SELECT seq FROM keep) IS NULL OR seq < (SELECT seq FROM keep))`,
+      'DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1 ORDER BY sent_at LIMIT $2)',
       [sentBefore, limit],
     );
     return r.rowCount ?? 0;
+  }
+
+  async deadLetterOutbox(
+    row: OutboxRow,
+    failure: { readonly at: number; readonly attempts: number; readonly error: string },
+    alert: OutboxInsert | undefined,
+  ): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const moved = await tx.query(
+        `WITH gone AS (DELETE FROM outbox WHERE seq = $1 AND sent_at IS NULL RETURNING seq, id, subject, payload, headers, ordering_key, created_at)
+         INSERT INTO outbox_dead_letters (seq, id, subject, payload, headers, ordering_key, created_at, failed_at, attempts, error)
+         SELECT seq, id, subject, payload, headers, ordering_key, created_at, $2, $3, $4 FROM gone ON CONFLICT DO NOTHING`,
+        [row.seq, failure.at, failure.attempts, failure.error],
+      );
+      if ((moved.rowCount ?? 0) === 0) return false;
+      if (alert !== undefined) await this.writeUnits(tx, [{ outbox: [alert] }]);
+      return true;
+    });
+  }
+
+  async listDeadLetters(afterSeq: number, limit: number): Promise<DeadLetterRow[]> {
+    const r = await this.db().query<{
+      seq: number;
+      id: string;
+      subject: string;
+      payload: Buffer;
+      headers: string;
+      orderingKey: string;
+      createdAt: number;
+      failedAt: number;
+      attempts: number;
+      error: string;
+      waitingBehind: number;
+    }>(
+      `SELECT d.seq, d.id, d.subject, d.payload, d.headers, d.ordering_key AS "orderingKey", d.created_at AS "createdAt",
+              d.failed_at AS "failedAt", d.attempts, d.error,
+              (SELECT count(*)::int FROM outbox o WHERE o.ordering_key = d.ordering_key AND o.sent_at IS NULL) AS "waitingBehind"
+         FROM outbox_dead_letters d WHERE d.seq > $1 ORDER BY d.seq LIMIT $2`,
+      [afterSeq, limit],
+    );
+    return r.rows.map((row) => ({ ...row, headers: JSON.parse(row.headers) as Record<string, string> }));
+  }
+
+  replayDeadLetter(id: string): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const r = await tx.query<{ n: number }>(
+        `WITH back AS (DELETE FROM outbox_dead_letters WHERE id = $1 RETURNING seq, id, subject, payload, headers, ordering_key, created_at),
+              restored AS (INSERT INTO outbox (seq, id, subject, payload, headers, ordering_key, created_at) SELECT * FROM back ON CONFLICT DO NOTHING)
+         SELECT count(*)::int AS n FROM back`,
+        [id],
+      );
+      return (r.rows[0]?.n ?? 0) > 0;
+    });
+  }
+
+  dropDeadLetter(id: string): Promise<boolean> {
+    return this.transaction(async (tx) => ((await tx.query('DELETE FROM outbox_dead_letters WHERE id = $1', [id])).rowCount ?? 0) > 0);
+  }
+
+  async countDeadLetters(): Promise<number> {
+    return (await this.db().query<{ n: number }>('SELECT count(*)::int AS n FROM outbox_dead_letters')).rows[0]?.n ?? 0;
   }
 
   async dropOldestUnsentOutbox(count: number, subjectPrefixes: readonly string[]): Promise<number> {
@@ -352,6 +434,34 @@ export class PostgresStore implements Store {
 
   /** One transaction for a whole batch of units, one statement per table. */
   private async writeBatch(units: readonly WriteUnit[]): Promise<void> {
+    await this.transaction((tx) => this.writeUnits(tx, units));
+  }
+
+  /** The batch again, each unit in a savepoint: a unit failing on its own constraint gets its error, the others commit. */
+  private writeIsolated(units: readonly WriteUnit[]): Promise<(Error | undefined)[]> {
+    return this.transaction(async (tx) => {
+      const errors: (Error | undefined)[] = [];
+      for (const unit of units) {
+        await tx.query('SAVEPOINT unit');
+        try {
+          await this.writeUnits(tx, [unit]);
+          await tx.query('RELEASE SAVEPOINT unit');
+          errors.push(undefined);
+        } catch (err) {
+          if (!isConstraintError(err)) throw err;
+          await tx.query('ROLLBACK TO SAVEPOINT unit');
+          errors.push(new WriteConflictError(err instanceof Error ? err : new Error(String(err))));
+        }
+      }
+      return errors;
+    });
+  }
+
+  /**
+   * Runs `work` in one transaction on a pooled connection, after checking
+   * that this coordinator still owns the database (its fencing epoch).
+   */
+  private async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.db().connect();
     let broken: Error | undefined;
     try {
@@ -359,8 +469,9 @@ export class PostgresStore implements Store {
       try {
         if (this.owner === undefined) throw new Error('PostgresStore is not open');
         await this.owner.check(client);
-        await this.writeUnits(client, units);
+        const result = await work(client);
         await client.query('COMMIT');
+        return result;
       } catch (err) {
         await client.query('ROLLBACK').catch((e: unknown) => {
           broken = e instanceof Error ? e : new Error(String(e));
@@ -438,6 +549,11 @@ export class PostgresStore implements Store {
       if (u.messageInserts || u.messageUpdates) await writeMessages(client, u.messageInserts ?? [], u.messageUpdates ?? []);
     }
   }
+}
+
+/** A uniqueness or other integrity constraint (SQLSTATE class 23): one unit's own failure. */
+function isConstraintError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' && err.code.startsWith('23');
 }
 
 function toSagaRow(r: SagaRowDb): SagaRow {

@@ -1,8 +1,8 @@
 // Group commit with a scripted write and an injected clock: batching and order,
-// failures, and the queueing-delay signal (onBatch, oldestWaitingMs).
+// the failure latch, isolation of a unit's own error, the byte bound, and the queueing-delay signal (onBatch, oldestWaitingMs).
 
 import { describe, expect, it } from 'vitest';
-import { GroupCommitter } from './group-commit.js';
+import { GroupCommitter, StoreFailedError } from './group-commit.js';
 
 interface Write {
   readonly units: readonly string[];
@@ -10,7 +10,7 @@ interface Write {
   readonly fail: (err: Error) => void;
 }
 
-function setup(maxBatch = 256, onBatchThrows = false) {
+function setup(maxBatch = 256, onBatchThrows = false, onFailed?: (err: Error) => void) {
   const clock = { t: 1_000 };
   const writes: Write[] = [];
   const reported: [number, number][] = [];
@@ -21,6 +21,7 @@ function setup(maxBatch = 256, onBatchThrows = false) {
       new Promise<void>((resolve, reject) => {
         writes.push({ units, done: resolve, fail: reject });
       }),
+    onFailed,
     onBatch: (oldestWaitMs, units) => {
       reported.push([oldestWaitMs, units]);
       if (onBatchThrows) throw new Error('observer bug');
@@ -63,18 +64,62 @@ describe('GroupCommitter', () => {
     expect(gc.stats()).toEqual({ batches: 2, units: 4 });
   });
 
-  it('rejects the units of a failed write only, and reports no delay for it', async () => {
-    const { gc, writes, reported } = setup();
+  it('latches failed at the first failed write: that batch, the queued units and every later commit are refused, nothing more is written', async () => {
+    const failures: Error[] = [];
+    const { gc, writes, reported } = setup(256, false, (err) => failures.push(err));
     const a = settled(gc.commit('a'));
     await until(() => writes.length === 1);
     const b = settled(gc.commit('b'));
     writes[0]!.fail(new Error('disk full'));
-    await until(() => writes.length === 2);
-    writes[1]!.done();
     await gc.idle();
-    expect([a.state, b.state]).toEqual(['rejected', 'resolved']);
-    expect(reported).toHaveLength(1);
-    expect(gc.stats()).toEqual({ batches: 1, units: 1 });
+    await expect(gc.commit('c')).rejects.toBeInstanceOf(StoreFailedError);
+    await gc.idle();
+    expect([a.state, b.state]).toEqual(['rejected', 'rejected']);
+    expect(writes).toHaveLength(1);
+    expect(failures.map((e) => e.message)).toEqual(['disk full']);
+    expect(gc.failed()?.cause.message).toBe('disk full');
+    expect(gc.failed()?.kind).toBe('UNAVAILABLE');
+    expect(reported).toHaveLength(0);
+  });
+
+  it("isolates a unit that failed on its own: it gets its error, the others of its batch commit, the committer goes on", async () => {
+    const failures: Error[] = [];
+    const isolated: string[][] = [];
+    const gc = new GroupCommitter<string>({
+      maxBatch: 256,
+      write: (units) => (units.includes('bad') ? Promise.reject(new Error('constraint')) : Promise.resolve()),
+      isUnitError: (err) => err instanceof Error && err.message === 'constraint',
+      writeIsolated: (units) => {
+        isolated.push([...units]);
+        return Promise.resolve(units.map((u) => (u === 'bad' ? new Error(`own error of ${u}`) : undefined)));
+      },
+      onFailed: (err) => failures.push(err),
+    });
+    const a = gc.commit('a');
+    const bad = gc.commit('bad');
+    const c = gc.commit('c');
+    await expect(a).resolves.toBeUndefined();
+    await expect(bad).rejects.toThrow('own error of bad');
+    await expect(c).resolves.toBeUndefined();
+    expect(isolated).toEqual([['a', 'bad', 'c']]);
+    await expect(gc.commit('d')).resolves.toBeUndefined();
+    expect(failures).toEqual([]);
+    expect(gc.failed()).toBeUndefined();
+  });
+
+  it('bounds a batch by bytes as well as units; a unit larger than the bound is written alone', async () => {
+    const writes: string[][] = [];
+    const gc = new GroupCommitter<string>({
+      maxBatch: 256,
+      maxBatchBytes: 10,
+      sizeOf: (u) => u.length,
+      write: (units) => {
+        writes.push([...units]);
+        return Promise.resolve();
+      },
+    });
+    await Promise.all(['aaaa', 'bbbb', 'cccc', 'dddddddddddddddd', 'e'].map((u) => gc.commit(u)));
+    expect(writes).toEqual([['aaaa', 'bbbb'], ['cccc'], ['dddddddddddddddd'], ['e']]);
   });
 
   it("reports each batch's oldest unit wait, from commit() until its write resolved, and the batch size", async () => {

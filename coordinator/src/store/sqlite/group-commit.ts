@@ -1,24 +1,58 @@
 // Group commit: units of work queued while a transaction is being written are
 // committed together in the next one, so N concurrent sagas share one fsync.
 // Order is preserved: units commit in the order they were queued.
+//
+// Fail-stop: the first batch that fails for a reason that is not one unit's
+// own (disk full, I/O error) latches the committer failed. Nothing later is
+// written, every unit queued or committed afterwards is refused with
+// StoreFailedError, and `onFailed` is told once (the process exits, and
+// recovery restarts from what is durable). A batch that failed on a unit's own
+// constraint (two StartSagas racing on one new id) is written again with each
+// unit isolated: that unit gets its own error, the others commit.
+
+import { DomainError } from '../../domain/errors.js';
 
 export interface GroupCommitOptions<U> {
   /** Writes all units in one transaction; rejects if it rolled back. */
   readonly write: (units: readonly U[]) => Promise<void>;
+  /**
+   * Writes the units in one transaction, each isolated (a savepoint per unit):
+   * resolves with each unit's own error (undefined = written); rejects if the
+   * transaction as a whole failed. Called after `write` failed with a unit error.
+   */
+  readonly writeIsolated?: (units: readonly U[]) => Promise<(Error | undefined)[]>;
+  /** Whether an error of `write` may be one unit's own (a constraint), worth isolating. */
+  readonly isUnitError?: (err: unknown) => boolean;
+  /** The answer to a lone unit that failed with a unit error (default: the error itself). */
+  readonly unitError?: (err: Error) => Error;
   /** Upper bound of units per transaction (bounds statement sizes and latency). */
   readonly maxBatch: number;
+  /** Upper bound of a batch's bytes (`sizeOf`); a single larger unit is written alone. */
+  readonly maxBatchBytes?: number;
+  readonly sizeOf?: (unit: U) => number;
   /**
    * Called after each committed batch with how long its oldest unit waited, from
    * commit() until the write resolved (queue + write + event-loop lag), and the
    * batch's size. The load signal of admission control; must be cheap.
    */
   readonly onBatch?: (oldestWaitMs: number, units: number) => void;
+  /** Called once, with the write's error, when the committer latches failed. */
+  readonly onFailed?: (err: Error) => void;
   /** Monotonic milliseconds. Default performance.now(). */
   readonly now?: () => number;
 }
 
+/** The log failed earlier: nothing is written any more. UNAVAILABLE to clients; `cause` is the write's error. */
+export class StoreFailedError extends DomainError {
+  constructor(override readonly cause: Error) {
+    super('UNAVAILABLE', 'the coordinator lost its durable log and is stopping; retry against another instance or later');
+    this.name = 'StoreFailedError';
+  }
+}
+
 interface Pending<U> {
   readonly unit: U;
+  readonly bytes: number;
   readonly queuedAt: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
@@ -26,27 +60,39 @@ interface Pending<U> {
 
 export class GroupCommitter<U> {
   private queue: Pending<U>[] = [];
+  private head = 0;
   private flushing: Promise<void> | undefined;
   /** When the oldest unit of the batch being written was queued. */
   private writingSince: number | undefined;
   private batches = 0;
   private units = 0;
+  private failure: StoreFailedError | undefined;
   private readonly now: () => number;
+  private readonly maxBytes: number;
 
   constructor(private readonly options: GroupCommitOptions<U>) {
     this.now = options.now ?? (() => performance.now());
+    this.maxBytes = options.maxBatchBytes ?? Number.POSITIVE_INFINITY;
+    if (!(this.maxBytes > 0)) throw new Error('GroupCommitter: maxBatchBytes must be positive');
   }
 
   commit(unit: U): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const bytes = this.options.sizeOf?.(unit) ?? 0;
     return new Promise((resolve, reject) => {
-      this.queue.push({ unit, queuedAt: this.now(), resolve, reject });
+      this.queue.push({ unit, bytes, queuedAt: this.now(), resolve, reject });
       if (this.flushing === undefined) this.flushing = this.drain();
     });
   }
 
-  /** Resolves when everything queued so far is written. */
+  /** Resolves when everything queued so far is written (or refused after a failure). */
   async idle(): Promise<void> {
     while (this.flushing !== undefined) await this.flushing;
+  }
+
+  /** The failure the committer latched on, if any. */
+  failed(): StoreFailedError | undefined {
+    return this.failure;
   }
 
   stats(): { batches: number; units: number } {
@@ -58,33 +104,93 @@ export class GroupCommitter<U> {
    * when none: shows a stalled write, which no onBatch call would report.
    */
   oldestWaitingMs(): number {
-    const since = this.writingSince ?? this.queue[0]?.queuedAt;
+    const since = this.writingSince ?? this.queue[this.head]?.queuedAt;
     return since === undefined ? 0 : Math.max(0, this.now() - since);
   }
 
   private async drain(): Promise<void> {
     // Let the current tick's units join the first batch.
     await new Promise<void>((r) => setImmediate(r));
-    while (this.queue.length > 0) {
-      const batch = this.queue.length <= this.options.maxBatch ? this.queue : this.queue.slice(0, this.options.maxBatch);
-      this.queue = this.queue.length <= this.options.maxBatch ? [] : this.queue.slice(this.options.maxBatch);
+    while (this.head < this.queue.length && this.failure === undefined) {
+      const batch = this.takeBatch();
       // FIFO: the first unit of a batch is its oldest.
       const oldest = batch[0]?.queuedAt ?? this.now();
       this.writingSince = oldest;
+      let errors: (Error | undefined)[] | undefined;
       try {
-        await this.options.write(batch.map((p) => p.unit));
-        const waited = Math.max(0, this.now() - oldest);
-        this.writingSince = undefined;
-        this.batches += 1;
-        this.units += batch.length;
-        for (const p of batch) p.resolve();
-        // After the resolves: an observer that throws cannot fail a durable batch.
-        this.options.onBatch?.(waited, batch.length);
+        errors = await this.writeBatch(batch);
       } catch (err) {
         this.writingSince = undefined;
-        for (const p of batch) p.reject(err);
+        this.latch(err instanceof Error ? err : new Error(String(err)));
+        for (const p of batch) p.reject(this.failure);
+        break;
+      }
+      const waited = Math.max(0, this.now() - oldest);
+      this.writingSince = undefined;
+      this.batches += 1;
+      this.units += batch.length;
+      batch.forEach((p, i) => {
+        const err = errors?.[i];
+        if (err === undefined) p.resolve();
+        else p.reject(err);
+      });
+      // After the resolves, and outside the write's error path: an observer that throws cannot fail a durable batch.
+      try {
+        this.options.onBatch?.(waited, batch.length);
+      } catch {
+        // The observer's bug, not the log's.
       }
     }
+    if (this.failure !== undefined) {
+      for (let i = this.head; i < this.queue.length; i++) this.queue[i]?.reject(this.failure);
+    }
+    this.queue = [];
+    this.head = 0;
     this.flushing = undefined;
+  }
+
+  /** The next batch: FIFO, at most maxBatch units and maxBatchBytes (but at least one unit). */
+  private takeBatch(): Pending<U>[] {
+    const start = this.head;
+    let end = start;
+    let bytes = 0;
+    while (end < this.queue.length && end - start < this.options.maxBatch) {
+      const next = this.queue[end] as Pending<U>;
+      if (end > start && bytes + next.bytes > this.maxBytes) break;
+      bytes += next.bytes;
+      end += 1;
+    }
+    const batch = this.queue.slice(start, end);
+    this.head = end;
+    // Compact now and then, so the consumed prefix is not kept.
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
+
+  /** Writes the batch; on a unit's own error, again with every unit isolated. Per-unit errors, or undefined. */
+  private async writeBatch(batch: readonly Pending<U>[]): Promise<(Error | undefined)[] | undefined> {
+    const units = batch.map((p) => p.unit);
+    try {
+      await this.options.write(units);
+      return undefined;
+    } catch (err) {
+      const { writeIsolated, isUnitError } = this.options;
+      if (writeIsolated === undefined || isUnitError?.(err) !== true) throw err;
+      // A single unit's own error is its answer; a batch is written again unit by unit.
+      if (units.length === 1) {
+        const own = err instanceof Error ? err : new Error(String(err));
+        return [this.options.unitError?.(own) ?? own];
+      }
+      return writeIsolated(units);
+    }
+  }
+
+  private latch(err: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = new StoreFailedError(err);
+    this.options.onFailed?.(err);
   }
 }

@@ -83,6 +83,24 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO counters (name, value) SELECT 'saga_key', COALESCE(MAX(key), 0) FROM sagas;
   `,
+  // 4: pruning sent outbox rows by when they were sent; outbox rows that could
+  // not be published (dead letters), each holding back the rows of its ordering key.
+  `
+  CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+  CREATE TABLE outbox_dead_letters (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT    NOT NULL UNIQUE,
+    subject      TEXT    NOT NULL,
+    payload      BLOB    NOT NULL,
+    headers      TEXT    NOT NULL,
+    ordering_key TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    failed_at    INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL,
+    error        TEXT    NOT NULL
+  );
+  CREATE INDEX outbox_dead_letters_by_key ON outbox_dead_letters (ordering_key);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

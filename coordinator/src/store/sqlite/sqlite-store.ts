@@ -9,20 +9,20 @@ import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-
 import type { MessageRecord, MessageState, MessageView } from '../../messages/message-types.js';
 import { SagaKeyBlocks } from '../saga-key-blocks.js';
 import type {
-  JournalAppend,
+  DeadLetterRow,
   ListSagasPage,
   OutboxBacklog,
   OutboxInsert,
   OutboxRow,
-  SagaInsert,
   SagaRow,
-  SagaUpdate,
   Store,
   WriteUnit,
 } from '../store.js';
 import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
 import { SqliteConnection, type SqlParam } from './sqlite-connection.js';
+import { OwnerLock } from './owner-lock.js';
+import { WriteConflictError } from '../write-conflict-error.js';
 import {
   countDecidedBefore,
   countPreparedMessages,
@@ -44,8 +44,12 @@ export interface SqliteStoreOptions {
   readonly synchronous?: SynchronousMode;
   /** Units of work per transaction at most. Default 256. */
   readonly maxBatch?: number;
+  /** Bytes of bound values per transaction at most (a larger unit is written alone). Default 8 MiB. */
+  readonly maxBatchBytes?: number;
   /** Observer of each committed batch: its oldest unit's wait in ms and its size (admission control's signal). */
   readonly onCommitBatch?: (oldestWaitMs: number, units: number) => void;
+  /** Called once when a write failed and the store latched failed (the process should exit 1). */
+  readonly onFailed?: (err: Error) => void;
 }
 
 /** A reservation of saga keys: `last` is set to the counter's new value in the transaction. */
@@ -106,7 +110,9 @@ export class SqliteStore implements Store {
   private writer: SqliteConnection | undefined;
   private reader: SqliteConnection | undefined;
   private readonly keys = new SagaKeyBlocks({ reserve: (count) => this.reserveKeys(count) });
-  private readonly committer: GroupCommitter<StoreUnit>;
+  private readonly committer: GroupCommitter<EncodedUnit>;
+  private lock: OwnerLock | undefined;
+  private readonly failedListeners: ((err: Error) => void)[] = [];
   private readonly synchronous: SynchronousMode;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -118,10 +124,25 @@ export class SqliteStore implements Store {
     // when it commits) leave the event loop free to read and write sockets often.
     const maxBatch = options.maxBatch ?? 256;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error('SqliteStore: maxBatch must be a positive integer');
-    this.committer = new GroupCommitter({ maxBatch, write: (units) => this.writeBatch(units), onBatch: options.onCommitBatch });
+    this.committer = new GroupCommitter<EncodedUnit>({
+      maxBatch,
+      maxBatchBytes: options.maxBatchBytes ?? 8 * 1024 * 1024,
+      sizeOf: (u) => u.bytes,
+      write: (units) => this.writeBatch(units),
+      writeIsolated: (units) => this.writeIsolated(units),
+      isUnitError: isConstraintError,
+      unitError: (err) => new WriteConflictError(err),
+      onBatch: options.onCommitBatch,
+      onFailed: (err) => {
+        options.onFailed?.(err);
+        for (const l of this.failedListeners.splice(0)) l(err);
+      },
+    });
   }
 
+  /** Takes the file's owner lock (DatabaseInUseError if another process has it), then opens it. */
   async open(): Promise<void> {
+    if (this.options.path !== ':memory:') this.lock = await OwnerLock.acquire(this.options.path);
     const writer = await SqliteConnection.open(this.options.path, false);
     await writer.exec(
       `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.synchronous}; PRAGMA busy_timeout = 5000;` +
@@ -142,8 +163,22 @@ export class SqliteStore implements Store {
     await this.committer.idle();
     await this.reader?.close();
     await this.writer?.close();
+    await this.lock?.release();
     this.reader = undefined;
     this.writer = undefined;
+    this.lock = undefined;
+  }
+
+  /** The write failure the store latched on, if any: nothing is written after it. */
+  failure(): Error | undefined {
+    return this.committer.failed()?.cause;
+  }
+
+  /** Calls `listener` when the store latches failed (at once if it has). */
+  onFailed(listener: (err: Error) => void): void {
+    const failed = this.failure();
+    if (failed !== undefined) listener(failed);
+    else this.failedListeners.push(listener);
   }
 
   nextSagaKey(): Promise<number> {
@@ -151,7 +186,11 @@ export class SqliteStore implements Store {
   }
 
   commit(unit: WriteUnit): Promise<void> {
-    return this.committer.commit(unit);
+    return this.commitUnit(unit);
+  }
+
+  private commitUnit(unit: StoreUnit): Promise<void> {
+    return this.committer.commit(encodeUnit(unit));
   }
 
   commitStats(): { batches: number; units: number } {
@@ -245,7 +284,7 @@ export class SqliteStore implements Store {
       [before, limit],
     );
     if (rows.length === 0) return 0;
-    await this.committer.commit({ purge: rows.map((r) => r.key) });
+    await this.commitUnit({ purge: rows.map((r) => r.key) });
     return rows.length;
   }
 
@@ -257,18 +296,72 @@ export class SqliteStore implements Store {
   async readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]> {
     const rows = await this.read().all<OutboxRowDb>(
       `SELECT seq, id, subject, payload, headers, ordering_key, created_at FROM outbox
-        WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
+        WHERE sent_at IS NULL AND seq > ?
+          AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.ordering_key = outbox.ordering_key)
+        ORDER BY seq LIMIT ?`,
       [afterSeq, limit],
     );
-    return rows.map((r) => ({
-      seq: r.seq,
-      id: r.id,
-      subject: r.subject,
-      payload: r.payload,
-      headers: JSON.parse(r.headers) as Record<string, string>,
-      orderingKey: r.ordering_key,
-      createdAt: r.created_at,
-    }));
+    return rows.map(toOutboxRow);
+  }
+
+  async deadLetterOutbox(
+    row: OutboxRow,
+    failure: { readonly at: number; readonly attempts: number; readonly error: string },
+    alert: OutboxInsert | undefined,
+  ): Promise<boolean> {
+    const found = await this.read().get<{ one: number }>('SELECT 1 AS one FROM outbox WHERE seq = ? AND sent_at IS NULL', [row.seq]);
+    if (found === undefined) return false;
+    await this.commitUnit({
+      statements: [
+        {
+          sql: `INSERT OR IGNORE INTO outbox_dead_letters (seq, id, subject, payload, headers, ordering_key, created_at, failed_at, attempts, error)
+                SELECT seq, id, subject, payload, headers, ordering_key, created_at, ?, ?, ? FROM outbox WHERE seq = ? AND sent_at IS NULL`,
+          params: [failure.at, failure.attempts, failure.error, row.seq],
+        },
+        { sql: 'DELETE FROM outbox WHERE seq = ? AND sent_at IS NULL AND seq IN (SELECT seq FROM outbox_dead_letters)', params: [row.seq] },
+      ],
+      outbox: alert === undefined ? undefined : [alert],
+    });
+    return true;
+  }
+
+  async listDeadLetters(afterSeq: number, limit: number): Promise<DeadLetterRow[]> {
+    const rows = await this.read().all<OutboxRowDb & { failed_at: number; attempts: number; error: string; behind: number }>(
+      `SELECT d.seq, d.id, d.subject, d.payload, d.headers, d.ordering_key, d.created_at, d.failed_at, d.attempts, d.error,
+              (SELECT COUNT(*) FROM outbox o WHERE o.ordering_key = d.ordering_key AND o.sent_at IS NULL) AS behind
+         FROM outbox_dead_letters d WHERE d.seq > ? ORDER BY d.seq LIMIT ?`,
+      [afterSeq, limit],
+    );
+    return rows.map((r) => ({ ...toOutboxRow(r), failedAt: r.failed_at, attempts: r.attempts, error: r.error, waitingBehind: r.behind }));
+  }
+
+  async replayDeadLetter(id: string): Promise<boolean> {
+    if (!(await this.deadLetterExists(id))) return false;
+    await this.commitUnit({
+      statements: [
+        {
+          sql: `INSERT OR IGNORE INTO outbox (seq, id, subject, payload, headers, ordering_key, created_at)
+                SELECT seq, id, subject, payload, headers, ordering_key, created_at FROM outbox_dead_letters WHERE id = ?`,
+          params: [id],
+        },
+        { sql: 'DELETE FROM outbox_dead_letters WHERE id = ?', params: [id] },
+      ],
+    });
+    return true;
+  }
+
+  async dropDeadLetter(id: string): Promise<boolean> {
+    if (!(await this.deadLetterExists(id))) return false;
+    await this.commitUnit({ statements: [{ sql: 'DELETE FROM outbox_dead_letters WHERE id = ?', params: [id] }] });
+    return true;
+  }
+
+  async countDeadLetters(): Promise<number> {
+    return (await this.read().get<{ n: number }>('SELECT COUNT(*) AS n FROM outbox_dead_letters'))?.n ?? 0;
+  }
+
+  private async deadLetterExists(id: string): Promise<boolean> {
+    return (await this.read().get<{ one: number }>('SELECT 1 AS one FROM outbox_dead_letters WHERE id = ?', [id])) !== undefined;
   }
 
   async markOutboxSent(seqs: readonly number[], sentAt: number): Promise<void> {
@@ -277,7 +370,7 @@ export class SqliteStore implements Store {
       sql: `UPDATE outbox SET sent_at = ? WHERE seq IN (${chunk.map(() => '?').join(', ')})`,
       params: [sentAt, ...chunk],
     }));
-    await this.committer.commit({ statements });
+    await this.commitUnit({ statements });
   }
 
   async outboxBacklog(): Promise<OutboxBacklog> {
@@ -288,14 +381,13 @@ export class SqliteStore implements Store {
   }
 
   async deleteSentOutbox(sentBefore: number, limit: number): Promise<number> {
-    // Rows are sent roughly in seq order: walk the primary key from the start
-    // and stop at the first row to keep, so a pass costs O(limit), not a scan.
-    const rows = await this.read().all<{ seq: number; sent_at: number | null }>('SELECT seq, sent_at FROM outbox ORDER BY seq LIMIT ?', [limit]);
-    const seqs: number[] = [];
-    for (const r of rows) {
-      if (r.sent_at === null || r.sent_at >= sentBefore) break;
-      seqs.push(r.seq);
-    }
+    // By the index of sent rows: an unsent row (held back, dead-lettered key)
+    // anywhere in the table does not stop pruning the sent rows after it.
+    const rows = await this.read().all<{ seq: number }>(
+      'SELECT seq FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? ORDER BY sent_at LIMIT ?',
+      [sentBefore, limit],
+    );
+    const seqs = rows.map((r) => r.seq);
     await this.deleteOutboxRows(seqs);
     return seqs.length;
   }
@@ -317,7 +409,7 @@ export class SqliteStore implements Store {
       sql: `DELETE FROM outbox WHERE seq IN (${chunk.map(() => '?').join(', ')})`,
       params: chunk,
     }));
-    await this.committer.commit({ statements });
+    await this.commitUnit({ statements });
   }
 
   async outboxHas(id: string): Promise<boolean> {
@@ -342,20 +434,20 @@ export class SqliteStore implements Store {
   }
 
   async syncPublishedMessages(limit: number): Promise<void> {
-    await this.committer.commit({ statements: [syncPublishedStatement(limit)] });
+    await this.commitUnit({ statements: [syncPublishedStatement(limit)] });
   }
 
   async deleteMessagesDecidedBefore(before: number, limit: number): Promise<number> {
     const n = await countDecidedBefore(this.read(), before, limit);
     if (n === 0) return 0;
-    await this.committer.commit({ statements: [deleteDecidedStatement(before, limit)] });
+    await this.commitUnit({ statements: [deleteDecidedStatement(before, limit)] });
     return n;
   }
 
   /** Moves the durable key counter on by `count`; resolves with the block's first key. */
   private async reserveKeys(count: number): Promise<number> {
     const reservation: KeyReservation = { count };
-    await this.committer.commit({ reserveKeys: reservation });
+    await this.commitUnit({ reserveKeys: reservation });
     if (reservation.last === undefined) throw new Error('SqliteStore: the key reservation returned no counter');
     return reservation.last - count + 1;
   }
@@ -371,118 +463,178 @@ export class SqliteStore implements Store {
   }
 
   /** One transaction for a whole batch of units, with multi-row statements. */
-  private async writeBatch(units: readonly StoreUnit[]): Promise<void> {
+  private async writeBatch(units: readonly EncodedUnit[]): Promise<void> {
     const db = this.write();
-    const inserts: SagaInsert[] = [];
-    const journal: JournalAppend[] = [];
-    const updates = new Map<number, SagaUpdate>();
-    const outbox: OutboxInsert[] = [];
-    const purge: number[] = [];
-    const statements: SqlStatement[] = [];
-    const reservations: KeyReservation[] = [];
-    for (const u of units) {
-      if (u.statements) statements.push(...u.statements);
-      if (u.messageInserts || u.messageUpdates) statements.push(...messageStatements(u.messageInserts ?? [], u.messageUpdates ?? []));
-      if (u.reserveKeys) reservations.push(u.reserveKeys);
-      if (u.inserts) inserts.push(...u.inserts);
-      if (u.journal) journal.push(...u.journal);
-      // The latest summary of a saga wins; UPDATE … FROM must not see a key twice.
-      if (u.updates) for (const up of u.updates) updates.set(up.key, up);
-      if (u.outbox) outbox.push(...u.outbox);
-      if (u.purge) purge.push(...u.purge);
-    }
-    // One transaction sent as SQL text with the values inlined as literals: the
-    // batch is one trip to SQLite's thread and its statements run in order.
-    // (Prepared statements run one by one are not ordered by serialize(): each
-    // goes to the thread pool on its own, so one could run before BEGIN, outside
-    // the transaction; and every trip costs the event loop a hand-off.)
-    const head: string[] = ['BEGIN IMMEDIATE;'];
-    for (const chunk of chunks(inserts, 14)) {
-      head.push(
-        `INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${valuesSql(chunk, (s) => [
-          s.key,
-          s.id,
-          s.definition.name,
-          s.state,
-          s.createdAt,
-          s.createdAt,
-          null,
-          s.deadlineAt ?? null,
-          encodeDefinition(s.definition),
-          s.definitionHash,
-          '',
-          '',
-          '',
-          0,
-        ])};`,
-      );
-    }
-    for (const chunk of chunks(journal, 3)) {
-      head.push(`INSERT INTO journal (saga_key, seq, data) VALUES ${valuesSql(chunk, (j) => [j.key, j.seq, encodeJournalEvent(j.event)])};`);
-    }
-    for (const chunk of chunks([...updates.values()], 8)) {
-      head.push(
-        `UPDATE sagas SET state = v.column2, updated_at = v.column3, finished_at = v.column4, failed_step = v.column5,
-           reason = v.column6, note = v.column7, version = v.column8
-         FROM (VALUES ${valuesSql(chunk, (u) => [u.key, u.state, u.updatedAt, u.finishedAt ?? null, u.failedStep, u.reason, u.note, u.version])}) AS v
-         WHERE sagas.key = v.column1;`,
-      );
-    }
-    for (const chunk of chunks(outbox, 6)) {
-      head.push(
-        `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at) VALUES ${valuesSql(chunk, (o) => [
-          o.id,
-          o.subject,
-          o.payload,
-          JSON.stringify(o.headers),
-          o.orderingKey,
-          o.createdAt,
-        ])};`,
-      );
-    }
-    const tail: string[] = [];
-    for (const chunk of chunks(purge, 1)) {
-      const list = chunk.map(sqlLiteral).join(', ');
-      tail.push(`DELETE FROM journal WHERE saga_key IN (${list});`, `DELETE FROM sagas WHERE key IN (${list});`);
-    }
-    tail.push('COMMIT;');
+    await db.exec('BEGIN IMMEDIATE;');
     try {
-      if (statements.length === 0 && reservations.length === 0) await db.exec(`${head.join('\n')}\n${tail.join('\n')}`);
-      else {
-        await db.exec(head.join('\n'));
-        for (const st of statements) await db.run(st.sql, st.params);
-        for (const r of reservations) {
-          const row = await db.get<{ value: number }>("UPDATE counters SET value = value + ? WHERE name = 'saga_key' RETURNING value", [r.count]);
-          r.last = row?.value;
-        }
-        await db.exec(tail.join('\n'));
-      }
+      await writeUnits(db, units);
+      await db.exec('COMMIT;');
     } catch (err) {
-      await db.exec('ROLLBACK').catch(() => undefined);
+      await db.exec('ROLLBACK;').catch(() => undefined);
       throw err instanceof Error ? err : new Error(String(err));
     }
   }
+
+  /**
+   * The batch again in one transaction, each unit behind its own savepoint: a
+   * unit failing on its own constraint is rolled back alone and answered with
+   * WriteConflictError; any other failure fails the transaction.
+   */
+  private async writeIsolated(units: readonly EncodedUnit[]): Promise<(Error | undefined)[]> {
+    const db = this.write();
+    const errors: (Error | undefined)[] = [];
+    await db.exec('BEGIN IMMEDIATE;');
+    try {
+      for (const unit of units) {
+        await db.exec('SAVEPOINT unit;');
+        try {
+          await writeUnits(db, [unit]);
+          await db.exec('RELEASE unit;');
+          errors.push(undefined);
+        } catch (err) {
+          if (!isConstraintError(err)) throw err;
+          await db.exec('ROLLBACK TO unit; RELEASE unit;');
+          errors.push(new WriteConflictError(err instanceof Error ? err : new Error(String(err))));
+        }
+      }
+      await db.exec('COMMIT;');
+    } catch (err) {
+      await db.exec('ROLLBACK;').catch(() => undefined);
+      throw err instanceof Error ? err : new Error(String(err));
+    }
+    return errors;
+  }
 }
 
-/** A value as an SQL literal, for statements sent as text (see writeBatch). */
-function sqlLiteral(v: SqlParam): string {
-  if (v === null) return 'NULL';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`SqliteStore: cannot store the number ${v}`);
-    return String(v);
-  }
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'string') {
-    // A NUL would end the SQL text early: such strings travel as hex.
-    if (v.includes('\0')) return `CAST(X'${Buffer.from(v, 'utf8').toString('hex')}' AS TEXT)`;
-    return `'${v.replaceAll("'", "''")}'`;
-  }
-  return `X'${v.toString('hex')}'`;
+/** A unit with its rows encoded once, at commit(): the batch writer binds them, the committer weighs them. */
+interface EncodedUnit {
+  readonly inserts: readonly SqlParam[][];
+  readonly journal: readonly SqlParam[][];
+  /** Saga key → its summary row. */
+  readonly updates: readonly SqlParam[][];
+  readonly outbox: readonly SqlParam[][];
+  readonly statements: readonly SqlStatement[];
+  readonly purge: readonly number[];
+  /** Saga key reservations: `last` is set in the transaction. */
+  readonly reservations: readonly KeyReservation[];
+  readonly bytes: number;
 }
 
-/** "(a, b), (c, d)" for a VALUES clause. */
-function valuesSql<T>(rows: readonly T[], values: (row: T) => readonly SqlParam[]): string {
-  return rows.map((r) => `(${values(r).map(sqlLiteral).join(', ')})`).join(', ');
+const INSERT_WIDTH = 14;
+const JOURNAL_WIDTH = 3;
+const UPDATE_WIDTH = 8;
+const OUTBOX_WIDTH = 6;
+
+function encodeUnit(u: StoreUnit): EncodedUnit {
+  const inserts = (u.inserts ?? []).map((s): SqlParam[] => [
+    s.key,
+    s.id,
+    s.definition.name,
+    s.state,
+    s.createdAt,
+    s.createdAt,
+    null,
+    s.deadlineAt ?? null,
+    encodeDefinition(s.definition),
+    s.definitionHash,
+    '',
+    '',
+    '',
+    0,
+  ]);
+  const journal = (u.journal ?? []).map((j): SqlParam[] => [j.key, j.seq, encodeJournalEvent(j.event)]);
+  const updates = (u.updates ?? []).map((up): SqlParam[] => [
+    up.key,
+    up.state,
+    up.updatedAt,
+    up.finishedAt ?? null,
+    up.failedStep,
+    up.reason,
+    up.note,
+    up.version,
+  ]);
+  const outbox = (u.outbox ?? []).map((o): SqlParam[] => [o.id, o.subject, o.payload, JSON.stringify(o.headers), o.orderingKey, o.createdAt]);
+  const statements = [...(u.statements ?? [])];
+  if (u.messageInserts || u.messageUpdates) statements.push(...messageStatements(u.messageInserts ?? [], u.messageUpdates ?? []));
+  const reservations = u.reserveKeys === undefined ? [] : [u.reserveKeys];
+  const purge = u.purge ?? [];
+  let bytes = purge.length * 8;
+  for (const rows of [inserts, journal, updates, outbox]) for (const row of rows) bytes += paramBytes(row);
+  for (const st of statements) bytes += st.sql.length + paramBytes(st.params);
+  return { inserts, journal, updates, outbox, statements, purge, reservations, bytes };
+}
+
+function paramBytes(params: readonly SqlParam[]): number {
+  let n = 0;
+  for (const p of params) n += typeof p === 'string' || Buffer.isBuffer(p) ? p.length : 8;
+  return n;
+}
+
+/**
+ * The units' writes as multi-row statements with bound parameters (blobs
+ * travel as bytes, never as SQL text), each awaited in turn: runs of prepared
+ * statements are not ordered by serialize(), so one started early could run
+ * outside the transaction.
+ */
+async function writeUnits(db: SqliteConnection, units: readonly EncodedUnit[]): Promise<void> {
+  const inserts: SqlParam[][] = [];
+  const journal: SqlParam[][] = [];
+  const updates = new Map<SqlParam, SqlParam[]>();
+  const outbox: SqlParam[][] = [];
+  const statements: SqlStatement[] = [];
+  const purge: number[] = [];
+  const reservations: KeyReservation[] = [];
+  for (const u of units) {
+    inserts.push(...u.inserts);
+    journal.push(...u.journal);
+    // The latest summary of a saga wins; UPDATE … FROM must not see a key twice.
+    for (const up of u.updates) updates.set(up[0] ?? null, up);
+    outbox.push(...u.outbox);
+    statements.push(...u.statements);
+    purge.push(...u.purge);
+    reservations.push(...u.reservations);
+  }
+  for (const chunk of chunks(inserts, INSERT_WIDTH)) {
+    await db.run(`INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${placeholders(chunk.length, INSERT_WIDTH)}`, chunk.flat());
+  }
+  for (const chunk of chunks(journal, JOURNAL_WIDTH)) {
+    await db.run(`INSERT INTO journal (saga_key, seq, data) VALUES ${placeholders(chunk.length, JOURNAL_WIDTH)}`, chunk.flat());
+  }
+  for (const chunk of chunks([...updates.values()], UPDATE_WIDTH)) {
+    await db.run(
+      `UPDATE sagas SET state = v.column2, updated_at = v.column3, finished_at = v.column4, failed_step = v.column5,
+         reason = v.column6, note = v.column7, version = v.column8
+       FROM (VALUES ${placeholders(chunk.length, UPDATE_WIDTH)}) AS v
+       WHERE sagas.key = v.column1`,
+      chunk.flat(),
+    );
+  }
+  for (const chunk of chunks(outbox, OUTBOX_WIDTH)) {
+    await db.run(
+      `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at) VALUES ${placeholders(chunk.length, OUTBOX_WIDTH)}`,
+      chunk.flat(),
+    );
+  }
+  for (const st of statements) await db.run(st.sql, st.params);
+  for (const r of reservations) {
+    const row = await db.get<{ value: number }>("UPDATE counters SET value = value + ? WHERE name = 'saga_key' RETURNING value", [r.count]);
+    r.last = row?.value;
+  }
+  for (const chunk of chunks(purge, 1)) {
+    const list = chunk.map(() => '?').join(', ');
+    await db.run(`DELETE FROM journal WHERE saga_key IN (${list})`, chunk);
+    await db.run(`DELETE FROM sagas WHERE key IN (${list})`, chunk);
+  }
+}
+
+/** "(?, ?), (?, ?)" for `rows` rows of `width` values. */
+function placeholders(rows: number, width: number): string {
+  const row = `(${new Array<string>(width).fill('?').join(', ')})`;
+  return new Array<string>(rows).fill(row).join(', ');
+}
+
+function isConstraintError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'SQLITE_CONSTRAINT';
 }
 
 /**
@@ -502,6 +654,18 @@ function chunks<T>(items: readonly T[], columns: number): T[][] {
     i += size;
   }
   return out;
+}
+
+function toOutboxRow(r: OutboxRowDb): OutboxRow {
+  return {
+    seq: r.seq,
+    id: r.id,
+    subject: r.subject,
+    payload: r.payload,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    orderingKey: r.ordering_key,
+    createdAt: r.created_at,
+  };
 }
 
 function toSagaRow(r: SagaRowDb): SagaRow {

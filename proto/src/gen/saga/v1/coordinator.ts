@@ -267,6 +267,53 @@ export interface GetMessageResponse {
   message: TransactionalMessage | undefined;
 }
 
+/** An outbox event the relay could not publish. */
+export interface DeadLetter {
+  /** The event id (its Nats-Msg-Id). */
+  eventId: string;
+  subject: string;
+  /** Events of one ordering key (a saga id, a message key) are published in order. */
+  orderingKey: string;
+  payloadBytes: number;
+  createdAt: Date | undefined;
+  failedAt:
+    | Date
+    | undefined;
+  /** Publish attempts that failed with a non-transient error. */
+  attempts: number;
+  /** The last publish error. */
+  error: string;
+  /** Unsent events of the same ordering key waiting behind it. */
+  waitingBehind: number;
+}
+
+export interface ListDeadLettersRequest {
+  /** 1..1000; 0 = 100. */
+  pageSize: number;
+  /** From a previous response's next_page_token; empty = from the oldest. */
+  pageToken: string;
+}
+
+export interface ListDeadLettersResponse {
+  deadLetters: DeadLetter[];
+  /** Empty when this was the last page. */
+  nextPageToken: string;
+}
+
+export interface ReplayDeadLetterRequest {
+  eventId: string;
+}
+
+export interface ReplayDeadLetterResponse {
+}
+
+export interface DropDeadLetterRequest {
+  eventId: string;
+}
+
+export interface DropDeadLetterResponse {
+}
+
 function createBaseStartSagaRequest(): StartSagaRequest {
   return { sagaId: "", name: "", steps: [], options: undefined, metadata: {}, waitMs: 0 };
 }
@@ -2548,6 +2595,673 @@ export const GetMessageResponse: MessageFns<GetMessageResponse> = {
   },
 };
 
+function createBaseDeadLetter(): DeadLetter {
+  return {
+    eventId: "",
+    subject: "",
+    orderingKey: "",
+    payloadBytes: 0,
+    createdAt: undefined,
+    failedAt: undefined,
+    attempts: 0,
+    error: "",
+    waitingBehind: 0,
+  };
+}
+
+export const DeadLetter: MessageFns<DeadLetter> = {
+  encode(message: DeadLetter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.orderingKey !== "") {
+      writer.uint32(26).string(message.orderingKey);
+    }
+    if (message.payloadBytes !== 0) {
+      writer.uint32(32).uint32(message.payloadBytes);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(42).fork()).join();
+    }
+    if (message.failedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.failedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(56).uint32(message.attempts);
+    }
+    if (message.error !== "") {
+      writer.uint32(66).string(message.error);
+    }
+    if (message.waitingBehind !== 0) {
+      writer.uint32(72).uint32(message.waitingBehind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeadLetter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeadLetter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.orderingKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.payloadBytes = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.failedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.waitingBehind = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeadLetter {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      orderingKey: isSet(object.orderingKey)
+        ? globalThis.String(object.orderingKey)
+        : isSet(object.ordering_key)
+        ? globalThis.String(object.ordering_key)
+        : "",
+      payloadBytes: isSet(object.payloadBytes)
+        ? globalThis.Number(object.payloadBytes)
+        : isSet(object.payload_bytes)
+        ? globalThis.Number(object.payload_bytes)
+        : 0,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      failedAt: isSet(object.failedAt)
+        ? fromJsonTimestamp(object.failedAt)
+        : isSet(object.failed_at)
+        ? fromJsonTimestamp(object.failed_at)
+        : undefined,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      waitingBehind: isSet(object.waitingBehind)
+        ? globalThis.Number(object.waitingBehind)
+        : isSet(object.waiting_behind)
+        ? globalThis.Number(object.waiting_behind)
+        : 0,
+    };
+  },
+
+  toJSON(message: DeadLetter): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.orderingKey !== "") {
+      obj.orderingKey = message.orderingKey;
+    }
+    if (message.payloadBytes !== 0) {
+      obj.payloadBytes = Math.round(message.payloadBytes);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.failedAt !== undefined) {
+      obj.failedAt = message.failedAt.toISOString();
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.waitingBehind !== 0) {
+      obj.waitingBehind = Math.round(message.waitingBehind);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeadLetter>): DeadLetter {
+    return DeadLetter.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeadLetter>): DeadLetter {
+    const message = createBaseDeadLetter();
+    message.eventId = object.eventId ?? "";
+    message.subject = object.subject ?? "";
+    message.orderingKey = object.orderingKey ?? "";
+    message.payloadBytes = object.payloadBytes ?? 0;
+    message.createdAt = object.createdAt ?? undefined;
+    message.failedAt = object.failedAt ?? undefined;
+    message.attempts = object.attempts ?? 0;
+    message.error = object.error ?? "";
+    message.waitingBehind = object.waitingBehind ?? 0;
+    return message;
+  },
+};
+
+function createBaseListDeadLettersRequest(): ListDeadLettersRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
+  encode(message: ListDeadLettersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeadLettersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeadLettersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDeadLettersRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListDeadLettersRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDeadLettersRequest>): ListDeadLettersRequest {
+    return ListDeadLettersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDeadLettersRequest>): ListDeadLettersRequest {
+    const message = createBaseListDeadLettersRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListDeadLettersResponse(): ListDeadLettersResponse {
+  return { deadLetters: [], nextPageToken: "" };
+}
+
+export const ListDeadLettersResponse: MessageFns<ListDeadLettersResponse> = {
+  encode(message: ListDeadLettersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.deadLetters) {
+      DeadLetter.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeadLettersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeadLettersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deadLetters.push(DeadLetter.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDeadLettersResponse {
+    return {
+      deadLetters: globalThis.Array.isArray(object?.deadLetters)
+        ? object.deadLetters.map((e: any) => DeadLetter.fromJSON(e))
+        : globalThis.Array.isArray(object?.dead_letters)
+        ? object.dead_letters.map((e: any) => DeadLetter.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListDeadLettersResponse): unknown {
+    const obj: any = {};
+    if (message.deadLetters?.length) {
+      obj.deadLetters = message.deadLetters.map((e) => DeadLetter.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDeadLettersResponse>): ListDeadLettersResponse {
+    return ListDeadLettersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDeadLettersResponse>): ListDeadLettersResponse {
+    const message = createBaseListDeadLettersResponse();
+    message.deadLetters = object.deadLetters?.map((e) => DeadLetter.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseReplayDeadLetterRequest(): ReplayDeadLetterRequest {
+  return { eventId: "" };
+}
+
+export const ReplayDeadLetterRequest: MessageFns<ReplayDeadLetterRequest> = {
+  encode(message: ReplayDeadLetterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayDeadLetterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayDeadLetterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayDeadLetterRequest {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ReplayDeadLetterRequest): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayDeadLetterRequest>): ReplayDeadLetterRequest {
+    return ReplayDeadLetterRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayDeadLetterRequest>): ReplayDeadLetterRequest {
+    const message = createBaseReplayDeadLetterRequest();
+    message.eventId = object.eventId ?? "";
+    return message;
+  },
+};
+
+function createBaseReplayDeadLetterResponse(): ReplayDeadLetterResponse {
+  return {};
+}
+
+export const ReplayDeadLetterResponse: MessageFns<ReplayDeadLetterResponse> = {
+  encode(_: ReplayDeadLetterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayDeadLetterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayDeadLetterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ReplayDeadLetterResponse {
+    return {};
+  },
+
+  toJSON(_: ReplayDeadLetterResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayDeadLetterResponse>): ReplayDeadLetterResponse {
+    return ReplayDeadLetterResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ReplayDeadLetterResponse>): ReplayDeadLetterResponse {
+    const message = createBaseReplayDeadLetterResponse();
+    return message;
+  },
+};
+
+function createBaseDropDeadLetterRequest(): DropDeadLetterRequest {
+  return { eventId: "" };
+}
+
+export const DropDeadLetterRequest: MessageFns<DropDeadLetterRequest> = {
+  encode(message: DropDeadLetterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DropDeadLetterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDropDeadLetterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DropDeadLetterRequest {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DropDeadLetterRequest): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DropDeadLetterRequest>): DropDeadLetterRequest {
+    return DropDeadLetterRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DropDeadLetterRequest>): DropDeadLetterRequest {
+    const message = createBaseDropDeadLetterRequest();
+    message.eventId = object.eventId ?? "";
+    return message;
+  },
+};
+
+function createBaseDropDeadLetterResponse(): DropDeadLetterResponse {
+  return {};
+}
+
+export const DropDeadLetterResponse: MessageFns<DropDeadLetterResponse> = {
+  encode(_: DropDeadLetterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DropDeadLetterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDropDeadLetterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DropDeadLetterResponse {
+    return {};
+  },
+
+  toJSON(_: DropDeadLetterResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DropDeadLetterResponse>): DropDeadLetterResponse {
+    return DropDeadLetterResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DropDeadLetterResponse>): DropDeadLetterResponse {
+    const message = createBaseDropDeadLetterResponse();
+    return message;
+  },
+};
+
 /**
  * Coordinator runs sagas and transactional messages.
  *
@@ -2679,6 +3393,48 @@ export const CoordinatorService = {
     responseSerialize: (value: GetMessageResponse): Buffer => Buffer.from(GetMessageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetMessageResponse => GetMessageResponse.decode(value),
   },
+  /**
+   * Operator: outbox events that could not be published (dead letters),
+   * oldest first, paginated. Each holds back the later events of its ordering key.
+   */
+  listDeadLetters: {
+    path: "/saga.v1.Coordinator/ListDeadLetters" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDeadLettersRequest): Buffer =>
+      Buffer.from(ListDeadLettersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDeadLettersRequest => ListDeadLettersRequest.decode(value),
+    responseSerialize: (value: ListDeadLettersResponse): Buffer =>
+      Buffer.from(ListDeadLettersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDeadLettersResponse => ListDeadLettersResponse.decode(value),
+  },
+  /**
+   * Operator: puts a dead letter back into the outbox to be published again
+   * (e.g. after NATS's max_payload was raised). NOT_FOUND if unknown.
+   */
+  replayDeadLetter: {
+    path: "/saga.v1.Coordinator/ReplayDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReplayDeadLetterRequest): Buffer =>
+      Buffer.from(ReplayDeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplayDeadLetterRequest => ReplayDeadLetterRequest.decode(value),
+    responseSerialize: (value: ReplayDeadLetterResponse): Buffer =>
+      Buffer.from(ReplayDeadLetterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplayDeadLetterResponse => ReplayDeadLetterResponse.decode(value),
+  },
+  /** Operator: deletes a dead letter for good; the events behind it go on. NOT_FOUND if unknown. */
+  dropDeadLetter: {
+    path: "/saga.v1.Coordinator/DropDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DropDeadLetterRequest): Buffer =>
+      Buffer.from(DropDeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DropDeadLetterRequest => DropDeadLetterRequest.decode(value),
+    responseSerialize: (value: DropDeadLetterResponse): Buffer =>
+      Buffer.from(DropDeadLetterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DropDeadLetterResponse => DropDeadLetterResponse.decode(value),
+  },
 } as const;
 
 export interface CoordinatorServer extends UntypedServiceImplementation {
@@ -2710,6 +3466,18 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
   rollbackMessage: handleUnaryCall<RollbackMessageRequest, RollbackMessageResponse>;
   /** A transactional message and its state. */
   getMessage: handleUnaryCall<GetMessageRequest, GetMessageResponse>;
+  /**
+   * Operator: outbox events that could not be published (dead letters),
+   * oldest first, paginated. Each holds back the later events of its ordering key.
+   */
+  listDeadLetters: handleUnaryCall<ListDeadLettersRequest, ListDeadLettersResponse>;
+  /**
+   * Operator: puts a dead letter back into the outbox to be published again
+   * (e.g. after NATS's max_payload was raised). NOT_FOUND if unknown.
+   */
+  replayDeadLetter: handleUnaryCall<ReplayDeadLetterRequest, ReplayDeadLetterResponse>;
+  /** Operator: deletes a dead letter for good; the events behind it go on. NOT_FOUND if unknown. */
+  dropDeadLetter: handleUnaryCall<DropDeadLetterRequest, DropDeadLetterResponse>;
 }
 
 export interface CoordinatorClient extends Client {
@@ -2885,6 +3653,60 @@ export interface CoordinatorClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetMessageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operator: outbox events that could not be published (dead letters),
+   * oldest first, paginated. Each holds back the later events of its ordering key.
+   */
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operator: puts a dead letter back into the outbox to be published again
+   * (e.g. after NATS's max_payload was raised). NOT_FOUND if unknown.
+   */
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  /** Operator: deletes a dead letter for good; the events behind it go on. NOT_FOUND if unknown. */
+  dropDeadLetter(
+    request: DropDeadLetterRequest,
+    callback: (error: ServiceError | null, response: DropDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  dropDeadLetter(
+    request: DropDeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DropDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  dropDeadLetter(
+    request: DropDeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DropDeadLetterResponse) => void,
   ): ClientUnaryCall;
 }
 

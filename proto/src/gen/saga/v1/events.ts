@@ -40,6 +40,11 @@ export enum AlertKind {
   ALERT_KIND_SLOW_COMPENSATION = 3,
   /** ALERT_KIND_MESSAGE_DISCARDED - A transactional message was discarded after its last check-back. */
   ALERT_KIND_MESSAGE_DISCARDED = 4,
+  /**
+   * ALERT_KIND_OUTBOX_DEAD_LETTER - An outbox event failed to publish with a non-transient error too often and
+   * became a dead letter; the events of its ordering key wait behind it.
+   */
+  ALERT_KIND_OUTBOX_DEAD_LETTER = 5,
 }
 
 export function alertKindFromJSON(object: any): AlertKind {
@@ -59,6 +64,9 @@ export function alertKindFromJSON(object: any): AlertKind {
     case 4:
     case "ALERT_KIND_MESSAGE_DISCARDED":
       return AlertKind.ALERT_KIND_MESSAGE_DISCARDED;
+    case 5:
+    case "ALERT_KIND_OUTBOX_DEAD_LETTER":
+      return AlertKind.ALERT_KIND_OUTBOX_DEAD_LETTER;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum AlertKind");
   }
@@ -76,6 +84,8 @@ export function alertKindToJSON(object: AlertKind): string {
       return "ALERT_KIND_SLOW_COMPENSATION";
     case AlertKind.ALERT_KIND_MESSAGE_DISCARDED:
       return "ALERT_KIND_MESSAGE_DISCARDED";
+    case AlertKind.ALERT_KIND_OUTBOX_DEAD_LETTER:
+      return "ALERT_KIND_OUTBOX_DEAD_LETTER";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum AlertKind");
   }
