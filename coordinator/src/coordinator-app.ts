@@ -84,7 +84,7 @@ export class CoordinatorApp {
         });
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
-    const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes });
+    const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes, transport: config.participantTransport });
     const events = new EventServices({ config, store, logger, crashPoint: options.crashPoint });
     events.metrics.bindAdmission(() => admission.stats().shedding);
     const engine = new SagaEngine({
@@ -154,6 +154,11 @@ export class CoordinatorApp {
     };
     this.engine.onFatal(once);
     this.store.onFailed(once);
+  }
+
+  /** Stops taking calls and answers those in hand, within `graceMs` (for a fail-stop exit). */
+  stopServing(graceMs: number): Promise<void> {
+    return this.server.shutdown(graceMs);
   }
 
   /** Graceful: stop accepting calls, drain participant calls, flush the log. */

@@ -8,8 +8,8 @@ import { CoordinatorApp } from './coordinator-app.js';
 import { crashPointFromEnv, messageCrashPointFromEnv } from './crash-points.js';
 import { DatabaseInUseError } from './store/sqlite/owner-lock.js';
 
-/** How long the answers in hand may take to leave once the log failed. */
-const FATAL_EXIT_DELAY_MS = 200;
+/** How long the calls in hand may take to be answered once the log failed. */
+const FATAL_ANSWER_BOUND_MS = 2000;
 
 async function main(): Promise<void> {
   let config;
@@ -40,9 +40,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  // Fail-stop: nothing is written after the failure; the answers already decided
-  // (UNAVAILABLE for the writes refused) get a moment to leave, then exit 1.
-  app.onFatal(() => setTimeout(() => process.exit(1), FATAL_EXIT_DELAY_MS));
+  // Fail-stop: nothing is written after the failure; the server stops taking
+  // calls and answers those in hand (UNAVAILABLE for the writes refused), within
+  // a bound, then the process exits 1.
+  app.onFatal(() => {
+    app.stopServing(FATAL_ANSWER_BOUND_MS).then(
+      () => process.exit(1),
+      () => process.exit(1),
+    );
+  });
   process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
   logger.info({ address: app.address, database: config.database.url === '' ? config.database.path : 'postgresql (database.url)', metrics: app.events.metricsAddress }, 'coordinator ready');
   let stopping = false;

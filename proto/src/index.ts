@@ -7,6 +7,8 @@ export {
   CompensationStatus,
   StepStatus,
   Operation,
+  TransactionKind,
+  TccPhase,
   AttemptOutcome,
   RetryPolicy,
   StepDefinition,
@@ -32,11 +34,20 @@ export {
   CheckTransactionRequest,
   CheckTransactionRequest_HeadersEntry,
   CheckTransactionResponse,
+  TryRequest,
+  TryResponse,
+  ConfirmRequest,
+  ConfirmResponse,
+  CancelRequest,
+  CancelResponse,
   ParticipantService,
   ParticipantClient,
+  TccParticipantService,
+  TccParticipantClient,
 } from "./gen/saga/v1/participant.js";
 export type {
   ParticipantServer,
+  TccParticipantServer,
 } from "./gen/saga/v1/participant.js";
 export {
   SagaOutcome,

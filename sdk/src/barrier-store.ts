@@ -1,5 +1,5 @@
-/** The two operations a barrier guards. */
-export type BarrierOp = 'execute' | 'compensate';
+/** The operations a barrier guards: a saga step's two, and a TCC branch's three. */
+export type BarrierOp = 'execute' | 'compensate' | 'try' | 'confirm' | 'cancel';
 
 /** What a barrier row records (column `outcome` of `saga_barrier`). */
 export type BarrierOutcome = 'SUCCEEDED' | 'FAILED' | 'NULL_COMPENSATION' | 'REJECTED';
@@ -13,7 +13,7 @@ export interface BarrierKey {
 /** The stored result of one operation. */
 export interface BarrierResult {
   outcome: BarrierOutcome;
-  /** Execute/Compensate output (SUCCEEDED only). */
+  /** The operation's output (SUCCEEDED only). */
   output: Buffer | undefined;
   errorCode: string;
   errorMessage: string;

@@ -14,7 +14,7 @@ export type BarrierCallback<Tx> = (tx: Tx) => Promise<Uint8Array | void>;
 export const BARRIER_REJECTED = 'BARRIER_REJECTED';
 
 /** A result, plus the TerminalError that produced it when it was produced by this very call. */
-interface Decided {
+export interface Decided {
   result: BarrierResult;
   thrown?: TerminalError;
 }
@@ -91,7 +91,7 @@ export class Barrier<Tx> {
     return this.store.deleteOlderThan(new Date(Date.now() - ms));
   }
 
-  private async runBusiness(tx: Tx, key: BarrierKey, op: BarrierOp, business: BarrierCallback<Tx>): Promise<Decided> {
+  protected async runBusiness(tx: Tx, key: BarrierKey, op: BarrierOp, business: BarrierCallback<Tx>): Promise<Decided> {
     try {
       const output = await this.store.savepoint(tx, () => business(tx));
       const succeeded: BarrierResult = {
@@ -109,7 +109,7 @@ export class Barrier<Tx> {
     }
   }
 
-  private async stored(tx: Tx, key: BarrierKey, op: BarrierOp, ctx: BarrierContext): Promise<BarrierResult> {
+  protected async stored(tx: Tx, key: BarrierKey, op: BarrierOp, ctx: BarrierContext): Promise<BarrierResult> {
     const row = await this.store.find(tx, key, op);
     if (row === undefined) throw new Error(`barrier row ${key.sagaId}/${key.step}/${op} vanished inside its transaction`);
     ctx.logger?.info({ barrier: 'duplicate', op, outcome: row.outcome }, 'duplicate call: answering the stored result');
@@ -117,26 +117,26 @@ export class Barrier<Tx> {
   }
 }
 
-function keyOf(ctx: BarrierContext): BarrierKey {
+export function keyOf(ctx: BarrierContext): BarrierKey {
   if (!ctx.sagaId || !ctx.step) throw new TypeError('barrier: sagaId and step are required');
   return { sagaId: ctx.sagaId, step: ctx.step };
 }
 
 /** The result written with a freshly inserted row, replaced before commit. */
-function pending(): BarrierResult {
+export function pending(): BarrierResult {
   return { outcome: 'SUCCEEDED', output: undefined, errorCode: '', errorMessage: '' };
 }
 
-function rejectedResult(message: string): BarrierResult {
+export function rejectedResult(message: string): BarrierResult {
   return { outcome: 'REJECTED', output: undefined, errorCode: BARRIER_REJECTED, errorMessage: message };
 }
 
-function record(key: BarrierKey, op: BarrierOp, result: BarrierResult): BarrierRecord {
+export function record(key: BarrierKey, op: BarrierOp, result: BarrierResult): BarrierRecord {
   return { ...key, op, ...result, createdAt: new Date() };
 }
 
 /** Turns a committed result into the handler's answer: output, or a TerminalError thrown after commit. */
-function answer({ result, thrown }: Decided): Buffer | undefined {
+export function answer({ result, thrown }: Decided): Buffer | undefined {
   switch (result.outcome) {
     case 'SUCCEEDED':
       return result.output;

@@ -16,6 +16,7 @@ export type {
 
 // Participants: the barrier.
 export { Barrier, BARRIER_REJECTED } from './barrier.js';
+export { TccBarrier, TCC_OUT_OF_ORDER } from './tcc-barrier.js';
 export type { BarrierContext, BarrierCallback } from './barrier.js';
 export type {
   BarrierStore,
@@ -34,6 +35,8 @@ export { SagaClient } from './saga-client.js';
 export type { SagaClientOptions, CallOptions, WatchOptions, WaitForOutcomeOptions } from './saga-client.js';
 export { SagaBuilder } from './saga-builder.js';
 export type { SagaStarter } from './saga-builder.js';
+export { TccBuilder } from './tcc-builder.js';
+export type { TccBranchOptions } from './tcc-builder.js';
 export { SagaClientError } from './saga-client-error.js';
 export type { GrpcStatusName } from './saga-client-error.js';
 export type {

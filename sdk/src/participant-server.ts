@@ -8,15 +8,14 @@ import {
 import {
   ParticipantService,
   StepOutcome,
+  TccParticipantService,
   TransactionStatus,
   type CheckTransactionRequest,
   type CheckTransactionResponse,
-  type CompensateRequest,
-  type CompensateResponse,
-  type ExecuteRequest,
-  type ExecuteResponse,
   type ParticipantServer as ParticipantServiceImplementation,
+  type StepCall,
   type StepResult,
+  type TccParticipantServer as TccParticipantServiceImplementation,
 } from '@saga/proto';
 import { createCallSignal, effectiveDeadline, type CallSignal } from './call-signal.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -54,7 +53,9 @@ export interface BoundAddress {
   port: number;
 }
 
-type StepOperation = 'execute' | 'compensate';
+/** A saga step's two operations and a TCC branch's three: the keys of StepHandlers. */
+type StepOperation = keyof StepHandlers;
+const OPERATIONS: readonly StepOperation[] = ['execute', 'compensate', 'try', 'confirm', 'cancel'];
 
 // Same rule as the contract's names (saga.proto): actions become log fields.
 const ACTION_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;
@@ -111,26 +112,19 @@ export class ParticipantServer {
     if (typeof action !== 'string' || !ACTION_PATTERN.test(action)) {
       throw invalidOption('ParticipantServer.register', 'action', `a name matching ${ACTION_PATTERN}`, action);
     }
-    const { execute, compensate } = handlers;
-    if (execute === undefined && compensate === undefined) {
-      throw new TypeError(`ParticipantServer.register: action "${action}" needs an execute or a compensate handler`);
-    }
-    for (const [op, handler] of [['execute', execute], ['compensate', compensate]] as const) {
-      if (handler !== undefined && typeof handler !== 'function') {
-        throw invalidOption('ParticipantServer.register', `${op}`, 'a function', handler);
-      }
+    if (OPERATIONS.every((op) => handlers[op] === undefined)) {
+      throw new TypeError(`ParticipantServer.register: action "${action}" needs an execute or a compensate handler (or TCC try/confirm/cancel handlers)`);
     }
     const existing = this.handlers.get(action) ?? {};
-    if (execute !== undefined && existing.execute !== undefined) {
-      throw new Error(`ParticipantServer.register: action "${action}" already has an execute handler`);
+    const merged: StepHandlers = { ...existing };
+    for (const op of OPERATIONS) {
+      const handler = handlers[op];
+      if (handler === undefined) continue;
+      if (typeof handler !== 'function') throw invalidOption('ParticipantServer.register', op, 'a function', handler);
+      if (existing[op] !== undefined) throw new Error(`ParticipantServer.register: action "${action}" already has ${/^[aeiou]/.test(op) ? 'an' : 'a'} ${op} handler`);
+      merged[op] = handler;
     }
-    if (compensate !== undefined && existing.compensate !== undefined) {
-      throw new Error(`ParticipantServer.register: action "${action}" already has a compensate handler`);
-    }
-    this.handlers.set(action, {
-      execute: execute ?? existing.execute,
-      compensate: compensate ?? existing.compensate,
-    });
+    this.handlers.set(action, merged);
     return this;
   }
 
@@ -160,6 +154,14 @@ export class ParticipantServer {
       checkTransaction: (call, callback) => this.handleCheckTransaction(call, callback),
     };
     server.addService(ParticipantService, implementation);
+    // TCC branches (TRANSACTION_KIND_TCC): served for every action; one without
+    // a try/confirm/cancel handler answers UNIMPLEMENTED, as for Execute.
+    const tcc: TccParticipantServiceImplementation = {
+      try: (call, callback) => this.handleStep('try', call, callback),
+      confirm: (call, callback) => this.handleStep('confirm', call, callback),
+      cancel: (call, callback) => this.handleStep('cancel', call, callback),
+    };
+    server.addService(TccParticipantService, tcc);
     this.server = server;
     const hostPart = this.host.includes(':') && !this.host.startsWith('[') ? `[${this.host}]` : this.host;
     const port = await new Promise<number>((resolve, reject) => {
@@ -205,8 +207,8 @@ export class ParticipantServer {
 
   private handleStep(
     op: StepOperation,
-    call: ServerUnaryCall<ExecuteRequest | CompensateRequest, ExecuteResponse | CompensateResponse>,
-    callback: sendUnaryData<ExecuteResponse | CompensateResponse>,
+    call: ServerUnaryCall<{ call?: StepCall | undefined }, { result: StepResult | undefined }>,
+    callback: sendUnaryData<{ result: StepResult | undefined }>,
   ): void {
     const stepCall = call.request.call;
     if (stepCall === undefined) {

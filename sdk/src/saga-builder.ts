@@ -56,4 +56,9 @@ export class SagaBuilder {
   async start(options: StartSagaOptions = {}): Promise<StartSagaResult> {
     return this.starter.startSaga(this.definition(), options);
   }
+
+  /** Starts a definition derived from this builder's (the TCC builder adds its kind). */
+  startWith(definition: SagaDefinition, options: StartSagaOptions): Promise<StartSagaResult> {
+    return this.starter.startSaga(definition, options);
+  }
 }

@@ -8,6 +8,8 @@ import {
   SagaOutcome,
   SagaState,
   StepStatus,
+  TccPhase,
+  TransactionKind,
   type CoordinatorServer,
   type ListSagasRequest,
   type Saga,
@@ -74,6 +76,7 @@ function saga(state: SagaState, version: number): Saga {
           },
         ],
         nextAttemptAt: undefined,
+        confirmStatus: StepStatus.STEP_STATUS_UNSPECIFIED,
       },
     ],
     options: { deadlineMs: 0, defaultRetry: undefined, defaultCompensationRetry: undefined },
@@ -85,6 +88,8 @@ function saga(state: SagaState, version: number): Saga {
     failedStep: '',
     failureReason: '',
     resolutionNote: '',
+    kind: TransactionKind.TRANSACTION_KIND_SAGA,
+    phase: TccPhase.TCC_PHASE_UNSPECIFIED,
     version,
   };
 }

@@ -20,6 +20,7 @@ import { sleep } from './abortable-sleep.js';
 import { silentLogger, type Logger } from './logger.js';
 import { checkInteger, checkNonEmptyString, invalidOption } from './option-validation.js';
 import { SagaBuilder, type SagaStarter } from './saga-builder.js';
+import { TccBuilder } from './tcc-builder.js';
 import { SagaClientError, toSagaClientError } from './saga-client-error.js';
 import { callMetadata, unaryCall, type UnaryInvoke } from './unary-call.js';
 import {
@@ -134,6 +135,11 @@ export class SagaClient implements SagaStarter {
   /** Starts a fluent saga definition. */
   saga(name: string): SagaBuilder {
     return new SagaBuilder(this, name);
+  }
+
+  /** Starts a fluent TCC transaction definition (StartSaga kind TCC). */
+  tcc(name: string): TccBuilder {
+    return new TccBuilder(this, name);
   }
 
   /** Starts a saga from a complete definition (idempotent with the same `sagaId`). */

@@ -1,3 +1,4 @@
+import { TransactionKind } from '@saga/proto';
 import type {
   Attempt as ProtoAttempt,
   ListSagasRequest,
@@ -57,6 +58,7 @@ export function toStartSagaRequest(definition: SagaDefinition, options: StartSag
   return {
     sagaId: options.sagaId ?? '',
     name: definition.name,
+    kind: definition.kind === 'TCC' ? TransactionKind.TRANSACTION_KIND_TCC : TransactionKind.TRANSACTION_KIND_SAGA,
     steps: definition.steps.map((step) => ({
       name: step.name,
       participant: step.participant,

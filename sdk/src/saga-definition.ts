@@ -63,6 +63,11 @@ export interface SagaOptions {
 export interface SagaDefinition {
   /** Saga name, e.g. "place-order". */
   name: string;
+  /**
+   * 'SAGA' (default) or 'TCC': the steps are then branches that get Try,
+   * then Confirm or Cancel (see TransactionKind in the proto).
+   */
+  kind?: 'SAGA' | 'TCC';
   /** At least one step. */
   steps: readonly StepDefinition[];
   options?: SagaOptions;

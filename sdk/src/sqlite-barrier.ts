@@ -1,4 +1,4 @@
-import { Barrier } from './barrier.js';
+import { TccBarrier } from './tcc-barrier.js';
 import { silentLogger, type Logger } from './logger.js';
 import { checkInteger, checkNonEmptyString } from './option-validation.js';
 import { SqliteBarrierStore } from './sqlite-barrier-store.js';
@@ -26,8 +26,9 @@ const DAY_MS = 24 * 60 * 60 * 1_000;
  * `barrier.execute(ctx, tx => …)` / `barrier.compensate(ctx, tx => …)` (in
  * the barrier's transaction) and any other work (schema, seed, queries)
  * through `barrier.transaction(tx => …)`, all serialized on that connection.
+ * TCC branches use `barrier.try` / `confirm` / `cancel` the same way.
  */
-export class SqliteBarrier extends Barrier<SqliteTx> {
+export class SqliteBarrier extends TccBarrier<SqliteTx> {
   private readonly sqlite: SqliteBarrierStore;
   private readonly path: string;
   private readonly logger: Logger;

@@ -10,7 +10,7 @@ export interface StepContext {
   readonly action: string;
   /** 1-based attempt number of this operation. */
   readonly attempt: number;
-  /** Stable across retries of the same operation: "<sagaId>/<step>/execute|compensate". */
+  /** Stable across retries of the same operation: "<sagaId>/<step>/execute|compensate|try|confirm|cancel". */
   readonly idempotencyKey: string;
   /** After this instant the coordinator has given up on this attempt. */
   readonly deadline: Date;
@@ -39,6 +39,12 @@ export interface StepHandlers {
   execute?: StepHandler;
   /** Called by Compensate for steps whose compensate action is this name. */
   compensate?: StepHandler;
+  /** TCC: called by Try for branches whose `action` is this name (reserve; TerminalError = cannot). */
+  try?: StepHandler;
+  /** TCC: called by Confirm once every branch's Try succeeded (use what Try reserved). */
+  confirm?: StepHandler;
+  /** TCC: called by Cancel for every branch whose Try was sent (release what Try reserved). */
+  cancel?: StepHandler;
 }
 
 /** The producer's answer to a transactional-message check-back. */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { RetryDefaults, ValidationLimits } from '../domain/validate-start-saga.js';
 import type { RetryPolicy } from '../domain/saga-types.js';
 import type { ParticipantEndpoint } from '../registry/participant-registry.js';
+import { DEFAULT_PARTICIPANT_TRANSPORT, participantTransportProblem, type ParticipantTransportSettings } from '../grpc/participant-transport-settings.js';
 import type { SynchronousMode } from '../store/sqlite/sqlite-store.js';
 import { DEFAULT_POSTGRES_SETTINGS, validateDatabaseUrl, type PostgresSettings } from '../store/postgres/postgres-settings.js';
 import { validateMessageSettings, type MessageSettings } from '../messages/message-settings.js';
@@ -19,6 +20,8 @@ export interface CoordinatorConfig {
   readonly participants: Readonly<Record<string, ParticipantEndpoint>>;
   /** host:port patterns a definition may name directly ("*" wildcards). Empty = raw addresses refused. */
   readonly rawAddressAllowlist: readonly string[];
+  /** How participants are called: keepalive, connect timeout, backoff, rotation, metadata headers. */
+  readonly participantTransport: ParticipantTransportSettings;
   readonly limits: ValidationLimits;
   readonly retry: RetryDefaults;
   readonly retention: {
@@ -177,6 +180,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   database: { path: './data/saga-coordinator.db', synchronous: 'FULL', url: '', postgres: DEFAULT_POSTGRES_SETTINGS },
   participants: {},
   rawAddressAllowlist: [],
+  participantTransport: DEFAULT_PARTICIPANT_TRANSPORT,
   limits: {
     maxSteps: 100,
     maxPayloadBytes: 1024 * 1024,
@@ -267,7 +271,7 @@ export class ConfigError extends Error {
  * SAGA_ADMISSION_TARGET_DELAY_MS, SAGA_ADMISSION_INTERVAL_MS, SAGA_DRAIN_TIMEOUT_MS,
  * SAGA_RETENTION_MS, SAGA_NATS_URL "nats://h:p,…", SAGA_NATS_STREAM,
  * SAGA_STEP_EVENTS true|false, SAGA_METRICS_LISTEN host:port, SAGA_MESSAGE_CHECK_AFTER_MS,
- * SAGA_MESSAGE_CHECK_INTERVAL_MS, SAGA_MESSAGE_MAX_CHECKS).
+ * SAGA_MESSAGE_CHECK_INTERVAL_MS, SAGA_MESSAGE_MAX_CHECKS, SAGA_PARTICIPANT_TRANSPORT http2|grpc-js).
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
   const flag = argv.indexOf('--config');
@@ -289,6 +293,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
     events: Record<string, unknown>;
     nats: Record<string, unknown> & { stream: Record<string, unknown> };
     metrics: Record<string, unknown>;
+    participantTransport: Record<string, unknown>;
     messages: { defaultCheckPolicy: Record<string, unknown> };
   };
   if (env.SAGA_LISTEN) c.listen = env.SAGA_LISTEN;
@@ -297,6 +302,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_DATABASE_URL !== undefined) c.database.url = env.SAGA_DATABASE_URL;
   if (env.SAGA_PARTICIPANTS) c.participants = { ...(c.participants as object), ...parseParticipants(env.SAGA_PARTICIPANTS) };
   if (env.SAGA_RAW_ADDRESS_ALLOWLIST) c.rawAddressAllowlist = env.SAGA_RAW_ADDRESS_ALLOWLIST.split(',').map((s) => s.trim()).filter(Boolean);
+  if (env.SAGA_PARTICIPANT_TRANSPORT) c.participantTransport.implementation = env.SAGA_PARTICIPANT_TRANSPORT;
   if (env.SAGA_LOG_LEVEL) c.logLevel = env.SAGA_LOG_LEVEL;
   if (env.SAGA_OPERATOR_TOKEN) c.operatorToken = env.SAGA_OPERATOR_TOKEN;
   if (env.SAGA_MAX_ACTIVE_SAGAS) c.maxActiveSagas = numberFromEnv('SAGA_MAX_ACTIVE_SAGAS', env.SAGA_MAX_ACTIVE_SAGAS);
@@ -333,6 +339,8 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
     if (typeof ep?.address !== 'string') throw new ConfigError(`participants.${name}.address`, 'is required (host:port)');
   }
   if (!Array.isArray(c.rawAddressAllowlist)) throw new ConfigError('rawAddressAllowlist', 'must be a list of host:port patterns');
+  const transportProblem = participantTransportProblem(c.participantTransport);
+  if (transportProblem !== undefined) throw new ConfigError(`participantTransport.${transportProblem[0]}`, transportProblem[1]);
   for (const [k, v] of Object.entries(c.limits)) positiveInteger(`limits.${k}`, v);
   checkPolicy('retry.execute', c.retry.execute);
   checkPolicy('retry.compensate', c.retry.compensate);

@@ -18,6 +18,11 @@ export interface StepInvocation {
   readonly deadline: number;
   readonly outputs: ReadonlyMap<string, Buffer>;
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * W3C trace context to call in (an OpenTelemetry span's); absent = a
+   * "traceparent" metadata entry, else a trace derived from the saga id.
+   */
+  readonly traceparent?: string;
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   SagaView,
   StepStatus,
 } from '../domain/saga-types.js';
+import { findAttempt, settleAttempt } from './attempt-log.js';
 import { internMessage } from './compact-definition.js';
 import type { JournalEvent } from '../domain/journal-event.js';
 
@@ -182,18 +183,12 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       } else {
         step.comp = status;
       }
-      const attempt = findAttempt(saga, e.s, e.op, e.n);
-      if (attempt !== undefined) {
-        attempt.finishedAt = e.at;
-        attempt.outcome = e.o === 'S' ? 'SUCCEEDED' : e.o === 'F' ? 'FAILED' : 'ERROR';
-        attempt.errorCode = e.code ?? '';
-        attempt.errorMessage = e.msg ?? '';
-      }
+      settleAttempt(findAttempt(saga.attempts?.[e.s], e.op, e.n), e);
       return;
     }
     case 'resent': {
       saga.step(e.s).sentAt = e.at;
-      const attempt = findAttempt(saga, e.s, e.op, e.n);
+      const attempt = findAttempt(saga.attempts?.[e.s], e.op, e.n);
       if (attempt !== undefined) attempt.resent += 1;
       return;
     }
@@ -248,14 +243,4 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       return;
     }
   }
-}
-
-function findAttempt(saga: SagaRuntime, s: number, op: Operation, n: number): AttemptRecord | undefined {
-  const list = saga.attempts?.[s];
-  if (list === undefined) return undefined;
-  for (let i = list.length - 1; i >= 0; i--) {
-    const a = list[i];
-    if (a !== undefined && a.operation === op && a.number === n) return a;
-  }
-  return undefined;
 }

@@ -9,6 +9,8 @@ import {
   SagaOutcome as PbSagaOutcome,
   SagaState as PbSagaState,
   StepStatus as PbStepStatus,
+  TccPhase as PbTccPhase,
+  TransactionKind as PbTransactionKind,
   type ListSagasRequest,
   type RetryPolicy as PbRetryPolicy,
   type Saga as PbSaga,
@@ -16,7 +18,7 @@ import {
   type StartSagaRequest,
   type StartSagaResponse,
 } from '@saga/proto';
-import { invalidArgument } from '../domain/errors.js';
+import { DomainError, invalidArgument } from '../domain/errors.js';
 import type {
   AttemptOutcome,
   CompensationStatus,
@@ -100,6 +102,12 @@ export function compensationStatusToPb(status: CompensationStatus): PbCompensati
 }
 
 export function startSagaFromPb(req: StartSagaRequest): StartSagaInput {
+  if (req.kind === PbTransactionKind.TRANSACTION_KIND_TCC) {
+    throw new DomainError('UNIMPLEMENTED', 'kind: TCC transactions are not run by this coordinator version');
+  }
+  if (req.kind !== PbTransactionKind.TRANSACTION_KIND_UNSPECIFIED && req.kind !== PbTransactionKind.TRANSACTION_KIND_SAGA) {
+    throw invalidArgument('kind', `unknown transaction kind ${String(req.kind)}`);
+  }
   return {
     sagaId: req.sagaId,
     name: req.name,
@@ -190,6 +198,7 @@ export function sagaViewToPb(v: SagaView): PbSaga {
           resent: a.resent,
         })),
         nextAttemptAt: date(s.nextAttemptAt),
+        confirmStatus: PbStepStatus.STEP_STATUS_UNSPECIFIED,
       };
     }),
     options: { deadlineMs: v.definition.deadlineMs, defaultRetry: undefined, defaultCompensationRetry: undefined },
@@ -201,6 +210,8 @@ export function sagaViewToPb(v: SagaView): PbSaga {
     failedStep: v.failedStep,
     failureReason: v.failureReason,
     resolutionNote: v.resolutionNote,
+    kind: PbTransactionKind.TRANSACTION_KIND_SAGA,
+    phase: PbTccPhase.TCC_PHASE_UNSPECIFIED,
     version: v.version,
   };
 }

@@ -1,9 +1,8 @@
-// Calls participants over gRPC: one channel per participant, reused; every
-// call carries its deadline; every failure becomes a typed InvokeResult.
-// Plaintext participants are called through a lean HTTP/2 unary client (see
-// http2-unary-channel.ts for why); participants with TLS through grpc-js.
+// Calls participants over gRPC: one transport per participant, reused; every
+// call carries its deadline, the saga's metadata and a W3C traceparent; every
+// failure becomes a typed InvokeResult. Plaintext and TLS participants go
+// through the same transport (participant-transport.ts).
 
-import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   CompensateRequest,
   CompensateResponse,
@@ -15,23 +14,23 @@ import {
 } from '@saga/proto';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from '../engine/participant-invoker.js';
 import type { ParticipantRegistry } from '../registry/participant-registry.js';
-import { Http2UnaryChannel } from './http2-unary-channel.js';
+import type { ParticipantTransport } from './participant-transport.js';
+import { ParticipantTransportPool } from './participant-transport-pool.js';
+import type { ParticipantTransportSettings } from './participant-transport-settings.js';
 import { statusName } from './status-map.js';
+import { randomSpanId, traceparentFor } from './traceparent.js';
 
 export interface GrpcParticipantInvokerOptions {
   readonly registry: ParticipantRegistry;
   /** Largest output accepted from a participant. */
   readonly maxOutputBytes: number;
+  readonly transport: ParticipantTransportSettings;
+  /** A new span id (16 hex digits, not all zero) per call. Default random. */
+  readonly spanId?: () => string;
 }
 
 const EXECUTE_PATH = '/saga.v1.Participant/Execute';
 const COMPENSATE_PATH = '/saga.v1.Participant/Compensate';
-const encodeExecute = (r: ExecuteRequest): Buffer => Buffer.from(ExecuteRequest.encode(r).finish());
-const encodeCompensate = (r: CompensateRequest): Buffer => Buffer.from(CompensateRequest.encode(r).finish());
-const decodeExecute = (b: Buffer): ExecuteResponse => ExecuteResponse.decode(b);
-const decodeCompensate = (b: Buffer): CompensateResponse => CompensateResponse.decode(b);
-/** host:port or [v6]:port: what the lean channel dials (other target syntaxes go to grpc-js). */
-const PLAIN_ADDRESS = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
 
 const NO_ENTRIES: Record<string, Buffer> = Object.freeze({});
 
@@ -57,18 +56,20 @@ function encodeWithSharedWriter(execute: boolean, call: StepCall): Uint8Array {
 }
 
 export class GrpcParticipantInvoker implements ParticipantInvoker {
-  private readonly clients = new Map<string, Client>();
-  /** Per participant: its lean channel, or null when it is called through grpc-js (TLS). */
-  private readonly channels = new Map<string, Http2UnaryChannel | null>();
+  private readonly transports: ParticipantTransportPool;
   /** Calls in flight per abort signal: one 'abort' listener per signal, not one per call. */
   private readonly inFlight = new WeakMap<AbortSignal, Set<Cancellable>>();
+  private readonly spanId: () => string;
 
-  constructor(private readonly options: GrpcParticipantInvokerOptions) {}
+  constructor(private readonly options: GrpcParticipantInvokerOptions) {
+    // Room for the StepResult around the largest output.
+    this.transports = new ParticipantTransportPool(options.transport, options.maxOutputBytes + 64 * 1024);
+    this.spanId = options.spanId ?? randomSpanId;
+  }
 
   invoke(call: StepInvocation, signal: AbortSignal): Promise<InvokeResult> {
-    const channel = this.channel(call.participant);
-    const client = channel === undefined ? this.client(call.participant) : undefined;
-    if (channel === undefined && client === undefined) {
+    const transport = this.transports.get(call.participant, () => this.options.registry.resolve(call.participant));
+    if (transport === undefined) {
       return Promise.resolve({ kind: 'error', code: 'UNKNOWN_PARTICIPANT', message: `participant "${call.participant}" is not registered` });
     }
     const stepCall: StepCall = {
@@ -84,29 +85,15 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       outputs: call.outputs.size === 0 ? NO_ENTRIES : Object.fromEntries(call.outputs),
       metadata: call.metadata,
     };
-    const calls = this.callsOf(signal);
-    if (channel !== undefined) return this.invokeLean(channel, call.operation === 'execute', stepCall, call.deadline, calls);
-    if (client === undefined) throw new Error('unreachable: no channel and no client');
-    return new Promise<InvokeResult>((resolve) => {
-      const done = (err: ServiceError | null, res?: ExecuteResponse | CompensateResponse): void => {
-        calls.delete(grpcCall);
-        if (err) resolve({ kind: 'error', code: statusName(err.code), message: err.details || err.message });
-        else resolve(this.fromResult(res?.result));
-      };
-      const options = { deadline: call.deadline };
-      const grpcCall =
-        call.operation === 'execute'
-          ? client.makeUnaryRequest(EXECUTE_PATH, encodeExecute, decodeExecute, { call: stepCall }, new Metadata(), options, done)
-          : client.makeUnaryRequest(COMPENSATE_PATH, encodeCompensate, decodeCompensate, { call: stepCall }, new Metadata(), options, done);
-      calls.add(grpcCall);
-    });
+    const traceparent = traceparentFor(call.sagaId, call.traceparent ?? call.metadata.traceparent, this.spanId());
+    return this.send(transport, call.operation === 'execute', stepCall, call.deadline, traceparent, this.callsOf(signal));
   }
 
-  private invokeLean(channel: Http2UnaryChannel, execute: boolean, stepCall: StepCall, deadline: number, calls: Set<Cancellable>): Promise<InvokeResult> {
-    const request = encodeWithSharedWriter(execute, stepCall);
+  private send(transport: ParticipantTransport, execute: boolean, stepCall: StepCall, deadline: number, traceparent: string, calls: Set<Cancellable>): Promise<InvokeResult> {
+    const message = encodeWithSharedWriter(execute, stepCall);
     return new Promise<InvokeResult>((resolve) => {
-      // The answer never comes before call() returns.
-      const handle = channel.call(execute ? EXECUTE_PATH : COMPENSATE_PATH, request, deadline, (answer) => {
+      // The answer never comes before unary() returns.
+      const handle = transport.unary({ path: execute ? EXECUTE_PATH : COMPENSATE_PATH, message, deadline, metadata: stepCall.metadata, traceparent }, (answer) => {
         calls.delete(handle);
         if (answer.code !== 0 || answer.message === undefined) {
           resolve({ kind: 'error', code: statusName(answer.code), message: answer.details });
@@ -123,24 +110,6 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       });
       calls.add(handle);
     });
-  }
-
-  /** The lean channel of a plaintext participant; undefined for TLS (grpc-js) or unknown participants. */
-  private channel(participant: string): Http2UnaryChannel | undefined {
-    const known = this.channels.get(participant);
-    if (known !== undefined) return known ?? undefined;
-    const ep = this.options.registry.resolve(participant);
-    if (ep === undefined) return undefined;
-    const plain = !ep.credentials._isSecure() && PLAIN_ADDRESS.test(ep.address);
-    const channel = plain
-      ? new Http2UnaryChannel(ep.address, {
-          maxReceiveBytes: this.options.maxOutputBytes + 64 * 1024,
-          keepaliveMs: 30_000,
-          keepaliveTimeoutMs: 20_000,
-        })
-      : null;
-    this.channels.set(participant, channel);
-    return channel ?? undefined;
   }
 
   private callsOf(signal: AbortSignal): Set<Cancellable> {
@@ -162,27 +131,8 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
   }
 
   close(): Promise<void> {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
-    for (const c of this.channels.values()) c?.close();
-    this.channels.clear();
+    this.transports.close();
     return Promise.resolve();
-  }
-
-  private client(participant: string): Client | undefined {
-    let client = this.clients.get(participant);
-    if (client === undefined) {
-      const ep = this.options.registry.resolve(participant);
-      if (ep === undefined) return undefined;
-      client = new Client(ep.address, ep.credentials, {
-        // The engine retries by policy; the channel must not retry on its own.
-        'grpc.enable_retries': 0,
-        'grpc.max_receive_message_length': this.options.maxOutputBytes + 64 * 1024,
-        'grpc.keepalive_time_ms': 30_000,
-      });
-      this.clients.set(participant, client);
-    }
-    return client;
   }
 
   private fromResult(result: StepResult | undefined): InvokeResult {

@@ -1,25 +1,36 @@
-// Participant.CheckTransaction over gRPC: one channel per producer, reused;
-// every call carries its deadline and follows the caller's AbortSignal.
+// Participant.CheckTransaction over the participant transport (the same path
+// as Execute and Compensate): one transport per producer, reused; every call
+// carries its deadline, a traceparent, and follows the caller's AbortSignal.
 
-import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { CheckTransactionRequest, CheckTransactionResponse, TransactionStatus } from '@saga/proto';
+import { ParticipantTransportPool } from '../grpc/participant-transport-pool.js';
+import type { ParticipantTransportSettings } from '../grpc/participant-transport-settings.js';
 import { statusName } from '../grpc/status-map.js';
+import { randomSpanId, traceparentFor } from '../grpc/traceparent.js';
 import type { ParticipantRegistry } from '../registry/participant-registry.js';
 import type { CheckCall, CheckInvoker } from './check-invoker.js';
 import type { CheckAnswer } from './message-types.js';
 
 const CHECK_PATH = '/saga.v1.Participant/CheckTransaction';
-const encode = (r: CheckTransactionRequest): Buffer => Buffer.from(CheckTransactionRequest.encode(r).finish());
-const decode = (b: Buffer): CheckTransactionResponse => CheckTransactionResponse.decode(b);
+/** A CheckTransactionResponse is one enum: any sane answer is far below this. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 export class GrpcCheckInvoker implements CheckInvoker {
-  private readonly clients = new Map<string, Client>();
+  private readonly transports: ParticipantTransportPool;
 
-  constructor(private readonly registry: ParticipantRegistry) {}
+  constructor(
+    private readonly registry: ParticipantRegistry,
+    transport: ParticipantTransportSettings,
+    /** A new span id per call (16 hex digits). Default random. */
+    private readonly spanId: () => string = randomSpanId,
+  ) {
+    this.transports = new ParticipantTransportPool(transport, MAX_ANSWER_BYTES);
+  }
 
   check(call: CheckCall, signal: AbortSignal): Promise<CheckAnswer> {
-    const client = this.client(call.producer);
-    if (client === undefined) {
+    // Producers must be registered by name; raw addresses are never dialled for check-backs.
+    const transport = this.registry.check(call.producer) === 'registered' ? this.transports.get(call.producer, () => this.registry.resolve(call.producer)) : undefined;
+    if (transport === undefined) {
       return Promise.resolve({ kind: 'error', code: 'UNKNOWN_PARTICIPANT', message: `producer "${call.producer}" is not registered` });
     }
     if (signal.aborted) return Promise.resolve({ kind: 'error', code: 'CANCELLED', message: 'the coordinator is stopping' });
@@ -30,35 +41,33 @@ export class GrpcCheckInvoker implements CheckInvoker {
       headers: { ...call.headers },
       check: call.check,
     };
+    const message = CheckTransactionRequest.encode(request).finish();
+    // The message's own trace: a producer's traceparent header, else one derived from the message id.
+    const traceparent = traceparentFor(call.messageId, call.headers.traceparent, this.spanId());
     return new Promise<CheckAnswer>((resolve) => {
-      const done = (err: ServiceError | null, res?: CheckTransactionResponse): void => {
+      const handle = transport.unary({ path: CHECK_PATH, message, deadline: call.deadline, traceparent }, (answer) => {
         signal.removeEventListener('abort', onAbort);
-        if (err) resolve({ kind: 'error', code: statusName(err.code), message: err.details || err.message });
-        else resolve(answerOf(res?.status));
-      };
-      const grpcCall = client.makeUnaryRequest(CHECK_PATH, encode, decode, request, new Metadata(), { deadline: new Date(call.deadline) }, done);
-      const onAbort = (): void => grpcCall.cancel();
+        if (answer.code !== 0 || answer.message === undefined) {
+          resolve({ kind: 'error', code: statusName(answer.code), message: answer.details });
+          return;
+        }
+        let res: CheckTransactionResponse;
+        try {
+          res = CheckTransactionResponse.decode(answer.message);
+        } catch (err) {
+          resolve({ kind: 'error', code: 'INTERNAL', message: `Response message parsing error: ${(err as Error).message}` });
+          return;
+        }
+        resolve(answerOf(res.status));
+      });
+      const onAbort = (): void => handle.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   close(): Promise<void> {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.transports.close();
     return Promise.resolve();
-  }
-
-  private client(producer: string): Client | undefined {
-    let client = this.clients.get(producer);
-    if (client === undefined) {
-      // Producers must be registered by name; raw addresses are never dialled for check-backs.
-      if (this.registry.check(producer) !== 'registered') return undefined;
-      const ep = this.registry.resolve(producer);
-      if (ep === undefined) return undefined;
-      client = new Client(ep.address, ep.credentials, { 'grpc.enable_retries': 0, 'grpc.keepalive_time_ms': 30_000 });
-      this.clients.set(producer, client);
-    }
-    return client;
   }
 }
 

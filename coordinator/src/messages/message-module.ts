@@ -38,7 +38,7 @@ export async function startMessageModule(options: MessageModuleOptions): Promise
   const prefix = config.events.subjectPrefix;
   const streamSubjects = config.nats.stream.subjects.length > 0 ? config.nats.stream.subjects : [];
   const allowedSubjects = allowedMessageSubjects(config.messages, streamSubjects, prefix);
-  const invoker = new GrpcCheckInvoker(registry);
+  const invoker = new GrpcCheckInvoker(registry, config.participantTransport);
   const service = new MessageService({
     store: options.store,
     invoker,

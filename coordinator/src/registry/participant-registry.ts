@@ -3,9 +3,9 @@
 // accepted only when they match the operator's allowlist.
 
 import { readFileSync } from 'node:fs';
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { ParticipantCheck } from '../domain/validate-start-saga.js';
 import { NAME_PATTERN } from '../domain/validate-start-saga.js';
+import type { TransportTls } from '../grpc/participant-transport.js';
 
 export interface ParticipantTls {
   /** PEM file of the CA that signs the participant's certificate. */
@@ -13,6 +13,8 @@ export interface ParticipantTls {
   /** Client certificate and key for mTLS. */
   readonly certFile?: string;
   readonly keyFile?: string;
+  /** Name checked against the participant's certificate; default the address's host. */
+  readonly serverName?: string;
 }
 
 export interface ParticipantEndpoint {
@@ -25,7 +27,8 @@ export interface ParticipantEndpoint {
 export interface ResolvedParticipant {
   readonly name: string;
   readonly address: string;
-  readonly credentials: ChannelCredentials;
+  /** Absent = plaintext. */
+  readonly tls?: TransportTls;
 }
 
 export class ParticipantRegistry {
@@ -40,7 +43,7 @@ export class ParticipantRegistry {
       Object.entries(participants).map(([name, ep]) => {
         if (!NAME_PATTERN.test(name)) throw new Error(`participants: "${name}" is not a valid participant name`);
         if (!isAddress(ep.address)) throw new Error(`participants.${name}.address: "${ep.address}" is not host:port`);
-        return [name, { name, address: ep.address, credentials: channelCredentials(ep.tls) }];
+        return [name, { name, address: ep.address, ...(ep.tls !== undefined ? { tls: loadTls(ep.tls) } : {}) }];
       }),
     );
   }
@@ -59,7 +62,7 @@ export class ParticipantRegistry {
   resolve(name: string): ResolvedParticipant | undefined {
     const ep = this.endpoints.get(name);
     if (ep !== undefined) return ep;
-    if (this.check(name) === 'raw-address-allowed') return { name, address: name, credentials: credentials.createInsecure() };
+    if (this.check(name) === 'raw-address-allowed') return { name, address: name };
     return undefined;
   }
 }
@@ -79,8 +82,7 @@ function splitHostPort(value: string): [string, string] {
   return i < 0 ? [value, ''] : [value.slice(0, i), value.slice(i + 1)];
 }
 
-function channelCredentials(tls: ParticipantTls | undefined): ChannelCredentials {
-  if (tls === undefined) return credentials.createInsecure();
-  const read = (f: string | undefined): Buffer | null => (f === undefined ? null : readFileSync(f));
-  return credentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
+function loadTls(tls: ParticipantTls): TransportTls {
+  const read = (f: string | undefined): Buffer | undefined => (f === undefined ? undefined : readFileSync(f));
+  return { ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile), serverName: tls.serverName };
 }

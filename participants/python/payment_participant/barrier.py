@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Protocol, TypeVar
 
+from . import database
 from .result import Result
 
 SCHEMA = """
@@ -169,17 +170,9 @@ class Barrier:
             raise ValueError("the barrier needs a connection opened with isolation_level=None")
         if conn.in_transaction:
             raise RuntimeError("the barrier must own the transaction; one is already open")
-        # IMMEDIATE takes the write lock up front: the read-check-insert below cannot race
-        # with another call for the same step (and cannot fail to upgrade a read lock later).
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            answer = body()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return answer
+        # IMMEDIATE: the read-check-insert below cannot race with another call for the step.
+        with database.immediate_transaction(conn):
+            return body()
 
     @staticmethod
     def _run_business(conn: sqlite3.Connection, call: C, handler: Handler) -> Result:

@@ -17,6 +17,12 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 0
     seed: dict[str, Any] = field(default_factory=dict)
+    # SQLite file of the payment-gateway stand-in; empty = "<db>.gateway.db".
+    gateway_db: str = ""
+
+    @property
+    def gateway_path(self) -> str:
+        return self.gateway_db or f"{self.db}.gateway.db"
 
     @property
     def bind_address(self) -> str:
@@ -44,4 +50,5 @@ def from_env(env: Mapping[str, str] = os.environ) -> Config:
         raise ConfigError(f"PARTICIPANT_SEED is not valid JSON: {exc.msg}") from None
     if not isinstance(seed, dict):
         raise ConfigError("PARTICIPANT_SEED must be a JSON object")
-    return Config(db=db, host=host, port=port, seed=seed)
+    gateway_db = env.get("PARTICIPANT_GATEWAY_DB", "")
+    return Config(db=db, host=host, port=port, seed=seed, gateway_db=gateway_db)

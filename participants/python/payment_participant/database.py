@@ -29,6 +29,20 @@ def connection(path: str) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+@contextlib.contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE (the write lock up front, so a read-check-write cannot race or fail
+    to upgrade a read lock later); COMMIT when the block ends, ROLLBACK if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def open_database(path: str) -> sqlite3.Connection:
     """Creates the file (and its directory) if missing and switches it to WAL, which
     persists in the file: readers no longer block the single writer."""

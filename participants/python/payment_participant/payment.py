@@ -2,6 +2,9 @@
 
 Both run inside the barrier's transaction (see barrier.py), so each commits atomically
 with its barrier row. Semantics: test/conformance/PARTICIPANT-PROTOCOL.md ("Payment").
+The money goes back through the payment gateway (gateway.py), called at most once per
+payment: a retried or re-sent refund is answered by the barrier (or by the REFUNDED
+status) without reaching the gateway again.
 """
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Protocol
 
-from .barrier import StepCall
+from . import database
+from .barrier import Handler, StepCall
+from .gateway import PaymentGateway
 from .result import Result
 
 CHARGE = "charge"
@@ -43,7 +48,8 @@ SCHEMA = (
       amount_cents INTEGER,
       status       TEXT,
       charged_at   INTEGER,
-      refunded_at  INTEGER
+      refunded_at  INTEGER,
+      refund_id    TEXT
     )
     """,
 )
@@ -63,6 +69,10 @@ class CallWithPayload(StepCall, Protocol):
     payload: bytes
 
 
+class RefundCall(StepCall, Protocol):
+    idempotency_key: str
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA:
         conn.execute(statement)
@@ -79,15 +89,10 @@ def seed(conn: sqlite3.Connection, data: Mapping[str, Any]) -> int:
         if not _is_cents(cents) or cents < 0:
             raise InvalidSeed(f"seed balance of account {account!r} must be an integer >= 0")
         rows.append((account, cents))
-    conn.execute("BEGIN IMMEDIATE")  # one transaction for the whole seed
-    try:
+    with database.immediate_transaction(conn):  # one transaction for the whole seed
         cur = conn.executemany(
             "INSERT OR IGNORE INTO accounts (account, balance_cents) VALUES (?, ?)", rows
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return max(cur.rowcount, 0)
 
 
@@ -148,33 +153,44 @@ def charge(conn: sqlite3.Connection, call: CallWithPayload) -> Result:
     return Result.ok(_json({"payment_id": pid, "amount_cents": request.amount_cents}))
 
 
-def refund(conn: sqlite3.Connection, call: StepCall) -> Result:
-    """State-based, so it refunds at most once whatever the delivery pattern. The payload is
-    not needed (the payment row says what to refund), so a broken payload cannot block it.
+def refund_through(gateway: PaymentGateway) -> Handler:
+    """The `refund` handler, refunding through `gateway`."""
 
-    A never-charged step does not get here: the barrier answers it as a null compensation.
-    """
-    pid = payment_id(call.saga_id, call.step_name)
-    existing = _payment(conn, pid)
-    if existing is None:
-        # Defensive: the charge recorded no payment (e.g. rows deleted by hand) -> nothing to undo.
-        return Result.ok(_json({"payment_id": pid, "amount_cents": 0, "status": "NOT_CHARGED"}))
-    status, amount, account = existing
-    if status == REFUNDED:
-        return Result.ok(_json({"payment_id": pid, "amount_cents": amount, "status": REFUNDED}))
+    def refund(conn: sqlite3.Connection, call: RefundCall) -> Result:
+        """State-based, so it refunds at most once whatever the delivery pattern. The
+        payload is not needed (the payment row says what to refund), so a broken payload
+        cannot block it. A never-charged step does not get here: the barrier answers it as a
+        null compensation.
+        """
+        pid = payment_id(call.saga_id, call.step_name)
+        existing = _payment(conn, pid)
+        if existing is None:
+            # Defensive: the charge recorded no payment (e.g. rows deleted by hand).
+            return Result.ok(_json({"payment_id": pid, "amount_cents": 0, "status": "NOT_CHARGED"}))
+        status, amount, account = existing
+        if status == REFUNDED:
+            return Result.ok(_json({"payment_id": pid, "amount_cents": amount, "status": REFUNDED}))
 
-    cur = conn.execute(
-        "UPDATE accounts SET balance_cents = balance_cents + ? WHERE account = ?",
-        (amount, account),
-    )
-    if cur.rowcount == 0:
-        # Cannot give the money back automatically: FAILED sends the saga to a human (MANUAL).
-        return Result.fail(ACCOUNT_NOT_FOUND, f"account of payment {pid} no longer exists")
-    conn.execute(
-        "UPDATE payments SET status = ?, refunded_at = ? WHERE payment_id = ? AND status = ?",
-        (REFUNDED, _now_ms(), pid, CHARGED),
-    )
-    return Result.ok(_json({"payment_id": pid, "amount_cents": amount, "status": REFUNDED}))
+        cur = conn.execute(
+            "UPDATE accounts SET balance_cents = balance_cents + ? WHERE account = ?",
+            (amount, account),
+        )
+        if cur.rowcount == 0:
+            # Cannot give the money back automatically: FAILED sends the saga to a human.
+            return Result.fail(ACCOUNT_NOT_FOUND, f"account of payment {pid} no longer exists")
+        # Last, so that a business failure above never reaches the gateway; an exception
+        # from it rolls everything back and the coordinator retries with the same key.
+        refunded = gateway.refund(call.idempotency_key or f"{call.saga_id}/{call.step_name}/compensate",
+                                  pid, amount)
+        conn.execute(
+            "UPDATE payments SET status = ?, refunded_at = ?, refund_id = ?"
+            " WHERE payment_id = ? AND status = ?",
+            (REFUNDED, _now_ms(), refunded.refund_id, pid, CHARGED),
+        )
+        return Result.ok(_json({"payment_id": pid, "amount_cents": amount, "status": REFUNDED,
+                                "refund_id": refunded.refund_id}))
+
+    return refund
 
 
 def balance(conn: sqlite3.Connection, account: str) -> Optional[int]:

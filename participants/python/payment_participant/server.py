@@ -15,6 +15,7 @@ from . import database, payment
 from .barrier import Barrier
 from .cleanup import PeriodicCleanup
 from .config import Config, ConfigError, from_env
+from .gateway import PaymentGateway
 from .servicer import ParticipantServicer
 from .signals import STOP_SIGNALS, block_stop_signals
 from .step_runner import StepRunner
@@ -43,11 +44,13 @@ def init_database(config: Config, barrier: Barrier) -> None:
 def serve(config: Config) -> int:
     barrier = Barrier()
     init_database(config, barrier)
+    gateway = PaymentGateway(config.gateway_path)
+    gateway.create_schema()
 
     runner = StepRunner(
         db_path=config.db,
         execute_actions={payment.CHARGE: payment.charge},
-        compensate_actions={payment.REFUND: payment.refund},
+        compensate_actions={payment.REFUND: payment.refund_through(gateway)},
         barrier=barrier,
     )
     executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="rpc")

@@ -9,7 +9,8 @@ from typing import Callable, Iterator
 import pytest
 
 from payment_participant import database, payment
-from payment_participant.barrier import Barrier
+from payment_participant.barrier import Barrier, Handler
+from payment_participant.gateway import PaymentGateway
 from payment_participant.stubs import pb
 
 
@@ -22,6 +23,30 @@ def db_path(tmp_path: Path) -> str:
     payment.seed(conn, {"accounts": {"acc-1": 10000, "acc-poor": 100}})
     conn.close()
     return path
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> PaymentGateway:
+    gw = PaymentGateway(str(tmp_path / "gateway.db"))
+    gw.create_schema()
+    return gw
+
+
+@pytest.fixture
+def refund(gateway: PaymentGateway) -> Handler:
+    return payment.refund_through(gateway)
+
+
+def gateway_counts(gw: PaymentGateway, payment_id: str) -> tuple[int, int]:
+    """(refund requests received, refunds made) by the gateway for one payment."""
+    with database.connection(gw.path) as c:
+        requests = c.execute(
+            "SELECT COUNT(*) FROM gateway_requests WHERE payment_id = ?", (payment_id,)
+        ).fetchone()[0]
+        refunds = c.execute(
+            "SELECT COUNT(*) FROM gateway_refunds WHERE payment_id = ?", (payment_id,)
+        ).fetchone()[0]
+    return requests, refunds
 
 
 @pytest.fixture

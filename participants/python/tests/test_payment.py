@@ -9,7 +9,7 @@ from payment_participant import barrier as b
 from payment_participant import payment
 from payment_participant.barrier import Barrier
 
-from .conftest import barrier_rows, step_call
+from .conftest import barrier_rows, gateway_counts, step_call
 
 CHARGE_500 = b'{"account":"acc-1","amount_cents":500}'
 
@@ -76,11 +76,11 @@ def test_malformed_payload_is_invalid_payload(conn, payload):
     assert payment.balance(conn, "acc-1") == 10000
 
 
-def test_refund_credits_exactly_once(conn):
+def test_refund_credits_exactly_once(conn, refund):
     barrier = Barrier()
     barrier.execute(conn, step_call(payload=CHARGE_500), payment.charge)
-    first = barrier.compensate(conn, step_call(action="refund"), payment.refund)
-    second = barrier.compensate(conn, step_call(action="refund", attempt=2), payment.refund)
+    first = barrier.compensate(conn, step_call(action="refund"), refund)
+    second = barrier.compensate(conn, step_call(action="refund", attempt=2), refund)
 
     assert first.result.succeeded and second.path == b.DUPLICATE
     assert json.loads(first.result.output)["status"] == payment.REFUNDED
@@ -88,19 +88,58 @@ def test_refund_credits_exactly_once(conn):
     assert payment_row(conn) == ("acc-1", 500, "REFUNDED", 1)
 
 
-def test_refund_is_state_based_even_without_the_barrier(conn):
+def test_refund_goes_through_the_gateway_once_by_idempotency_key(conn, refund, gateway):
+    barrier = Barrier()
+    barrier.execute(conn, step_call(payload=CHARGE_500), payment.charge)
+    for attempt in (1, 2, 3):  # retries after lost answers: the barrier answers them
+        answer = barrier.compensate(conn, step_call(action="refund", attempt=attempt), refund)
+        assert answer.result.succeeded
+    assert gateway_counts(gateway, "pay-saga-1-pay") == (1, 1)
+    assert json.loads(answer.result.output)["refund_id"] == "rf-pay-saga-1-pay"
+    row = conn.execute("SELECT status, refund_id FROM payments").fetchone()
+    assert row == (payment.REFUNDED, "rf-pay-saga-1-pay")
+
+
+def test_refund_rolled_back_after_the_gateway_call_is_not_refunded_twice(conn, refund, gateway):
+    # A crash between the gateway's refund and the participant's commit: the retry reaches
+    # the gateway again (second request), which answers from its record (still one refund).
+    Barrier().execute(conn, step_call(payload=CHARGE_500), payment.charge)
+    conn.execute("BEGIN IMMEDIATE")
+    assert refund(conn, step_call(action="refund")).succeeded
+    conn.execute("ROLLBACK")
+    answer = Barrier().compensate(conn, step_call(action="refund", attempt=2), refund)
+    assert answer.result.succeeded and answer.path == b.APPLIED
+    assert gateway_counts(gateway, "pay-saga-1-pay") == (2, 1)
+    assert payment.balance(conn, "acc-1") == 10000
+
+
+def test_refund_that_cannot_credit_never_calls_the_gateway(conn, refund, gateway):
+    Barrier().execute(conn, step_call(payload=CHARGE_500), payment.charge)
+    conn.execute("DELETE FROM accounts WHERE account = 'acc-1'")
+    answer = Barrier().compensate(conn, step_call(action="refund"), refund)
+    assert answer.result.error_code == payment.ACCOUNT_NOT_FOUND
+    assert gateway_counts(gateway, "pay-saga-1-pay") == (0, 0)
+
+
+def test_null_refund_never_calls_the_gateway(conn, refund, gateway):
+    answer = Barrier().compensate(conn, step_call(action="refund"), refund)
+    assert answer.path == b.NULL_COMPENSATED
+    assert gateway_counts(gateway, "pay-saga-1-pay") == (0, 0)
+
+
+def test_refund_is_state_based_even_without_the_barrier(conn, refund):
     Barrier().execute(conn, step_call(payload=CHARGE_500), payment.charge)
     # Called directly twice (e.g. barrier rows lost): the REFUNDED status makes it a no-op.
     for _ in range(2):
         conn.execute("BEGIN IMMEDIATE")
-        assert payment.refund(conn, step_call(action="refund")).succeeded
+        assert refund(conn, step_call(action="refund")).succeeded
         conn.execute("COMMIT")
     assert payment.balance(conn, "acc-1") == 10000
 
 
-def test_refund_of_never_charged_is_null_compensation_and_blocks_late_charge(conn):
+def test_refund_of_never_charged_is_null_compensation_and_blocks_late_charge(conn, refund):
     barrier = Barrier()
-    comp = barrier.compensate(conn, step_call(action="refund"), payment.refund)
+    comp = barrier.compensate(conn, step_call(action="refund"), refund)
     late = barrier.execute(conn, step_call(payload=CHARGE_500), payment.charge)
 
     assert comp.path == b.NULL_COMPENSATED and comp.result.succeeded
@@ -109,19 +148,19 @@ def test_refund_of_never_charged_is_null_compensation_and_blocks_late_charge(con
     assert payment_row(conn) is None
 
 
-def test_refund_after_failed_charge_is_null_compensation(conn):
+def test_refund_after_failed_charge_is_null_compensation(conn, refund):
     barrier = Barrier()
     poor = b'{"account":"acc-poor","amount_cents":1000}'
     barrier.execute(conn, step_call(payload=poor), payment.charge)
-    comp = barrier.compensate(conn, step_call(action="refund", payload=poor), payment.refund)
+    comp = barrier.compensate(conn, step_call(action="refund", payload=poor), refund)
     assert comp.path == b.NULL_COMPENSATED
     assert payment.balance(conn, "acc-poor") == 100
 
 
-def test_refund_ignores_a_broken_payload(conn):
+def test_refund_ignores_a_broken_payload(conn, refund):
     barrier = Barrier()
     barrier.execute(conn, step_call(payload=CHARGE_500), payment.charge)
-    comp = barrier.compensate(conn, step_call(action="refund", payload=b"garbage"), payment.refund)
+    comp = barrier.compensate(conn, step_call(action="refund", payload=b"garbage"), refund)
     assert comp.result.succeeded and payment.balance(conn, "acc-1") == 10000
 
 

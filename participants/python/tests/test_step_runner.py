@@ -15,11 +15,11 @@ from .conftest import barrier_rows, step_call
 
 
 @pytest.fixture
-def runner(db_path: str) -> StepRunner:
+def runner(db_path: str, refund) -> StepRunner:
     return StepRunner(
         db_path=db_path,
         execute_actions={payment.CHARGE: payment.charge},
-        compensate_actions={payment.REFUND: payment.refund},
+        compensate_actions={payment.REFUND: refund},
     )
 
 

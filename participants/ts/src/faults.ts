@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { TerminalError, type Barrier, type StepContext, type StepHandler } from '@saga/sdk';
+import { TerminalError, type StepContext, type StepHandler, type TccBarrier } from '@saga/sdk';
 
 // Fault switches of the participant protocol (test only): directives read
-// from the call metadata `fault.execute` / `fault.compensate`, e.g.
+// from the call metadata `fault.execute` / `fault.compensate` (TCC:
+// `fault.try` / `fault.confirm` / `fault.cancel`), e.g.
 // "error@2" or "error-while-file=/tmp/down,sleep-after=500".
 
-export type FaultOperation = 'execute' | 'compensate';
+export type FaultOperation = 'execute' | 'compensate' | 'try' | 'confirm' | 'cancel';
 
 export type FaultName = 'error-while-file' | 'error' | 'fail' | 'sleep-before' | 'sleep-after';
 
@@ -108,7 +109,7 @@ export function planFaults(directives: readonly FaultDirective[], attempt: numbe
  * barrier, no effect), sleep-before (ignores cancellation, then the normal
  * effect), sleep-after (after the effect committed, before answering).
  */
-export function withFaults<Tx>(op: FaultOperation, barrier: Barrier<Tx>, handler: StepHandler): StepHandler {
+export function withFaults<Tx>(op: FaultOperation, barrier: TccBarrier<Tx>, handler: StepHandler): StepHandler {
   return async (ctx: StepContext) => {
     const value = ctx.metadata[faultKey(op)];
     if (value === undefined || value.trim() === '') return handler(ctx);

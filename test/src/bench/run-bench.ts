@@ -66,6 +66,12 @@ Throughput flags:
                         cluster of its own (fsync on, in a temp dir) and reports its CPU per
                         saga too (the server shares this machine's cores)
   --prefill N           insert N finished sagas into the database before measuring (sqlite only)
+  --participant-transport http2|grpc-js|ab
+                        the coordinator's client to participants: the lean node:http2 channel
+                        (default), grpc-js tuned alike (channelz off, same keepalive), or ab:
+                        --ab-rounds pairs of runs alternating the two, then their coordinator
+                        CPU per saga side by side (measure on a quiet machine)
+  --ab-rounds N         pairs of runs for --participant-transport ab (default 3)
 
 Scenario flags (parked, recovery):
   --sagas N             sagas to start (default 100000)
@@ -120,7 +126,45 @@ async function main(): Promise<void> {
   }
 }
 
+type TransportChoice = 'http2' | 'grpc-js';
+
 async function runThroughput(args: Args, c: Common): Promise<Record<string, unknown>> {
+  const choice = args.string('participant-transport', 'http2');
+  const rounds = Math.max(1, args.number('ab-rounds', 3));
+  if (choice === 'http2' || choice === 'grpc-js') return measureThroughput(args, c, choice, 'coordinator.db');
+  if (choice !== 'ab') throw new Error(`--participant-transport must be http2, grpc-js or ab, not "${choice}"`);
+  const cpu: Record<TransportChoice, number[]> = { http2: [], 'grpc-js': [] };
+  const runs: Record<string, unknown>[] = [];
+  for (let i = 1; i <= rounds; i++) {
+    for (const t of ['http2', 'grpc-js'] as const) {
+      log(`A/B round ${i}/${rounds}: participant transport ${t}`);
+      const run = await measureThroughput(args, c, t, `coordinator-${i}-${t}.db`);
+      cpu[t].push((run.results as { coordinatorCpuMsPerSaga: number }).coordinatorCpuMsPerSaga);
+      runs.push({ round: i, participantTransport: t, ...run });
+    }
+  }
+  const median = (xs: number[]): number => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  };
+  const lean = median(cpu.http2);
+  const grpcJs = median(cpu['grpc-js']);
+  const saving = grpcJs > 0 ? (grpcJs - lean) / grpcJs : 0;
+  process.stdout.write(
+    [
+      '== A/B: coordinator CPU per saga by participant transport (medians of the rounds)',
+      `lean http2 channel           ${fmt(lean, 3)} ms  (runs: ${cpu.http2.map((x) => fmt(x, 3)).join(', ')})`,
+      `grpc-js, tuned alike         ${fmt(grpcJs, 3)} ms  (runs: ${cpu['grpc-js'].map((x) => fmt(x, 3)).join(', ')})`,
+      `the lean channel saves       ${fmt(saving * 100, 1)} % of the coordinator's CPU per saga`,
+      'Only figures from a quiet machine count (see "other processes" above each run).',
+      '',
+    ].join('\n'),
+  );
+  return { abRounds: rounds, coordinatorCpuMsPerSaga: { http2: round(lean, 3), grpcJs: round(grpcJs, 3) }, leanSavingShare: round(saving, 4), runs };
+}
+
+async function measureThroughput(args: Args, c: Common, transport: TransportChoice, dbName: string): Promise<Record<string, unknown>> {
   const rate = args.optionalNumber('rate');
   const concurrency = args.number('concurrency', 128);
   const duration = args.number('duration', 20);
@@ -137,7 +181,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
   args.rejectUnknown();
 
   const cluster: PostgresCluster | undefined = store === 'postgres' ? await startPostgresCluster({ fsync: true }) : undefined;
-  const db = cluster === undefined ? join(c.dir, 'coordinator.db') : await cluster.createDatabase('bench');
+  const db = cluster === undefined ? join(c.dir, dbName) : await cluster.createDatabase(dbName);
   const { procs: participants, registry } = await startParticipants(c.participants, 'ok');
   let coordinator: BenchProcess | undefined;
   const drives: Drive[] = [];
@@ -155,13 +199,20 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
     }
     // Other work on this machine would be measured too: wait for it to stop (bounded).
     const busyBefore = await quietFirst(c.quietS);
-    coordinator = await startBenchCoordinator({ db, participants: registry, synchronous: c.sync, nodeArgs: c.nodeArgs, logLevel: c.logLevel });
+    coordinator = await startBenchCoordinator({
+      db,
+      participants: registry,
+      synchronous: c.sync,
+      nodeArgs: c.nodeArgs,
+      logLevel: c.logLevel,
+      env: { SAGA_PARTICIPANT_TRANSPORT: transport },
+    });
     const co = coordinator;
     log(
       `coordinator pid ${co.pid} at ${co.address} (synchronous=${c.sync}); ${c.participants} no-op participant(s); ` +
         `${c.steps}-step sagas, ${c.payload}-byte payloads; ` +
         (rate !== undefined ? `open loop at ${fmt(rate)} sagas/s` : `closed loop, ${concurrency} in flight`) +
-        `; ${clients} load process(es) x ${channels} connection(s); warmup ${warmup} s, measuring ${duration} s`,
+        `; ${clients} load process(es) x ${channels} connection(s); participant transport ${transport}; warmup ${warmup} s, measuring ${duration} s`,
     );
 
     const startAt = Date.now() + 300;
@@ -255,7 +306,7 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
     await co.stop();
     const states = prefill > 0 ? [] : await sagaStates(db);
     const out = {
-      params: { store, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, driver, waitMs, prefill, coordinatorNodeArgs: c.nodeArgs },
+      params: { store, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, driver, waitMs, prefill, participantTransport: transport, coordinatorNodeArgs: c.nodeArgs },
       results: {
         sagasPerSecond: round(n / duration, 1),
         completedInWindow: n,

@@ -1,12 +1,14 @@
 // `npm run demo`: starts the coordinator and the four order-scenario
 // participants (each with its own SQLite file), runs the order saga twice —
 // once succeeding, once with the points step failing — and prints both
-// timelines. Everything it starts is stopped at the end.
+// timelines; then the checkout saga's three business-state compensations
+// (checkout-demo.ts). Everything it starts is stopped at the end.
 
 import { SagaClient } from '@saga/sdk';
 import { startCoordinator, startTsParticipant } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
 import { testDir } from '../support/test-dir.js';
+import { runCheckoutDemo } from './checkout-demo.js';
 import { renderTimeline } from './saga-timeline.js';
 
 async function main(): Promise<void> {
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     for (const p of started.reverse()) await p.stop();
     dir.remove();
   }
+  await runCheckoutDemo();
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import {
   CoordinatorClient,
   SagaState,
+  TransactionKind,
   type ListSagasRequest,
   type ListSagasResponse,
   type Saga,
@@ -24,7 +25,7 @@ export class TestCoordinatorClient {
    * RESOURCE_EXHAUSTED means nothing was created. Bounded: 10 attempts.
    */
   async start(req: Partial<StartSagaRequest> & Pick<StartSagaRequest, 'name' | 'steps'>): Promise<StartSagaResponse> {
-    const full: StartSagaRequest = { sagaId: '', options: undefined, metadata: {}, waitMs: 0, ...req };
+    const full: StartSagaRequest = { sagaId: '', options: undefined, metadata: {}, waitMs: 0, kind: TransactionKind.TRANSACTION_KIND_SAGA, ...req };
     for (let attempt = 1; ; attempt++) {
       try {
         return await new Promise<StartSagaResponse>((resolve, reject) =>

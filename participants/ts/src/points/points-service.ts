@@ -3,14 +3,26 @@ import type { ExampleService, Seed } from '../example-service.js';
 import { guardedHandler } from '../guarded-handler.js';
 import { jsonOutput, parseJsonObject, positiveInteger, requiredString } from '../json-payload.js';
 import { seedCounts } from '../seed-values.js';
+import { freezesSchema, registerTccFreeze, type FrozenResource } from '../tcc-freeze.js';
 
 // Loyalty points: deduct {"userId","points"} -> {"userId","points","remaining"};
 // restore gives back what the deduct of the same saga+step took.
 
 export const INSUFFICIENT_POINTS = 'INSUFFICIENT_POINTS';
 
+/** TCC "freeze": Try freezes {"userId","points"} (accounts.points → accounts.frozen, a points_freezes row), Confirm deducts, Cancel releases. */
+const POINTS_FREEZE: FrozenResource = {
+  table: 'accounts',
+  keyColumn: 'user_id',
+  amountColumn: 'points',
+  freezesTable: 'points_freezes',
+  keyField: 'userId',
+  amountField: 'points',
+  shortage: INSUFFICIENT_POINTS,
+};
+
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS accounts (user_id TEXT PRIMARY KEY, points INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (user_id TEXT PRIMARY KEY, points INTEGER NOT NULL, frozen INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS points_movements (saga_id TEXT, step TEXT, user_id TEXT, delta INTEGER, created_at INTEGER);
 CREATE INDEX IF NOT EXISTS points_movements_saga_step ON points_movements (saga_id, step);
 `;
@@ -67,7 +79,7 @@ export async function restorePoints(tx: SqliteTx, ctx: StepContext): Promise<Buf
 
 export const pointsService: ExampleService = {
   name: 'points',
-  migrate: (tx) => tx.exec(SCHEMA),
+  migrate: (tx) => tx.exec(SCHEMA + freezesSchema(POINTS_FREEZE)),
   async seed(tx: SqliteTx, seed: Seed) {
     for (const [userId, points] of seedCounts(seed, 'points')) {
       await tx.run('INSERT OR IGNORE INTO accounts (user_id, points) VALUES (?, ?)', [userId, points]);
@@ -77,5 +89,6 @@ export const pointsService: ExampleService = {
     const restore = guardedHandler('compensate', barrier, restorePoints);
     server.register('deduct', { execute: guardedHandler('execute', barrier, deductPoints), compensate: restore });
     server.register('restore', { compensate: restore });
+    registerTccFreeze(server, barrier, 'freeze', POINTS_FREEZE);
   },
 };

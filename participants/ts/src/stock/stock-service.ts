@@ -3,6 +3,7 @@ import type { ExampleService, Seed } from '../example-service.js';
 import { guardedHandler } from '../guarded-handler.js';
 import { jsonOutput, parseJsonObject, positiveInteger, requiredString } from '../json-payload.js';
 import { seedCounts } from '../seed-values.js';
+import { freezesSchema, registerTccFreeze, type FrozenResource } from '../tcc-freeze.js';
 
 // Stock semantics of the participant protocol (shared with the Go participant):
 // deduct {"sku","quantity"} -> {"sku","quantity","remaining"}; restore adds back
@@ -10,8 +11,19 @@ import { seedCounts } from '../seed-values.js';
 
 export const INSUFFICIENT_STOCK = 'INSUFFICIENT_STOCK';
 
+/** TCC "reserve": Try freezes {"sku","quantity"} (stock.quantity → stock.frozen, a stock_freezes row), Confirm deducts it, Cancel releases it. */
+const STOCK_FREEZE: FrozenResource = {
+  table: 'stock',
+  keyColumn: 'sku',
+  amountColumn: 'quantity',
+  freezesTable: 'stock_freezes',
+  keyField: 'sku',
+  amountField: 'quantity',
+  shortage: INSUFFICIENT_STOCK,
+};
+
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, quantity INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, quantity INTEGER NOT NULL, frozen INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS stock_movements (saga_id TEXT, step TEXT, sku TEXT, delta INTEGER, created_at INTEGER);
 CREATE INDEX IF NOT EXISTS stock_movements_saga_step ON stock_movements (saga_id, step);
 `;
@@ -68,7 +80,7 @@ export async function restoreStock(tx: SqliteTx, ctx: StepContext): Promise<Buff
 
 export const stockService: ExampleService = {
   name: 'stock',
-  migrate: (tx) => tx.exec(SCHEMA),
+  migrate: (tx) => tx.exec(SCHEMA + freezesSchema(STOCK_FREEZE)),
   async seed(tx: SqliteTx, seed: Seed) {
     for (const [sku, quantity] of seedCounts(seed, 'stock')) {
       await tx.run('INSERT OR IGNORE INTO stock (sku, quantity) VALUES (?, ?)', [sku, quantity]);
@@ -79,5 +91,6 @@ export const stockService: ExampleService = {
     // A step without compensate_action is compensated under its own action, so "deduct" takes both.
     server.register('deduct', { execute: guardedHandler('execute', barrier, deductStock), compensate: restore });
     server.register('restore', { compensate: restore });
+    registerTccFreeze(server, barrier, 'reserve', STOCK_FREEZE);
   },
 };

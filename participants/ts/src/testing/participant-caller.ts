@@ -1,5 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ParticipantClient, StepOutcome, type StepCall } from '@saga/proto';
+import { ParticipantClient, StepOutcome, TccParticipantClient, type StepCall, type StepResult } from '@saga/proto';
 
 /** What a participant answered to one call, in plain terms. */
 export type StepAnswer =
@@ -27,9 +27,11 @@ export interface CallSpec {
  */
 export class ParticipantCaller {
   private readonly client: ParticipantClient;
+  private readonly tccClient: TccParticipantClient;
 
   constructor(address: string) {
     this.client = new ParticipantClient(address, credentials.createInsecure());
+    this.tccClient = new TccParticipantClient(address, credentials.createInsecure());
   }
 
   execute(spec: CallSpec): Promise<StepAnswer> {
@@ -40,11 +42,17 @@ export class ParticipantCaller {
     return this.call('compensate', spec);
   }
 
-  close(): void {
-    this.client.close();
+  /** A TCC branch call (saga.v1.TccParticipant). */
+  tcc(op: 'try' | 'confirm' | 'cancel', spec: CallSpec): Promise<StepAnswer> {
+    return this.call(op, spec);
   }
 
-  private call(op: 'execute' | 'compensate', spec: CallSpec): Promise<StepAnswer> {
+  close(): void {
+    this.client.close();
+    this.tccClient.close();
+  }
+
+  private call(op: 'execute' | 'compensate' | 'try' | 'confirm' | 'cancel', spec: CallSpec): Promise<StepAnswer> {
     const timeoutMs = spec.timeoutMs ?? 5_000;
     const deadline = new Date(Date.now() + timeoutMs);
     const payload =
@@ -66,7 +74,7 @@ export class ParticipantCaller {
       metadata: spec.metadata ?? {},
     };
     return new Promise((resolve) => {
-      this.client[op]({ call }, new Metadata(), { deadline }, (err: ServiceError | null, response) => {
+      const callback = (err: ServiceError | null, response: { result?: StepResult | undefined } | undefined): void => {
         if (err) {
           resolve({ kind: 'GRPC_ERROR', code: err.code, details: err.details });
           return;
@@ -77,7 +85,9 @@ export class ParticipantCaller {
         } else {
           resolve({ kind: 'FAILED', errorCode: result?.errorCode ?? '', errorMessage: result?.errorMessage ?? '' });
         }
-      });
+      };
+      if (op === 'execute' || op === 'compensate') this.client[op]({ call }, new Metadata(), { deadline }, callback);
+      else this.tccClient[op]({ call }, new Metadata(), { deadline }, callback);
     });
   }
 }

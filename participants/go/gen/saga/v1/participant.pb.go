@@ -131,13 +131,15 @@ func (TransactionStatus) EnumDescriptor() ([]byte, []int) {
 	return file_saga_v1_participant_proto_rawDescGZIP(), []int{1}
 }
 
-// Everything a participant gets for one call of Execute or Compensate.
+// Everything a participant gets for one call of Execute or Compensate (or
+// Try, Confirm, Cancel).
 type StepCall struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	SagaId   string                 `protobuf:"bytes,1,opt,name=saga_id,json=sagaId,proto3" json:"saga_id,omitempty"`
 	SagaName string                 `protobuf:"bytes,2,opt,name=saga_name,json=sagaName,proto3" json:"saga_name,omitempty"`
 	StepName string                 `protobuf:"bytes,3,opt,name=step_name,json=stepName,proto3" json:"step_name,omitempty"`
-	// The step's action (Execute) or compensate_action (Compensate).
+	// The step's action (Execute, Try, Confirm, Cancel) or compensate_action
+	// (Compensate).
 	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
 	// The step's payload, as given to StartSaga.
 	Payload []byte `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"`
@@ -145,13 +147,15 @@ type StepCall struct {
 	// restart keeps the attempt number.
 	Attempt uint32 `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	// Stable across every retry and re-send of the same operation:
-	// "<saga_id>/<step_name>/execute" or "<saga_id>/<step_name>/compensate".
+	// "<saga_id>/<step_name>/execute" or "<saga_id>/<step_name>/compensate"
+	// (TCC: ".../try", ".../confirm", ".../cancel").
 	IdempotencyKey string `protobuf:"bytes,7,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// The call's deadline; work after it is wasted (the coordinator has given up
 	// on this attempt and may retry).
 	Deadline *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	// Outputs of the steps that succeeded so far, by step name. For Compensate it
-	// includes this step's own Execute output when there was one.
+	// includes this step's own Execute output when there was one (for Confirm
+	// and Cancel: the branch's own Try output).
 	Outputs map[string][]byte `protobuf:"bytes,9,rep,name=outputs,proto3" json:"outputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The saga's metadata merged with the step's (step entries win).
 	Metadata      map[string]string `protobuf:"bytes,10,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -506,6 +510,270 @@ func (x *CompensateResponse) GetResult() *StepResult {
 	return nil
 }
 
+type TryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *StepCall              `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TryRequest) Reset() {
+	*x = TryRequest{}
+	mi := &file_saga_v1_participant_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TryRequest) ProtoMessage() {}
+
+func (x *TryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_saga_v1_participant_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TryRequest.ProtoReflect.Descriptor instead.
+func (*TryRequest) Descriptor() ([]byte, []int) {
+	return file_saga_v1_participant_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TryRequest) GetCall() *StepCall {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+type TryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *StepResult            `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TryResponse) Reset() {
+	*x = TryResponse{}
+	mi := &file_saga_v1_participant_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TryResponse) ProtoMessage() {}
+
+func (x *TryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_saga_v1_participant_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TryResponse.ProtoReflect.Descriptor instead.
+func (*TryResponse) Descriptor() ([]byte, []int) {
+	return file_saga_v1_participant_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TryResponse) GetResult() *StepResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+type ConfirmRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *StepCall              `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmRequest) Reset() {
+	*x = ConfirmRequest{}
+	mi := &file_saga_v1_participant_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmRequest) ProtoMessage() {}
+
+func (x *ConfirmRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_saga_v1_participant_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmRequest) Descriptor() ([]byte, []int) {
+	return file_saga_v1_participant_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ConfirmRequest) GetCall() *StepCall {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+type ConfirmResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *StepResult            `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmResponse) Reset() {
+	*x = ConfirmResponse{}
+	mi := &file_saga_v1_participant_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmResponse) ProtoMessage() {}
+
+func (x *ConfirmResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_saga_v1_participant_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmResponse) Descriptor() ([]byte, []int) {
+	return file_saga_v1_participant_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ConfirmResponse) GetResult() *StepResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+type CancelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *StepCall              `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelRequest) Reset() {
+	*x = CancelRequest{}
+	mi := &file_saga_v1_participant_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelRequest) ProtoMessage() {}
+
+func (x *CancelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_saga_v1_participant_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
+func (*CancelRequest) Descriptor() ([]byte, []int) {
+	return file_saga_v1_participant_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CancelRequest) GetCall() *StepCall {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+type CancelResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *StepResult            `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelResponse) Reset() {
+	*x = CancelResponse{}
+	mi := &file_saga_v1_participant_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelResponse) ProtoMessage() {}
+
+func (x *CancelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_saga_v1_participant_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
+func (*CancelResponse) Descriptor() ([]byte, []int) {
+	return file_saga_v1_participant_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CancelResponse) GetResult() *StepResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 type CheckTransactionRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
@@ -521,7 +789,7 @@ type CheckTransactionRequest struct {
 
 func (x *CheckTransactionRequest) Reset() {
 	*x = CheckTransactionRequest{}
-	mi := &file_saga_v1_participant_proto_msgTypes[6]
+	mi := &file_saga_v1_participant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +801,7 @@ func (x *CheckTransactionRequest) String() string {
 func (*CheckTransactionRequest) ProtoMessage() {}
 
 func (x *CheckTransactionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_saga_v1_participant_proto_msgTypes[6]
+	mi := &file_saga_v1_participant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +814,7 @@ func (x *CheckTransactionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckTransactionRequest.ProtoReflect.Descriptor instead.
 func (*CheckTransactionRequest) Descriptor() ([]byte, []int) {
-	return file_saga_v1_participant_proto_rawDescGZIP(), []int{6}
+	return file_saga_v1_participant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CheckTransactionRequest) GetMessageId() string {
@@ -594,7 +862,7 @@ type CheckTransactionResponse struct {
 
 func (x *CheckTransactionResponse) Reset() {
 	*x = CheckTransactionResponse{}
-	mi := &file_saga_v1_participant_proto_msgTypes[7]
+	mi := &file_saga_v1_participant_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +874,7 @@ func (x *CheckTransactionResponse) String() string {
 func (*CheckTransactionResponse) ProtoMessage() {}
 
 func (x *CheckTransactionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_saga_v1_participant_proto_msgTypes[7]
+	mi := &file_saga_v1_participant_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +887,7 @@ func (x *CheckTransactionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckTransactionResponse.ProtoReflect.Descriptor instead.
 func (*CheckTransactionResponse) Descriptor() ([]byte, []int) {
-	return file_saga_v1_participant_proto_rawDescGZIP(), []int{7}
+	return file_saga_v1_participant_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CheckTransactionResponse) GetStatus() TransactionStatus {
@@ -666,6 +934,19 @@ const file_saga_v1_participant_proto_rawDesc = "" +
 	"\x11CompensateRequest\x12%\n" +
 	"\x04call\x18\x01 \x01(\v2\x11.saga.v1.StepCallR\x04call\"A\n" +
 	"\x12CompensateResponse\x12+\n" +
+	"\x06result\x18\x01 \x01(\v2\x13.saga.v1.StepResultR\x06result\"3\n" +
+	"\n" +
+	"TryRequest\x12%\n" +
+	"\x04call\x18\x01 \x01(\v2\x11.saga.v1.StepCallR\x04call\":\n" +
+	"\vTryResponse\x12+\n" +
+	"\x06result\x18\x01 \x01(\v2\x13.saga.v1.StepResultR\x06result\"7\n" +
+	"\x0eConfirmRequest\x12%\n" +
+	"\x04call\x18\x01 \x01(\v2\x11.saga.v1.StepCallR\x04call\">\n" +
+	"\x0fConfirmResponse\x12+\n" +
+	"\x06result\x18\x01 \x01(\v2\x13.saga.v1.StepResultR\x06result\"6\n" +
+	"\rCancelRequest\x12%\n" +
+	"\x04call\x18\x01 \x01(\v2\x11.saga.v1.StepCallR\x04call\"=\n" +
+	"\x0eCancelResponse\x12+\n" +
 	"\x06result\x18\x01 \x01(\v2\x13.saga.v1.StepResultR\x06result\"\xff\x01\n" +
 	"\x17CheckTransactionRequest\x12\x1d\n" +
 	"\n" +
@@ -692,7 +973,11 @@ const file_saga_v1_participant_proto_rawDesc = "" +
 	"\aExecute\x12\x17.saga.v1.ExecuteRequest\x1a\x18.saga.v1.ExecuteResponse\x12E\n" +
 	"\n" +
 	"Compensate\x12\x1a.saga.v1.CompensateRequest\x1a\x1b.saga.v1.CompensateResponse\x12W\n" +
-	"\x10CheckTransaction\x12 .saga.v1.CheckTransactionRequest\x1a!.saga.v1.CheckTransactionResponseB\x9c\x01\n" +
+	"\x10CheckTransaction\x12 .saga.v1.CheckTransactionRequest\x1a!.saga.v1.CheckTransactionResponse2\xbb\x01\n" +
+	"\x0eTccParticipant\x120\n" +
+	"\x03Try\x12\x13.saga.v1.TryRequest\x1a\x14.saga.v1.TryResponse\x12<\n" +
+	"\aConfirm\x12\x17.saga.v1.ConfirmRequest\x1a\x18.saga.v1.ConfirmResponse\x129\n" +
+	"\x06Cancel\x12\x16.saga.v1.CancelRequest\x1a\x17.saga.v1.CancelResponseB\x9c\x01\n" +
 	"\vcom.saga.v1B\x10ParticipantProtoP\x01Z>github.com/saga-coordinator/participants/go/gen/saga/v1;sagav1\xa2\x02\x03SXX\xaa\x02\aSaga.V1\xca\x02\aSaga\\V1\xe2\x02\x13Saga\\V1\\GPBMetadata\xea\x02\bSaga::V1b\x06proto3"
 
 var (
@@ -708,7 +993,7 @@ func file_saga_v1_participant_proto_rawDescGZIP() []byte {
 }
 
 var file_saga_v1_participant_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_saga_v1_participant_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_saga_v1_participant_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_saga_v1_participant_proto_goTypes = []any{
 	(StepOutcome)(0),                 // 0: saga.v1.StepOutcome
 	(TransactionStatus)(0),           // 1: saga.v1.TransactionStatus
@@ -718,35 +1003,53 @@ var file_saga_v1_participant_proto_goTypes = []any{
 	(*ExecuteResponse)(nil),          // 5: saga.v1.ExecuteResponse
 	(*CompensateRequest)(nil),        // 6: saga.v1.CompensateRequest
 	(*CompensateResponse)(nil),       // 7: saga.v1.CompensateResponse
-	(*CheckTransactionRequest)(nil),  // 8: saga.v1.CheckTransactionRequest
-	(*CheckTransactionResponse)(nil), // 9: saga.v1.CheckTransactionResponse
-	nil,                              // 10: saga.v1.StepCall.OutputsEntry
-	nil,                              // 11: saga.v1.StepCall.MetadataEntry
-	nil,                              // 12: saga.v1.CheckTransactionRequest.HeadersEntry
-	(*timestamppb.Timestamp)(nil),    // 13: google.protobuf.Timestamp
+	(*TryRequest)(nil),               // 8: saga.v1.TryRequest
+	(*TryResponse)(nil),              // 9: saga.v1.TryResponse
+	(*ConfirmRequest)(nil),           // 10: saga.v1.ConfirmRequest
+	(*ConfirmResponse)(nil),          // 11: saga.v1.ConfirmResponse
+	(*CancelRequest)(nil),            // 12: saga.v1.CancelRequest
+	(*CancelResponse)(nil),           // 13: saga.v1.CancelResponse
+	(*CheckTransactionRequest)(nil),  // 14: saga.v1.CheckTransactionRequest
+	(*CheckTransactionResponse)(nil), // 15: saga.v1.CheckTransactionResponse
+	nil,                              // 16: saga.v1.StepCall.OutputsEntry
+	nil,                              // 17: saga.v1.StepCall.MetadataEntry
+	nil,                              // 18: saga.v1.CheckTransactionRequest.HeadersEntry
+	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
 }
 var file_saga_v1_participant_proto_depIdxs = []int32{
-	13, // 0: saga.v1.StepCall.deadline:type_name -> google.protobuf.Timestamp
-	10, // 1: saga.v1.StepCall.outputs:type_name -> saga.v1.StepCall.OutputsEntry
-	11, // 2: saga.v1.StepCall.metadata:type_name -> saga.v1.StepCall.MetadataEntry
+	19, // 0: saga.v1.StepCall.deadline:type_name -> google.protobuf.Timestamp
+	16, // 1: saga.v1.StepCall.outputs:type_name -> saga.v1.StepCall.OutputsEntry
+	17, // 2: saga.v1.StepCall.metadata:type_name -> saga.v1.StepCall.MetadataEntry
 	0,  // 3: saga.v1.StepResult.outcome:type_name -> saga.v1.StepOutcome
 	2,  // 4: saga.v1.ExecuteRequest.call:type_name -> saga.v1.StepCall
 	3,  // 5: saga.v1.ExecuteResponse.result:type_name -> saga.v1.StepResult
 	2,  // 6: saga.v1.CompensateRequest.call:type_name -> saga.v1.StepCall
 	3,  // 7: saga.v1.CompensateResponse.result:type_name -> saga.v1.StepResult
-	12, // 8: saga.v1.CheckTransactionRequest.headers:type_name -> saga.v1.CheckTransactionRequest.HeadersEntry
-	1,  // 9: saga.v1.CheckTransactionResponse.status:type_name -> saga.v1.TransactionStatus
-	4,  // 10: saga.v1.Participant.Execute:input_type -> saga.v1.ExecuteRequest
-	6,  // 11: saga.v1.Participant.Compensate:input_type -> saga.v1.CompensateRequest
-	8,  // 12: saga.v1.Participant.CheckTransaction:input_type -> saga.v1.CheckTransactionRequest
-	5,  // 13: saga.v1.Participant.Execute:output_type -> saga.v1.ExecuteResponse
-	7,  // 14: saga.v1.Participant.Compensate:output_type -> saga.v1.CompensateResponse
-	9,  // 15: saga.v1.Participant.CheckTransaction:output_type -> saga.v1.CheckTransactionResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	2,  // 8: saga.v1.TryRequest.call:type_name -> saga.v1.StepCall
+	3,  // 9: saga.v1.TryResponse.result:type_name -> saga.v1.StepResult
+	2,  // 10: saga.v1.ConfirmRequest.call:type_name -> saga.v1.StepCall
+	3,  // 11: saga.v1.ConfirmResponse.result:type_name -> saga.v1.StepResult
+	2,  // 12: saga.v1.CancelRequest.call:type_name -> saga.v1.StepCall
+	3,  // 13: saga.v1.CancelResponse.result:type_name -> saga.v1.StepResult
+	18, // 14: saga.v1.CheckTransactionRequest.headers:type_name -> saga.v1.CheckTransactionRequest.HeadersEntry
+	1,  // 15: saga.v1.CheckTransactionResponse.status:type_name -> saga.v1.TransactionStatus
+	4,  // 16: saga.v1.Participant.Execute:input_type -> saga.v1.ExecuteRequest
+	6,  // 17: saga.v1.Participant.Compensate:input_type -> saga.v1.CompensateRequest
+	14, // 18: saga.v1.Participant.CheckTransaction:input_type -> saga.v1.CheckTransactionRequest
+	8,  // 19: saga.v1.TccParticipant.Try:input_type -> saga.v1.TryRequest
+	10, // 20: saga.v1.TccParticipant.Confirm:input_type -> saga.v1.ConfirmRequest
+	12, // 21: saga.v1.TccParticipant.Cancel:input_type -> saga.v1.CancelRequest
+	5,  // 22: saga.v1.Participant.Execute:output_type -> saga.v1.ExecuteResponse
+	7,  // 23: saga.v1.Participant.Compensate:output_type -> saga.v1.CompensateResponse
+	15, // 24: saga.v1.Participant.CheckTransaction:output_type -> saga.v1.CheckTransactionResponse
+	9,  // 25: saga.v1.TccParticipant.Try:output_type -> saga.v1.TryResponse
+	11, // 26: saga.v1.TccParticipant.Confirm:output_type -> saga.v1.ConfirmResponse
+	13, // 27: saga.v1.TccParticipant.Cancel:output_type -> saga.v1.CancelResponse
+	22, // [22:28] is the sub-list for method output_type
+	16, // [16:22] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_saga_v1_participant_proto_init() }
@@ -760,9 +1063,9 @@ func file_saga_v1_participant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_saga_v1_participant_proto_rawDesc), len(file_saga_v1_participant_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   17,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_saga_v1_participant_proto_goTypes,
 		DependencyIndexes: file_saga_v1_participant_proto_depIdxs,

@@ -231,3 +231,221 @@ var Participant_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "saga/v1/participant.proto",
 }
+
+const (
+	TccParticipant_Try_FullMethodName     = "/saga.v1.TccParticipant/Try"
+	TccParticipant_Confirm_FullMethodName = "/saga.v1.TccParticipant/Confirm"
+	TccParticipant_Cancel_FullMethodName  = "/saga.v1.TccParticipant/Cancel"
+)
+
+// TccParticipantClient is the client API for TccParticipant service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// TccParticipant is implemented by participants that take part in TCC
+// transactions (StartSaga with kind TRANSACTION_KIND_TCC; each step is a
+// branch, and `action` names what to try, confirm or cancel). A separate
+// service, so that saga-only participants need not implement it. Same
+// StepCall and StepResult as Execute, same delivery rules (at least once; a
+// gRPC error or a missed deadline is transient); the idempotency key is
+// "<id>/<branch>/try", ".../confirm" or ".../cancel".
+type TccParticipantClient interface {
+	// Try reserves the branch's resources (e.g. freezes stock) so that Confirm
+	// cannot fail for business reasons. FAILED = the resources are not there:
+	// the coordinator cancels every branch. Retried by the branch's retry
+	// policy, like Execute.
+	Try(ctx context.Context, in *TryRequest, opts ...grpc.CallOption) (*TryResponse, error)
+	// Uses what Try reserved. Sent only when every branch's Try succeeded.
+	// Must be idempotent; retried until it succeeds (compensation_retry), then
+	// the transaction goes to MANUAL. A FAILED answer also means MANUAL.
+	Confirm(ctx context.Context, in *ConfirmRequest, opts ...grpc.CallOption) (*ConfirmResponse, error)
+	// Releases what Try reserved. Sent to every branch whose Try was sent at
+	// least once, including a Try whose answer never came. Must be idempotent,
+	// must succeed without effect when the Try never arrived (null cancel), and
+	// a Try arriving after its Cancel must be refused (hanging); the SDK's TCC
+	// barrier does all three. Retried like Confirm, then MANUAL.
+	Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*CancelResponse, error)
+}
+
+type tccParticipantClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewTccParticipantClient(cc grpc.ClientConnInterface) TccParticipantClient {
+	return &tccParticipantClient{cc}
+}
+
+func (c *tccParticipantClient) Try(ctx context.Context, in *TryRequest, opts ...grpc.CallOption) (*TryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TryResponse)
+	err := c.cc.Invoke(ctx, TccParticipant_Try_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tccParticipantClient) Confirm(ctx context.Context, in *ConfirmRequest, opts ...grpc.CallOption) (*ConfirmResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfirmResponse)
+	err := c.cc.Invoke(ctx, TccParticipant_Confirm_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tccParticipantClient) Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*CancelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelResponse)
+	err := c.cc.Invoke(ctx, TccParticipant_Cancel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TccParticipantServer is the server API for TccParticipant service.
+// All implementations must embed UnimplementedTccParticipantServer
+// for forward compatibility.
+//
+// TccParticipant is implemented by participants that take part in TCC
+// transactions (StartSaga with kind TRANSACTION_KIND_TCC; each step is a
+// branch, and `action` names what to try, confirm or cancel). A separate
+// service, so that saga-only participants need not implement it. Same
+// StepCall and StepResult as Execute, same delivery rules (at least once; a
+// gRPC error or a missed deadline is transient); the idempotency key is
+// "<id>/<branch>/try", ".../confirm" or ".../cancel".
+type TccParticipantServer interface {
+	// Try reserves the branch's resources (e.g. freezes stock) so that Confirm
+	// cannot fail for business reasons. FAILED = the resources are not there:
+	// the coordinator cancels every branch. Retried by the branch's retry
+	// policy, like Execute.
+	Try(context.Context, *TryRequest) (*TryResponse, error)
+	// Uses what Try reserved. Sent only when every branch's Try succeeded.
+	// Must be idempotent; retried until it succeeds (compensation_retry), then
+	// the transaction goes to MANUAL. A FAILED answer also means MANUAL.
+	Confirm(context.Context, *ConfirmRequest) (*ConfirmResponse, error)
+	// Releases what Try reserved. Sent to every branch whose Try was sent at
+	// least once, including a Try whose answer never came. Must be idempotent,
+	// must succeed without effect when the Try never arrived (null cancel), and
+	// a Try arriving after its Cancel must be refused (hanging); the SDK's TCC
+	// barrier does all three. Retried like Confirm, then MANUAL.
+	Cancel(context.Context, *CancelRequest) (*CancelResponse, error)
+	mustEmbedUnimplementedTccParticipantServer()
+}
+
+// UnimplementedTccParticipantServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedTccParticipantServer struct{}
+
+func (UnimplementedTccParticipantServer) Try(context.Context, *TryRequest) (*TryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Try not implemented")
+}
+func (UnimplementedTccParticipantServer) Confirm(context.Context, *ConfirmRequest) (*ConfirmResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Confirm not implemented")
+}
+func (UnimplementedTccParticipantServer) Cancel(context.Context, *CancelRequest) (*CancelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Cancel not implemented")
+}
+func (UnimplementedTccParticipantServer) mustEmbedUnimplementedTccParticipantServer() {}
+func (UnimplementedTccParticipantServer) testEmbeddedByValue()                        {}
+
+// UnsafeTccParticipantServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to TccParticipantServer will
+// result in compilation errors.
+type UnsafeTccParticipantServer interface {
+	mustEmbedUnimplementedTccParticipantServer()
+}
+
+func RegisterTccParticipantServer(s grpc.ServiceRegistrar, srv TccParticipantServer) {
+	// If the following call panics, it indicates UnimplementedTccParticipantServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&TccParticipant_ServiceDesc, srv)
+}
+
+func _TccParticipant_Try_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TccParticipantServer).Try(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TccParticipant_Try_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TccParticipantServer).Try(ctx, req.(*TryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TccParticipant_Confirm_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfirmRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TccParticipantServer).Confirm(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TccParticipant_Confirm_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TccParticipantServer).Confirm(ctx, req.(*ConfirmRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TccParticipant_Cancel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TccParticipantServer).Cancel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TccParticipant_Cancel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TccParticipantServer).Cancel(ctx, req.(*CancelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// TccParticipant_ServiceDesc is the grpc.ServiceDesc for TccParticipant service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var TccParticipant_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "saga.v1.TccParticipant",
+	HandlerType: (*TccParticipantServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Try",
+			Handler:    _TccParticipant_Try_Handler,
+		},
+		{
+			MethodName: "Confirm",
+			Handler:    _TccParticipant_Confirm_Handler,
+		},
+		{
+			MethodName: "Cancel",
+			Handler:    _TccParticipant_Cancel_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "saga/v1/participant.proto",
+}

@@ -36,6 +36,9 @@ import {
   sagaStateToJSON,
   SagaSummary,
   StepDefinition,
+  TransactionKind,
+  transactionKindFromJSON,
+  transactionKindToJSON,
 } from "./saga.js";
 
 export const protobufPackage = "saga.v1";
@@ -119,6 +122,13 @@ export interface StartSagaRequest {
    * as soon as the saga is durably accepted.
    */
   waitMs: number;
+  /**
+   * SAGA (default) or TCC; see TransactionKind for what TCC means for the
+   * steps (its branches). This coordinator version answers UNIMPLEMENTED for
+   * TCC: the contract, decider, SDK and barriers are in place, the engine
+   * does not run TCC transactions yet.
+   */
+  kind: TransactionKind;
 }
 
 export interface StartSagaRequest_MetadataEntry {
@@ -315,7 +325,7 @@ export interface DropDeadLetterResponse {
 }
 
 function createBaseStartSagaRequest(): StartSagaRequest {
-  return { sagaId: "", name: "", steps: [], options: undefined, metadata: {}, waitMs: 0 };
+  return { sagaId: "", name: "", steps: [], options: undefined, metadata: {}, waitMs: 0, kind: 0 };
 }
 
 export const StartSagaRequest: MessageFns<StartSagaRequest> = {
@@ -337,6 +347,9 @@ export const StartSagaRequest: MessageFns<StartSagaRequest> = {
     });
     if (message.waitMs !== 0) {
       writer.uint32(48).uint32(message.waitMs);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(160).int32(message.kind);
     }
     return writer;
   },
@@ -405,6 +418,14 @@ export const StartSagaRequest: MessageFns<StartSagaRequest> = {
             message.waitMs = reader.uint32();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -446,6 +467,7 @@ export const StartSagaRequest: MessageFns<StartSagaRequest> = {
         : isSet(object.wait_ms)
         ? globalThis.Number(object.wait_ms)
         : 0,
+      kind: isSet(object.kind) ? transactionKindFromJSON(object.kind) : 0,
     };
   },
 
@@ -475,6 +497,9 @@ export const StartSagaRequest: MessageFns<StartSagaRequest> = {
     if (message.waitMs !== 0) {
       obj.waitMs = Math.round(message.waitMs);
     }
+    if (message.kind !== 0) {
+      obj.kind = transactionKindToJSON(message.kind);
+    }
     return obj;
   },
 
@@ -499,6 +524,7 @@ export const StartSagaRequest: MessageFns<StartSagaRequest> = {
       {},
     );
     message.waitMs = object.waitMs ?? 0;
+    message.kind = object.kind ?? 0;
     return message;
   },
 };

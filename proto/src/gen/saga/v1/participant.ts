@@ -108,12 +108,18 @@ export function transactionStatusToJSON(object: TransactionStatus): string {
   }
 }
 
-/** Everything a participant gets for one call of Execute or Compensate. */
+/**
+ * Everything a participant gets for one call of Execute or Compensate (or
+ * Try, Confirm, Cancel).
+ */
 export interface StepCall {
   sagaId: string;
   sagaName: string;
   stepName: string;
-  /** The step's action (Execute) or compensate_action (Compensate). */
+  /**
+   * The step's action (Execute, Try, Confirm, Cancel) or compensate_action
+   * (Compensate).
+   */
   action: string;
   /** The step's payload, as given to StartSaga. */
   payload: Buffer;
@@ -124,7 +130,8 @@ export interface StepCall {
   attempt: number;
   /**
    * Stable across every retry and re-send of the same operation:
-   * "<saga_id>/<step_name>/execute" or "<saga_id>/<step_name>/compensate".
+   * "<saga_id>/<step_name>/execute" or "<saga_id>/<step_name>/compensate"
+   * (TCC: ".../try", ".../confirm", ".../cancel").
    */
   idempotencyKey: string;
   /**
@@ -136,7 +143,8 @@ export interface StepCall {
     | undefined;
   /**
    * Outputs of the steps that succeeded so far, by step name. For Compensate it
-   * includes this step's own Execute output when there was one.
+   * includes this step's own Execute output when there was one (for Confirm
+   * and Cancel: the branch's own Try output).
    */
   outputs: { [key: string]: Buffer };
   /** The saga's metadata merged with the step's (step entries win). */
@@ -176,6 +184,30 @@ export interface CompensateRequest {
 }
 
 export interface CompensateResponse {
+  result: StepResult | undefined;
+}
+
+export interface TryRequest {
+  call: StepCall | undefined;
+}
+
+export interface TryResponse {
+  result: StepResult | undefined;
+}
+
+export interface ConfirmRequest {
+  call: StepCall | undefined;
+}
+
+export interface ConfirmResponse {
+  result: StepResult | undefined;
+}
+
+export interface CancelRequest {
+  call: StepCall | undefined;
+}
+
+export interface CancelResponse {
   result: StepResult | undefined;
 }
 
@@ -1066,6 +1098,414 @@ export const CompensateResponse: MessageFns<CompensateResponse> = {
   },
 };
 
+function createBaseTryRequest(): TryRequest {
+  return { call: undefined };
+}
+
+export const TryRequest: MessageFns<TryRequest> = {
+  encode(message: TryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.call !== undefined) {
+      StepCall.encode(message.call, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.call = StepCall.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TryRequest {
+    return { call: isSet(object.call) ? StepCall.fromJSON(object.call) : undefined };
+  },
+
+  toJSON(message: TryRequest): unknown {
+    const obj: any = {};
+    if (message.call !== undefined) {
+      obj.call = StepCall.toJSON(message.call);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TryRequest>): TryRequest {
+    return TryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TryRequest>): TryRequest {
+    const message = createBaseTryRequest();
+    message.call = (object.call !== undefined && object.call !== null) ? StepCall.fromPartial(object.call) : undefined;
+    return message;
+  },
+};
+
+function createBaseTryResponse(): TryResponse {
+  return { result: undefined };
+}
+
+export const TryResponse: MessageFns<TryResponse> = {
+  encode(message: TryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.result !== undefined) {
+      StepResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = StepResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TryResponse {
+    return { result: isSet(object.result) ? StepResult.fromJSON(object.result) : undefined };
+  },
+
+  toJSON(message: TryResponse): unknown {
+    const obj: any = {};
+    if (message.result !== undefined) {
+      obj.result = StepResult.toJSON(message.result);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TryResponse>): TryResponse {
+    return TryResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TryResponse>): TryResponse {
+    const message = createBaseTryResponse();
+    message.result = (object.result !== undefined && object.result !== null)
+      ? StepResult.fromPartial(object.result)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseConfirmRequest(): ConfirmRequest {
+  return { call: undefined };
+}
+
+export const ConfirmRequest: MessageFns<ConfirmRequest> = {
+  encode(message: ConfirmRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.call !== undefined) {
+      StepCall.encode(message.call, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.call = StepCall.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfirmRequest {
+    return { call: isSet(object.call) ? StepCall.fromJSON(object.call) : undefined };
+  },
+
+  toJSON(message: ConfirmRequest): unknown {
+    const obj: any = {};
+    if (message.call !== undefined) {
+      obj.call = StepCall.toJSON(message.call);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfirmRequest>): ConfirmRequest {
+    return ConfirmRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfirmRequest>): ConfirmRequest {
+    const message = createBaseConfirmRequest();
+    message.call = (object.call !== undefined && object.call !== null) ? StepCall.fromPartial(object.call) : undefined;
+    return message;
+  },
+};
+
+function createBaseConfirmResponse(): ConfirmResponse {
+  return { result: undefined };
+}
+
+export const ConfirmResponse: MessageFns<ConfirmResponse> = {
+  encode(message: ConfirmResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.result !== undefined) {
+      StepResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = StepResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfirmResponse {
+    return { result: isSet(object.result) ? StepResult.fromJSON(object.result) : undefined };
+  },
+
+  toJSON(message: ConfirmResponse): unknown {
+    const obj: any = {};
+    if (message.result !== undefined) {
+      obj.result = StepResult.toJSON(message.result);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfirmResponse>): ConfirmResponse {
+    return ConfirmResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfirmResponse>): ConfirmResponse {
+    const message = createBaseConfirmResponse();
+    message.result = (object.result !== undefined && object.result !== null)
+      ? StepResult.fromPartial(object.result)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCancelRequest(): CancelRequest {
+  return { call: undefined };
+}
+
+export const CancelRequest: MessageFns<CancelRequest> = {
+  encode(message: CancelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.call !== undefined) {
+      StepCall.encode(message.call, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.call = StepCall.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelRequest {
+    return { call: isSet(object.call) ? StepCall.fromJSON(object.call) : undefined };
+  },
+
+  toJSON(message: CancelRequest): unknown {
+    const obj: any = {};
+    if (message.call !== undefined) {
+      obj.call = StepCall.toJSON(message.call);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CancelRequest>): CancelRequest {
+    return CancelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CancelRequest>): CancelRequest {
+    const message = createBaseCancelRequest();
+    message.call = (object.call !== undefined && object.call !== null) ? StepCall.fromPartial(object.call) : undefined;
+    return message;
+  },
+};
+
+function createBaseCancelResponse(): CancelResponse {
+  return { result: undefined };
+}
+
+export const CancelResponse: MessageFns<CancelResponse> = {
+  encode(message: CancelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.result !== undefined) {
+      StepResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = StepResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelResponse {
+    return { result: isSet(object.result) ? StepResult.fromJSON(object.result) : undefined };
+  },
+
+  toJSON(message: CancelResponse): unknown {
+    const obj: any = {};
+    if (message.result !== undefined) {
+      obj.result = StepResult.toJSON(message.result);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CancelResponse>): CancelResponse {
+    return CancelResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CancelResponse>): CancelResponse {
+    const message = createBaseCancelResponse();
+    message.result = (object.result !== undefined && object.result !== null)
+      ? StepResult.fromPartial(object.result)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseCheckTransactionRequest(): CheckTransactionRequest {
   return { messageId: "", key: "", subject: "", headers: {}, check: 0 };
 }
@@ -1517,6 +1957,160 @@ export interface ParticipantClient extends Client {
 export const ParticipantClient = makeGenericClientConstructor(ParticipantService, "saga.v1.Participant") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ParticipantClient;
   service: typeof ParticipantService;
+  serviceName: string;
+};
+
+/**
+ * TccParticipant is implemented by participants that take part in TCC
+ * transactions (StartSaga with kind TRANSACTION_KIND_TCC; each step is a
+ * branch, and `action` names what to try, confirm or cancel). A separate
+ * service, so that saga-only participants need not implement it. Same
+ * StepCall and StepResult as Execute, same delivery rules (at least once; a
+ * gRPC error or a missed deadline is transient); the idempotency key is
+ * "<id>/<branch>/try", ".../confirm" or ".../cancel".
+ */
+export type TccParticipantService = typeof TccParticipantService;
+export const TccParticipantService = {
+  /**
+   * Try reserves the branch's resources (e.g. freezes stock) so that Confirm
+   * cannot fail for business reasons. FAILED = the resources are not there:
+   * the coordinator cancels every branch. Retried by the branch's retry
+   * policy, like Execute.
+   */
+  try: {
+    path: "/saga.v1.TccParticipant/Try" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TryRequest): Buffer => Buffer.from(TryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TryRequest => TryRequest.decode(value),
+    responseSerialize: (value: TryResponse): Buffer => Buffer.from(TryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TryResponse => TryResponse.decode(value),
+  },
+  /**
+   * Uses what Try reserved. Sent only when every branch's Try succeeded.
+   * Must be idempotent; retried until it succeeds (compensation_retry), then
+   * the transaction goes to MANUAL. A FAILED answer also means MANUAL.
+   */
+  confirm: {
+    path: "/saga.v1.TccParticipant/Confirm" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConfirmRequest): Buffer => Buffer.from(ConfirmRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConfirmRequest => ConfirmRequest.decode(value),
+    responseSerialize: (value: ConfirmResponse): Buffer => Buffer.from(ConfirmResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfirmResponse => ConfirmResponse.decode(value),
+  },
+  /**
+   * Releases what Try reserved. Sent to every branch whose Try was sent at
+   * least once, including a Try whose answer never came. Must be idempotent,
+   * must succeed without effect when the Try never arrived (null cancel), and
+   * a Try arriving after its Cancel must be refused (hanging); the SDK's TCC
+   * barrier does all three. Retried like Confirm, then MANUAL.
+   */
+  cancel: {
+    path: "/saga.v1.TccParticipant/Cancel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CancelRequest): Buffer => Buffer.from(CancelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CancelRequest => CancelRequest.decode(value),
+    responseSerialize: (value: CancelResponse): Buffer => Buffer.from(CancelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CancelResponse => CancelResponse.decode(value),
+  },
+} as const;
+
+export interface TccParticipantServer extends UntypedServiceImplementation {
+  /**
+   * Try reserves the branch's resources (e.g. freezes stock) so that Confirm
+   * cannot fail for business reasons. FAILED = the resources are not there:
+   * the coordinator cancels every branch. Retried by the branch's retry
+   * policy, like Execute.
+   */
+  try: handleUnaryCall<TryRequest, TryResponse>;
+  /**
+   * Uses what Try reserved. Sent only when every branch's Try succeeded.
+   * Must be idempotent; retried until it succeeds (compensation_retry), then
+   * the transaction goes to MANUAL. A FAILED answer also means MANUAL.
+   */
+  confirm: handleUnaryCall<ConfirmRequest, ConfirmResponse>;
+  /**
+   * Releases what Try reserved. Sent to every branch whose Try was sent at
+   * least once, including a Try whose answer never came. Must be idempotent,
+   * must succeed without effect when the Try never arrived (null cancel), and
+   * a Try arriving after its Cancel must be refused (hanging); the SDK's TCC
+   * barrier does all three. Retried like Confirm, then MANUAL.
+   */
+  cancel: handleUnaryCall<CancelRequest, CancelResponse>;
+}
+
+export interface TccParticipantClient extends Client {
+  /**
+   * Try reserves the branch's resources (e.g. freezes stock) so that Confirm
+   * cannot fail for business reasons. FAILED = the resources are not there:
+   * the coordinator cancels every branch. Retried by the branch's retry
+   * policy, like Execute.
+   */
+  try(request: TryRequest, callback: (error: ServiceError | null, response: TryResponse) => void): ClientUnaryCall;
+  try(
+    request: TryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TryResponse) => void,
+  ): ClientUnaryCall;
+  try(
+    request: TryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Uses what Try reserved. Sent only when every branch's Try succeeded.
+   * Must be idempotent; retried until it succeeds (compensation_retry), then
+   * the transaction goes to MANUAL. A FAILED answer also means MANUAL.
+   */
+  confirm(
+    request: ConfirmRequest,
+    callback: (error: ServiceError | null, response: ConfirmResponse) => void,
+  ): ClientUnaryCall;
+  confirm(
+    request: ConfirmRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfirmResponse) => void,
+  ): ClientUnaryCall;
+  confirm(
+    request: ConfirmRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfirmResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Releases what Try reserved. Sent to every branch whose Try was sent at
+   * least once, including a Try whose answer never came. Must be idempotent,
+   * must succeed without effect when the Try never arrived (null cancel), and
+   * a Try arriving after its Cancel must be refused (hanging); the SDK's TCC
+   * barrier does all three. Retried like Confirm, then MANUAL.
+   */
+  cancel(
+    request: CancelRequest,
+    callback: (error: ServiceError | null, response: CancelResponse) => void,
+  ): ClientUnaryCall;
+  cancel(
+    request: CancelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CancelResponse) => void,
+  ): ClientUnaryCall;
+  cancel(
+    request: CancelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CancelResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const TccParticipantClient = makeGenericClientConstructor(
+  TccParticipantService,
+  "saga.v1.TccParticipant",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): TccParticipantClient;
+  service: typeof TccParticipantService;
   serviceName: string;
 };
 

@@ -266,6 +266,10 @@ export enum Operation {
   OPERATION_UNSPECIFIED = 0,
   OPERATION_EXECUTE = 1,
   OPERATION_COMPENSATE = 2,
+  /** OPERATION_TRY - TCC branches (TRANSACTION_KIND_TCC). */
+  OPERATION_TRY = 3,
+  OPERATION_CONFIRM = 4,
+  OPERATION_CANCEL = 5,
 }
 
 export function operationFromJSON(object: any): Operation {
@@ -279,6 +283,15 @@ export function operationFromJSON(object: any): Operation {
     case 2:
     case "OPERATION_COMPENSATE":
       return Operation.OPERATION_COMPENSATE;
+    case 3:
+    case "OPERATION_TRY":
+      return Operation.OPERATION_TRY;
+    case 4:
+    case "OPERATION_CONFIRM":
+      return Operation.OPERATION_CONFIRM;
+    case 5:
+    case "OPERATION_CANCEL":
+      return Operation.OPERATION_CANCEL;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum Operation");
   }
@@ -292,8 +305,116 @@ export function operationToJSON(object: Operation): string {
       return "OPERATION_EXECUTE";
     case Operation.OPERATION_COMPENSATE:
       return "OPERATION_COMPENSATE";
+    case Operation.OPERATION_TRY:
+      return "OPERATION_TRY";
+    case Operation.OPERATION_CONFIRM:
+      return "OPERATION_CONFIRM";
+    case Operation.OPERATION_CANCEL:
+      return "OPERATION_CANCEL";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum Operation");
+  }
+}
+
+/**
+ * What kind of distributed transaction a StartSaga starts. The steps are its
+ * branches either way; the kinds differ in what the coordinator calls.
+ */
+export enum TransactionKind {
+  /** TRANSACTION_KIND_UNSPECIFIED - Same as SAGA. */
+  TRANSACTION_KIND_UNSPECIFIED = 0,
+  /**
+   * TRANSACTION_KIND_SAGA - Execute each step; on failure Compensate, in reverse, every step whose
+   * Execute was sent. Intermediate state is visible to others.
+   */
+  TRANSACTION_KIND_SAGA = 1,
+  /**
+   * TRANSACTION_KIND_TCC - Try-Confirm-Cancel. Phase 1: Try every branch (in order, or as a graph
+   * with depends_on), each retried by its retry policy; a FAILED Try, Try
+   * attempts exhausted, the deadline (options.deadline_ms bounds the Try
+   * phase only) or AbortSaga ends the phase. Phase 2: if every Try
+   * succeeded, Confirm every branch; otherwise Cancel every branch whose Try
+   * was sent at least once (including unanswered ones). Confirm and Cancel
+   * run in parallel, each retried with capped backoff by its
+   * compensation_retry; past it (or on a FAILED answer) the transaction goes
+   * to MANUAL, where RetrySaga re-drives the phase and ResolveSaga closes
+   * it. States: RUNNING (trying) → COMPLETED (confirmed) or → COMPENSATING
+   * (cancelling) → COMPENSATED; confirming shows as state RUNNING with
+   * phase TCC_PHASE_CONFIRM. For TCC steps, compensate_action must be empty
+   * (Try, Confirm and Cancel all get `action`) and no_compensation false.
+   */
+  TRANSACTION_KIND_TCC = 2,
+}
+
+export function transactionKindFromJSON(object: any): TransactionKind {
+  switch (object) {
+    case 0:
+    case "TRANSACTION_KIND_UNSPECIFIED":
+      return TransactionKind.TRANSACTION_KIND_UNSPECIFIED;
+    case 1:
+    case "TRANSACTION_KIND_SAGA":
+      return TransactionKind.TRANSACTION_KIND_SAGA;
+    case 2:
+    case "TRANSACTION_KIND_TCC":
+      return TransactionKind.TRANSACTION_KIND_TCC;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TransactionKind");
+  }
+}
+
+export function transactionKindToJSON(object: TransactionKind): string {
+  switch (object) {
+    case TransactionKind.TRANSACTION_KIND_UNSPECIFIED:
+      return "TRANSACTION_KIND_UNSPECIFIED";
+    case TransactionKind.TRANSACTION_KIND_SAGA:
+      return "TRANSACTION_KIND_SAGA";
+    case TransactionKind.TRANSACTION_KIND_TCC:
+      return "TRANSACTION_KIND_TCC";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TransactionKind");
+  }
+}
+
+/** The phase of a TCC transaction. */
+export enum TccPhase {
+  /** TCC_PHASE_UNSPECIFIED - Not a TCC transaction. */
+  TCC_PHASE_UNSPECIFIED = 0,
+  TCC_PHASE_TRY = 1,
+  TCC_PHASE_CONFIRM = 2,
+  TCC_PHASE_CANCEL = 3,
+}
+
+export function tccPhaseFromJSON(object: any): TccPhase {
+  switch (object) {
+    case 0:
+    case "TCC_PHASE_UNSPECIFIED":
+      return TccPhase.TCC_PHASE_UNSPECIFIED;
+    case 1:
+    case "TCC_PHASE_TRY":
+      return TccPhase.TCC_PHASE_TRY;
+    case 2:
+    case "TCC_PHASE_CONFIRM":
+      return TccPhase.TCC_PHASE_CONFIRM;
+    case 3:
+    case "TCC_PHASE_CANCEL":
+      return TccPhase.TCC_PHASE_CANCEL;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TccPhase");
+  }
+}
+
+export function tccPhaseToJSON(object: TccPhase): string {
+  switch (object) {
+    case TccPhase.TCC_PHASE_UNSPECIFIED:
+      return "TCC_PHASE_UNSPECIFIED";
+    case TccPhase.TCC_PHASE_TRY:
+      return "TCC_PHASE_TRY";
+    case TccPhase.TCC_PHASE_CONFIRM:
+      return "TCC_PHASE_CONFIRM";
+    case TccPhase.TCC_PHASE_CANCEL:
+      return "TCC_PHASE_CANCEL";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TccPhase");
   }
 }
 
@@ -469,7 +590,15 @@ export interface Step {
   /** Every attempt of Execute and Compensate, in the order they started. */
   attempts: Attempt[];
   /** When the next attempt is scheduled (during backoff), else unset. */
-  nextAttemptAt: Date | undefined;
+  nextAttemptAt:
+    | Date
+    | undefined;
+  /**
+   * TCC branches: execute_status is the Try's status, compensate_status the
+   * Cancel's, and this the Confirm's (attempts carry OPERATION_TRY/CONFIRM/
+   * CANCEL). Unspecified for saga steps.
+   */
+  confirmStatus: StepStatus;
 }
 
 /** A saga with its full record. */
@@ -500,6 +629,10 @@ export interface Saga {
   failureReason: string;
   /** The operator's note given to ResolveSaga. */
   resolutionNote: string;
+  /** SAGA or TCC (as given to StartSaga; UNSPECIFIED is never returned). */
+  kind: TransactionKind;
+  /** TCC only: the phase the transaction is in (or ended in). */
+  phase: TccPhase;
   /** Increases with every durable change. */
   version: number;
 }
@@ -1365,6 +1498,7 @@ function createBaseStep(): Step {
     output: Buffer.alloc(0),
     attempts: [],
     nextAttemptAt: undefined,
+    confirmStatus: 0,
   };
 }
 
@@ -1387,6 +1521,9 @@ export const Step: MessageFns<Step> = {
     }
     if (message.nextAttemptAt !== undefined) {
       Timestamp.encode(toTimestamp(message.nextAttemptAt), writer.uint32(50).fork()).join();
+    }
+    if (message.confirmStatus !== 0) {
+      writer.uint32(160).int32(message.confirmStatus);
     }
     return writer;
   },
@@ -1452,6 +1589,14 @@ export const Step: MessageFns<Step> = {
             message.nextAttemptAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.confirmStatus = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1484,6 +1629,11 @@ export const Step: MessageFns<Step> = {
         : isSet(object.next_attempt_at)
         ? fromJsonTimestamp(object.next_attempt_at)
         : undefined,
+      confirmStatus: isSet(object.confirmStatus)
+        ? stepStatusFromJSON(object.confirmStatus)
+        : isSet(object.confirm_status)
+        ? stepStatusFromJSON(object.confirm_status)
+        : 0,
     };
   },
 
@@ -1507,6 +1657,9 @@ export const Step: MessageFns<Step> = {
     if (message.nextAttemptAt !== undefined) {
       obj.nextAttemptAt = message.nextAttemptAt.toISOString();
     }
+    if (message.confirmStatus !== 0) {
+      obj.confirmStatus = stepStatusToJSON(message.confirmStatus);
+    }
     return obj;
   },
 
@@ -1523,6 +1676,7 @@ export const Step: MessageFns<Step> = {
     message.output = object.output ?? Buffer.alloc(0);
     message.attempts = object.attempts?.map((e) => Attempt.fromPartial(e)) || [];
     message.nextAttemptAt = object.nextAttemptAt ?? undefined;
+    message.confirmStatus = object.confirmStatus ?? 0;
     return message;
   },
 };
@@ -1544,6 +1698,8 @@ function createBaseSaga(): Saga {
     failedStep: "",
     failureReason: "",
     resolutionNote: "",
+    kind: 0,
+    phase: 0,
     version: 0,
   };
 }
@@ -1594,6 +1750,12 @@ export const Saga: MessageFns<Saga> = {
     }
     if (message.resolutionNote !== "") {
       writer.uint32(122).string(message.resolutionNote);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(160).int32(message.kind);
+    }
+    if (message.phase !== 0) {
+      writer.uint32(168).int32(message.phase);
     }
     if (message.version !== 0) {
       writer.uint32(128).uint64(message.version);
@@ -1737,6 +1899,22 @@ export const Saga: MessageFns<Saga> = {
             message.resolutionNote = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.phase = reader.int32() as any;
+            continue;
+          }
           case 16: {
             if (tag !== 128) {
               break;
@@ -1823,6 +2001,8 @@ export const Saga: MessageFns<Saga> = {
         : isSet(object.resolution_note)
         ? globalThis.String(object.resolution_note)
         : "",
+      kind: isSet(object.kind) ? transactionKindFromJSON(object.kind) : 0,
+      phase: isSet(object.phase) ? tccPhaseFromJSON(object.phase) : 0,
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
     };
   },
@@ -1880,6 +2060,12 @@ export const Saga: MessageFns<Saga> = {
     if (message.resolutionNote !== "") {
       obj.resolutionNote = message.resolutionNote;
     }
+    if (message.kind !== 0) {
+      obj.kind = transactionKindToJSON(message.kind);
+    }
+    if (message.phase !== 0) {
+      obj.phase = tccPhaseToJSON(message.phase);
+    }
     if (message.version !== 0) {
       obj.version = Math.round(message.version);
     }
@@ -1916,6 +2102,8 @@ export const Saga: MessageFns<Saga> = {
     message.failedStep = object.failedStep ?? "";
     message.failureReason = object.failureReason ?? "";
     message.resolutionNote = object.resolutionNote ?? "";
+    message.kind = object.kind ?? 0;
+    message.phase = object.phase ?? 0;
     message.version = object.version ?? 0;
     return message;
   },

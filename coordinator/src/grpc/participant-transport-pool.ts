@@ -1,0 +1,41 @@
+// One transport per participant, made on first use and reused; the kind
+// (lean channel or grpc-js) is chosen by the settings.
+
+import { GrpcJsTransport } from './grpc-js-transport.js';
+import { Http2UnaryChannel } from './http2-unary-channel.js';
+import type { ParticipantTransport, TransportEndpoint } from './participant-transport.js';
+import type { ParticipantTransportSettings } from './participant-transport-settings.js';
+
+export class ParticipantTransportPool {
+  private readonly transports = new Map<string, ParticipantTransport>();
+
+  constructor(
+    private readonly settings: ParticipantTransportSettings,
+    /** Largest response message accepted. */
+    private readonly maxReceiveBytes: number,
+  ) {}
+
+  /** The transport of `name`, made from `endpoint()` the first time; undefined when that is. */
+  get(name: string, endpoint: () => TransportEndpoint | undefined): ParticipantTransport | undefined {
+    let t = this.transports.get(name);
+    if (t === undefined) {
+      const ep = endpoint();
+      if (ep === undefined) return undefined;
+      t = this.create(ep);
+      this.transports.set(name, t);
+    }
+    return t;
+  }
+
+  close(): void {
+    for (const t of this.transports.values()) t.close();
+    this.transports.clear();
+  }
+
+  private create(endpoint: TransportEndpoint): ParticipantTransport {
+    const s = this.settings;
+    if (s.implementation === 'grpc-js') return new GrpcJsTransport(endpoint, s, this.maxReceiveBytes);
+    const { implementation: _, ...channel } = s;
+    return new Http2UnaryChannel(endpoint, { ...channel, maxReceiveBytes: this.maxReceiveBytes });
+  }
+}
