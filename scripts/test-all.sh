@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`; CI runs it through .ci/run). On a fresh
-<<<<<<< HEAD
-# machine it installs what the tests need: nats-server and PostgreSQL (Debian
-# packages; the tests start their own PostgreSQL cluster in a temp dir), npm
-=======
-# machine it installs what the tests need: nats-server and openssl (Debian packages), npm
->>>>>>> main
+# machine it installs what the tests need: nats-server, openssl and PostgreSQL
+# (Debian packages; the tests start their own PostgreSQL cluster in a temp dir), npm
 # dependencies, the Python participant's virtualenv and the Go modules. Then it
 # builds, lints, runs the Python and Go participants' own tests, and finally the
 # whole vitest suite (unit, e2e, crash, conformance, events), whose summary line
@@ -29,22 +25,12 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; t
 fi
 ( command -v nats-server || ls /usr/sbin/nats-server ) >/dev/null
 
-<<<<<<< HEAD
 echo "== PostgreSQL server binaries (the PostgreSQL store's tests start their own cluster)"
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
-  else
-    sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
-  fi
-fi
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null
-=======
+
 echo "== openssl (the transport tests make their TLS certificates with it)"
 command -v openssl >/dev/null 2>&1 || apt_install openssl
->>>>>>> main
 
 echo "== npm dependencies"
 bash scripts/install-deps.sh
