@@ -269,7 +269,8 @@ describe.each(STORE_BACKENDS)('MessageService (%s store)', (backend) => {
 
   it('publishes a committed message only once its deliver_at has come', async () => {
     const { service, outbox } = await start(await dbPath('delayed'), new ScriptedChecks());
-    const deliverAt = Date.now() + 400;
+    // Far enough ahead that prepare, commit and the reads below (a new connection each on PostgreSQL) finish first on a loaded machine.
+    const deliverAt = Date.now() + 1500;
     await service.prepare(message('later-1', { deliverAt }));
     expect(await service.commit('later-1')).toBe('COMMITTED');
     expect(await outbox()).toEqual([]);
