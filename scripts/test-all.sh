@@ -26,6 +26,10 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; t
 fi
 ( command -v nats-server || ls /usr/sbin/nats-server ) >/dev/null
 
+echo "== PostgreSQL server binaries (the PostgreSQL store's tests start their own cluster)"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+
 echo "== openssl (the transport tests make their TLS certificates with it)"
 command -v openssl >/dev/null 2>&1 || apt_install openssl
 

@@ -27,6 +27,7 @@ import type { MessageCrashPoint } from './messages/message-service.js';
 import { startMessageModule, type MessageModule } from './messages/message-module.js';
 import { ParticipantRegistry } from './registry/participant-registry.js';
 import { RetentionSweeper } from './store/retention-sweeper.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { SagaTracing } from './tracing/saga-tracing.js';
 import { TracingParticipantInvoker } from './tracing/tracing-participant-invoker.js';
@@ -64,7 +65,8 @@ export class CoordinatorApp {
 
   static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
     const { config, logger } = options;
-    if (config.database.path !== ':memory:') mkdirSync(dirname(config.database.path), { recursive: true });
+    const onSqlite = config.database.url === '';
+    if (onSqlite && config.database.path !== ':memory:') mkdirSync(dirname(config.database.path), { recursive: true });
     // Load shedding: the store reports each batch's queueing delay to admission
     // control, which reads the store's oldest waiting write when no batch
     // commits. Its callbacks (store, metrics) run only from check() and stats(),
@@ -83,12 +85,17 @@ export class CoordinatorApp {
       inMotion: () => built.engine?.inMotionCount() ?? 0,
       settled: () => built.engine?.settledCount() ?? 0,
     });
-    const store = new SqliteStore({
-      path: config.database.path,
-      synchronous: config.database.synchronous,
-      onCommitBatch: (oldestWaitMs) => admission.observeCommitDelay(oldestWaitMs),
-      onFailed: (err) => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log'),
-    });
+    const onCommitBatch = (oldestWaitMs: number): void => admission.observeCommitDelay(oldestWaitMs);
+    const onFailed = (err: Error): void => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log');
+    const store: Store = onSqlite
+      ? new SqliteStore({ path: config.database.path, synchronous: config.database.synchronous, onCommitBatch, onFailed })
+      : new PostgresStore({
+          url: config.database.url,
+          settings: config.database.postgres,
+          onCommitBatch,
+          onFailed,
+          onPoolError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed'),
+        });
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
     const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes, transport: config.participantTransport });

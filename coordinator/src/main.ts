@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     );
   });
   process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
-  logger.info({ address: app.address, database: config.database.path, metrics: app.events.metricsAddress }, 'coordinator ready');
+  logger.info({ address: app.address, database: config.database.url === '' ? config.database.path : 'postgresql (database.url)', metrics: app.events.metricsAddress }, 'coordinator ready');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -7,6 +7,7 @@ import type { RetryPolicy } from '../domain/saga-types.js';
 import type { ParticipantEndpoint } from '../registry/participant-registry.js';
 import { DEFAULT_PARTICIPANT_TRANSPORT, participantTransportProblem, type ParticipantTransportSettings } from '../grpc/participant-transport-settings.js';
 import type { SynchronousMode } from '../store/sqlite/sqlite-store.js';
+import { DEFAULT_POSTGRES_SETTINGS, validateDatabaseUrl, type PostgresSettings } from '../store/postgres/postgres-settings.js';
 import { validateMessageSettings, type MessageSettings } from '../messages/message-settings.js';
 import { applyAuthEnv, DEFAULT_AUTH_SETTINGS, validateAuthSettings, type AuthSettings } from '../auth/auth-settings.js';
 import { applyConsoleEnv, DEFAULT_CONSOLE_SETTINGS, validateConsoleSettings, type ConsoleSettings } from '../console/console-settings.js';
@@ -15,7 +16,8 @@ import { validateBoundSettings } from './bound-settings.js';
 export interface CoordinatorConfig {
   /** host:port of the gRPC server; port 0 = ephemeral. */
   readonly listen: string;
-  readonly database: { readonly path: string; readonly synchronous: SynchronousMode };
+  /** SQLite at `path` unless `url` (postgres://…) selects the PostgreSQL store (see postgres-settings.ts). */
+  readonly database: { readonly path: string; readonly synchronous: SynchronousMode; readonly url: string; readonly postgres: PostgresSettings };
   /** Participant name -> endpoint. */
   readonly participants: Readonly<Record<string, ParticipantEndpoint>>;
   /** host:port patterns a definition may name directly ("*" wildcards). Empty = raw addresses refused. */
@@ -181,7 +183,7 @@ const DAY = 86_400_000;
 
 export const DEFAULT_CONFIG: CoordinatorConfig = {
   listen: '127.0.0.1:50051',
-  database: { path: './data/saga-coordinator.db', synchronous: 'FULL' },
+  database: { path: './data/saga-coordinator.db', synchronous: 'FULL', url: '', postgres: DEFAULT_POSTGRES_SETTINGS },
   participants: {},
   rawAddressAllowlist: [],
   participantTransport: DEFAULT_PARTICIPANT_TRANSPORT,
@@ -271,7 +273,7 @@ export class ConfigError extends Error {
 
 /**
  * Loads the configuration: defaults < JSON file (--config PATH or SAGA_CONFIG)
- * < environment (SAGA_LISTEN, SAGA_DB, SAGA_SYNCHRONOUS, SAGA_PARTICIPANTS
+ * < environment (SAGA_LISTEN, SAGA_DB, SAGA_SYNCHRONOUS, SAGA_DATABASE_URL, SAGA_PARTICIPANTS
  * "name=host:port,…", SAGA_RAW_ADDRESS_ALLOWLIST, SAGA_LOG_LEVEL,
  * SAGA_OPERATOR_TOKEN, SAGA_MAX_ACTIVE_SAGAS, SAGA_ADMISSION_ENABLED true|false,
  * SAGA_ADMISSION_TARGET_DELAY_MS, SAGA_ADMISSION_INTERVAL_MS, SAGA_DRAIN_TIMEOUT_MS,
@@ -307,6 +309,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_LISTEN) c.listen = env.SAGA_LISTEN;
   if (env.SAGA_DB) c.database.path = env.SAGA_DB;
   if (env.SAGA_SYNCHRONOUS) c.database.synchronous = env.SAGA_SYNCHRONOUS.toUpperCase();
+  if (env.SAGA_DATABASE_URL !== undefined) c.database.url = env.SAGA_DATABASE_URL;
   if (env.SAGA_PARTICIPANTS) c.participants = { ...(c.participants as object), ...parseParticipants(env.SAGA_PARTICIPANTS) };
   if (env.SAGA_RAW_ADDRESS_ALLOWLIST) c.rawAddressAllowlist = env.SAGA_RAW_ADDRESS_ALLOWLIST.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.SAGA_PARTICIPANT_TRANSPORT) c.participantTransport.implementation = env.SAGA_PARTICIPANT_TRANSPORT;
@@ -344,6 +347,8 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
   if (!['FULL', 'NORMAL', 'OFF'].includes(c.database.synchronous)) {
     throw new ConfigError('database.synchronous', `must be FULL, NORMAL or OFF, not "${String(c.database.synchronous)}"`);
   }
+  const databaseProblem = validateDatabaseUrl(c.database.url, c.database.postgres);
+  if (databaseProblem !== undefined) throw new ConfigError(databaseProblem.setting, databaseProblem.problem);
   for (const [name, ep] of Object.entries(c.participants)) {
     if (typeof ep?.address !== 'string') throw new ConfigError(`participants.${name}.address`, 'is required (host:port)');
   }

@@ -1,4 +1,4 @@
-// The relay over a real SQLite store and a scripted JetStream publisher:
+// The relay over each real store (SQLite, PostgreSQL) and a scripted JetStream publisher:
 // per-saga order with many publishes in flight, the in-flight bound, retry
 // from the first unacknowledged row after a failure (re-publications carry the
 // same Nats-Msg-Id), marking sent, dead letters (a refused row holds back its
@@ -6,29 +6,24 @@
 
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '@nats-io/transport-node';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { OutboxInsert } from '../store/store.js';
+import type { OutboxInsert, Store } from '../store/store.js';
+import { STORE_BACKENDS, useStoreFixtures, type StoreBackend } from '../testing/store-fixtures.js';
 import { OutboxPruner } from './outbox-pruner.js';
 import { OutboxRelay, type JetStreamSource } from './outbox-relay.js';
 
 const logger = pino({ level: 'silent' });
+// Registered before the cleanups' afterEach: stores close after the relays stop (after hooks run in reverse).
+const fixtures = useStoreFixtures({ sqliteSynchronous: 'OFF' });
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function openStore(): Promise<SqliteStore> {
-  const dir = mkdtempSync(join(tmpdir(), 'relay-'));
-  const store = new SqliteStore({ path: join(dir, 'c.db'), synchronous: 'OFF' });
-  await store.open();
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => store.close());
-  return store;
+async function openStore(backend: StoreBackend): Promise<Store> {
+  return fixtures.open(await fixtures.location(backend, 'relay'));
 }
 
 let n = 0;
@@ -85,7 +80,7 @@ class ScriptedJetStream implements JetStreamSource {
   }
 }
 
-function relay(store: SqliteStore, js: ScriptedJetStream, metrics = new CoordinatorMetrics({ processMetrics: false })): OutboxRelay {
+function relay(store: Store, js: ScriptedJetStream, metrics = new CoordinatorMetrics({ processMetrics: false })): OutboxRelay {
   const r = new OutboxRelay({
     store,
     nats: js,
@@ -113,9 +108,9 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
   }
 }
 
-describe('OutboxRelay', () => {
+describe.each(STORE_BACKENDS)('OutboxRelay (%s store)', (backend) => {
   it('publishes every row once, each saga in order, with a bounded number in flight, and marks them sent', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const rows = Array.from({ length: 300 }, (_, i) => row(`saga-${i % 7}`));
     for (let i = 0; i < rows.length; i += 30) await store.commit({ outbox: rows.slice(i, i + 30) });
     const js = new ScriptedJetStream();
@@ -133,7 +128,7 @@ describe('OutboxRelay', () => {
   });
 
   it('after a failed publish, retries from the first unacknowledged row with the same ids, keeping each saga in order', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const rows = Array.from({ length: 60 }, (_, i) => row(`saga-${i % 3}`));
     await store.commit({ outbox: rows });
     const js = new ScriptedJetStream();
@@ -153,7 +148,7 @@ describe('OutboxRelay', () => {
   });
 
   it('moves a row refused deadLetterAfter times to the dead letters with an alert; its key waits behind it, other keys go on', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const poison = row('saga-a');
     const behind = row('saga-a');
     const others = Array.from({ length: 5 }, () => row('saga-b'));
@@ -185,7 +180,7 @@ describe('OutboxRelay', () => {
   });
 
   it('lets the rows behind a dropped dead letter go on', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const poison = row('saga-a');
     const behind = row('saga-a');
     await store.commit({ outbox: [poison, behind] });
@@ -201,7 +196,7 @@ describe('OutboxRelay', () => {
   });
 
   it('wakes on demand and publishes rows committed later', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const js = new ScriptedJetStream();
     const r = relay(store, js);
     const late = row('late');
@@ -211,9 +206,9 @@ describe('OutboxRelay', () => {
   });
 });
 
-describe('OutboxPruner', () => {
+describe.each(STORE_BACKENDS)('OutboxPruner (%s store)', (backend) => {
   it('deletes sent rows past their keep time and, without NATS, drops the oldest unsent coordinator events beyond the bound', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const events = Array.from({ length: 6 }, () => row('s'));
     const message = row('m', 'orders.created');
     await store.commit({ outbox: [events[0]!, message, ...events.slice(1)] });
@@ -240,7 +235,7 @@ describe('OutboxPruner', () => {
   });
 
   it('deletes sent rows found by when they were sent, past an unsent row at the head', async () => {
-    const store = await openStore();
+    const store = await openStore(backend);
     const head = row('held');
     const sent = Array.from({ length: 5 }, () => row('s'));
     await store.commit({ outbox: [head, ...sent] });

@@ -1,18 +1,17 @@
-// The message service over a real SQLite store and a scripted check-back
+// The message service over each real store (SQLite, PostgreSQL) and a scripted check-back
 // invoker: commit/rollback and their outbox rows, check-backs, discard with
 // its alert, delayed delivery, recovery after a "crash" (the service is
 // dropped without close and a new one opens the same file), retention.
 
 import { AlertEvent, AlertKind } from '@saga/proto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
 import { SqliteConnection } from '../store/sqlite/sqlite-connection.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { STORE_BACKENDS, useStoreFixtures } from '../testing/store-fixtures.js';
 import type { CheckCall, CheckInvoker } from './check-invoker.js';
 import { MessageService } from './message-service.js';
 import type { MessageSettings } from './message-settings.js';
@@ -52,7 +51,6 @@ interface OutboxRowDb {
 }
 
 const logger = pino({ level: 'silent' });
-const dirs: string[] = [];
 const open: { close(): Promise<void> }[] = [];
 
 const settings: MessageSettings = {
@@ -61,19 +59,15 @@ const settings: MessageSettings = {
 };
 const fast = { checkAfterMs: 50, checkIntervalMs: 30, maxChecks: 3, checkTimeoutMs: 1000 };
 
-function dbPath(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `messages-${name}-`));
-  dirs.push(dir);
-  return join(dir, 'coordinator.db');
-}
+const fixtures = useStoreFixtures();
 
 async function start(
   path: string,
   checks: CheckInvoker,
   extra: Partial<MessageSettings> = {},
   options: { maintenanceIntervalMs?: number } = {},
-): Promise<{ service: MessageService; store: SqliteStore; outbox: () => Promise<OutboxRowDb[]>; wakes: () => number }> {
-  const store = new SqliteStore({ path, synchronous: 'NORMAL' });
+): Promise<{ service: MessageService; store: Store; outbox: () => Promise<OutboxRowDb[]>; wakes: () => number }> {
+  const store = fixtures.create(path);
   await store.open();
   let wakes = 0;
   const service = new MessageService({
@@ -95,14 +89,7 @@ async function start(
     },
   };
   open.push(handle);
-  const outbox = async (): Promise<OutboxRowDb[]> => {
-    const db = await SqliteConnection.open(path, true);
-    try {
-      return await db.all<OutboxRowDb>('SELECT id, subject, payload, headers, ordering_key FROM outbox ORDER BY seq');
-    } finally {
-      await db.close();
-    }
-  };
+  const outbox = (): Promise<OutboxRowDb[]> => rawRows(path, 'SELECT id, subject, payload, headers, ordering_key FROM outbox ORDER BY seq');
   return { service, store, outbox, wakes: () => wakes };
 }
 
@@ -120,14 +107,27 @@ function message(id: string, extra: Partial<PrepareInput> = {}): PrepareInput {
   };
 }
 
-async function rawRows(path: string, sql: string): Promise<Record<string, unknown>[]> {
-  const db = await SqliteConnection.open(path, true);
+/** Rows of `sql` (valid in both dialects) read straight from the store; bigint columns as numbers. */
+async function rawRows<T = Record<string, unknown>>(location: string, sql: string): Promise<T[]> {
+  if (location.startsWith('postgres://')) {
+    const client = new pg.Client({ connectionString: location, types: { getTypeParser: bigintAsNumber } });
+    await client.connect();
+    try {
+      return (await client.query<T & pg.QueryResultRow>(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = await SqliteConnection.open(location, true);
   try {
-    return await db.all<Record<string, unknown>>(sql);
+    return await db.all<T>(sql);
   } finally {
     await db.close();
   }
 }
+
+const bigintAsNumber = ((oid: number, format?: 'text' | 'binary') =>
+  oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'];
 
 async function errorKind(p: Promise<unknown>): Promise<string> {
   try {
@@ -141,12 +141,13 @@ async function errorKind(p: Promise<unknown>): Promise<string> {
 
 afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('MessageService', () => {
+describe.each(STORE_BACKENDS)('MessageService (%s store)', (backend) => {
+  const dbPath = (name: string): Promise<string> => fixtures.location(backend, `messages ${name}`);
+
   it('keeps a prepared message out of the outbox; commit writes its row with Nats-Msg-Id = message id, once', async () => {
-    const path = dbPath('commit');
+    const path = await dbPath('commit');
     const { service, outbox, wakes } = await start(path, new ScriptedChecks(), {}, {});
     const prepared = await service.prepare(message('commit-1', { checkPolicy: { ...fast, checkAfterMs: 60_000 } }));
     expect(prepared).toEqual({ messageId: 'commit-1', state: 'PREPARED' });
@@ -169,7 +170,7 @@ describe('MessageService', () => {
   });
 
   it('rolls back idempotently, never writes an outbox row, and refuses a later commit', async () => {
-    const { service, outbox } = await start(dbPath('rollback'), new ScriptedChecks());
+    const { service, outbox } = await start(await dbPath('rollback'), new ScriptedChecks());
     await service.prepare(message('rb-1'));
     expect(await service.rollback('rb-1', 'order rejected')).toBe('ROLLED_BACK');
     expect(await service.rollback('rb-1', '')).toBe('ROLLED_BACK');
@@ -181,7 +182,7 @@ describe('MessageService', () => {
   });
 
   it('treats the same id with the same content as the same message, and other content as ALREADY_EXISTS', async () => {
-    const { service } = await start(dbPath('idempotent'), new ScriptedChecks());
+    const { service } = await start(await dbPath('idempotent'), new ScriptedChecks());
     await service.prepare(message('idem-1'));
     expect(await service.prepare(message('idem-1'))).toEqual({ messageId: 'idem-1', state: 'PREPARED' });
     expect(await errorKind(service.prepare(message('idem-1', { payload: Buffer.from('other') })))).toBe('ALREADY_EXISTS');
@@ -192,7 +193,7 @@ describe('MessageService', () => {
   });
 
   it('refuses a message id already used by a coordinator event (it would be de-duplicated away)', async () => {
-    const path = dbPath('collision');
+    const path = await dbPath('collision');
     const { service, store } = await start(path, new ScriptedChecks());
     await store.commit({
       outbox: [{ id: 'taken-id', subject: 'saga.events.x.completed', payload: Buffer.alloc(0), headers: {}, createdAt: 1, orderingKey: 'x' }],
@@ -202,7 +203,7 @@ describe('MessageService', () => {
 
   it('commits on a COMMIT check-back and rolls back on a ROLLBACK one, passing key, subject, headers and the check number', async () => {
     const checks = new ScriptedChecks((c) => ({ kind: c.key === 'order-of-cb-commit' ? 'COMMIT' : 'ROLLBACK' }));
-    const { service, outbox } = await start(dbPath('checkback'), checks);
+    const { service, outbox } = await start(await dbPath('checkback'), checks);
     await service.prepare(message('cb-commit'));
     await service.prepare(message('cb-rollback'));
     await expect.poll(async () => (await service.get('cb-commit')).state === 'COMMITTED', { message: 'check-back commit', timeout: 5000 }).toBe(true);
@@ -219,7 +220,7 @@ describe('MessageService', () => {
   it('checks an undecided message max_checks times, then discards it with a MESSAGE_DISCARDED alert', async () => {
     let n = 0;
     const checks = new ScriptedChecks(() => (++n % 2 === 0 ? { kind: 'error', code: 'UNAVAILABLE', message: 'down' } : { kind: 'UNKNOWN' }));
-    const { service, outbox } = await start(dbPath('discard'), checks);
+    const { service, outbox } = await start(await dbPath('discard'), checks);
     await service.prepare(message('discard-1'));
     await expect.poll(async () => (await service.get('discard-1')).state, { message: 'discard', timeout: 5000 }).toBe('DISCARDED');
     const view = await service.get('discard-1');
@@ -242,7 +243,7 @@ describe('MessageService', () => {
   it('ignores a check-back answer that arrives after the producer decided', async () => {
     let release: (a: CheckAnswer) => void = () => undefined;
     const checks = new ScriptedChecks(() => new Promise<CheckAnswer>((r) => (release = r)));
-    const { service, outbox } = await start(dbPath('stale'), checks);
+    const { service, outbox } = await start(await dbPath('stale'), checks);
     await service.prepare(message('stale-1'));
     await expect.poll(() => checks.calls.length === 1, { message: 'the check-back call', timeout: 5000 }).toBe(true);
     expect(await service.commit('stale-1')).toBe('COMMITTED');
@@ -255,8 +256,9 @@ describe('MessageService', () => {
   });
 
   it('publishes a committed message only once its deliver_at has come', async () => {
-    const { service, outbox } = await start(dbPath('delayed'), new ScriptedChecks());
-    const deliverAt = Date.now() + 400;
+    const { service, outbox } = await start(await dbPath('delayed'), new ScriptedChecks());
+    // Far enough ahead that prepare, commit and the reads below (a new connection each on PostgreSQL) finish first on a loaded machine.
+    const deliverAt = Date.now() + 1500;
     await service.prepare(message('later-1', { deliverAt }));
     expect(await service.commit('later-1')).toBe('COMMITTED');
     expect(await outbox()).toEqual([]);
@@ -267,7 +269,7 @@ describe('MessageService', () => {
   });
 
   it('survives a crash: check-backs and delayed deliveries resume from the log after a restart', async () => {
-    const path = dbPath('restart');
+    const path = await dbPath('restart');
     const checks = new ScriptedChecks(() => ({ kind: 'COMMIT' }));
     const first = await start(path, checks);
     await first.service.prepare(message('r-prepared', { checkPolicy: { ...fast, checkAfterMs: 300 } }));
@@ -290,7 +292,7 @@ describe('MessageService', () => {
       await gate;
       return { kind: 'ROLLBACK' };
     });
-    const { service } = await start(dbPath('bounded'), checks, { maxConcurrentChecks: 2 });
+    const { service } = await start(await dbPath('bounded'), checks, { maxConcurrentChecks: 2 });
     for (let i = 0; i < 6; i++) await service.prepare(message(`b-${i}`));
     await expect.poll(() => checks.calls.length === 2, { message: 'two calls', timeout: 5000 }).toBe(true);
     expect(checks.inFlight).toBe(2);
@@ -303,7 +305,7 @@ describe('MessageService', () => {
   });
 
   it('refuses new messages beyond maxPrepared with RESOURCE_EXHAUSTED', async () => {
-    const { service } = await start(dbPath('capacity'), new ScriptedChecks(), { maxPrepared: 2 });
+    const { service } = await start(await dbPath('capacity'), new ScriptedChecks(), { maxPrepared: 2 });
     await service.prepare(message('cap-1', { checkPolicy: { ...fast, checkAfterMs: 60_000 } }));
     await service.prepare(message('cap-2', { checkPolicy: { ...fast, checkAfterMs: 60_000 } }));
     expect(await errorKind(service.prepare(message('cap-3')))).toBe('RESOURCE_EXHAUSTED');
@@ -312,7 +314,7 @@ describe('MessageService', () => {
   });
 
   it('records published_at from the outbox and deletes decided messages after the retention', async () => {
-    const path = dbPath('maintenance');
+    const path = await dbPath('maintenance');
     const { service, store } = await start(path, new ScriptedChecks(), { retentionMs: 300 }, { maintenanceIntervalMs: 20 });
     await service.prepare(message('keep-1', { checkPolicy: { ...fast, checkAfterMs: 60_000 } }));
     await service.prepare(message('pub-1'));

@@ -11,6 +11,7 @@
 import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaDefinition, SagaState, SagaSummary, ListSagasFilter } from '../domain/saga-types.js';
 import type { MessageRecord, MessageState, MessageView } from '../messages/message-types.js';
+import type { MessageListReads } from '../messages/message-list.js';
 
 export interface SagaRow {
   readonly key: number;
@@ -213,7 +214,7 @@ export interface MessageStore {
 }
 
 /** Everything a backend implements. */
-export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxStore, DeadLetterStore, MessageStore {
+export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxStore, DeadLetterStore, MessageStore, MessageListReads {
   open(): Promise<void>;
   /** Waits for queued writes, then closes. */
   close(): Promise<void>;

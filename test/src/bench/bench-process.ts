@@ -113,6 +113,7 @@ export class BenchProcess {
 }
 
 export interface CoordinatorOptions {
+  /** A SQLite file path or a postgres:// URL. */
   readonly db: string;
   /** Participant name -> address. */
   readonly participants: Readonly<Record<string, string>>;
@@ -133,7 +134,7 @@ export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProce
     args: [...(o.nodeArgs ?? []), process.env.BENCH_COORDINATOR_MAIN ?? COORDINATOR_MAIN],
     env: {
       SAGA_LISTEN: `127.0.0.1:${o.port ?? 0}`,
-      SAGA_DB: o.db,
+      ...(o.db.startsWith('postgres://') ? { SAGA_DATABASE_URL: o.db } : { SAGA_DB: o.db }),
       SAGA_SYNCHRONOUS: o.synchronous,
       SAGA_PARTICIPANTS: Object.entries(o.participants)
         .map(([name, address]) => `${name}=${address}`)

@@ -1,7 +1,7 @@
 // What the kernel says about a process (Linux /proc): CPU time consumed and
 // resident memory, now and at its peak.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 let ticksPerSecond: number | undefined;
@@ -26,6 +26,29 @@ export function cpuTimeMs(pid: number): number {
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   return ((utime + stime) * 1000) / clockTicks();
+}
+
+/**
+ * CPU ms of a process and its children alive now, plus the children it
+ * reaped (cutime + cstime): a PostgreSQL server and its backends.
+ */
+export function processTreeCpuMs(pid: number): number {
+  const fields = (p: string): string[] => {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  const own = fields(String(pid));
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = fields(entry);
+      if (Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return (ticks * 1000) / clockTicks();
 }
 
 export interface MemoryStats {

@@ -19,11 +19,13 @@ import { Drive, split } from './drive.js';
 import { round, summarize } from './histogram.js';
 import { buildRequest, type WorkerConfig } from './worker-protocol.js';
 import { prefillFinishedSagas } from './prefill.js';
-import { boxCpuMs, cpuTimeMs, machine, memory } from './proc-stats.js';
+import { boxCpuMs, cpuTimeMs, machine, memory, processTreeCpuMs } from './proc-stats.js';
 import { runCalibrate } from './scenario-calibrate.js';
 import { runDeadlines } from './scenario-deadlines.js';
 import { runParked } from './scenario-parked.js';
 import { runRecovery } from './scenario-recovery.js';
+import { startPostgresCluster, type PostgresCluster } from '@saga/coordinator/testing';
+import pg from 'pg';
 import { queryDb } from '../support/sqlite-inspect.js';
 
 const HELP = `npm run bench -- [flags]
@@ -64,7 +66,10 @@ Throughput flags:
                         the CPUs to the coordinator) or grpc-js
   --wait-ms MS          StartSaga wait_ms: the answer carries the outcome (default 30000;
                         0 = fire and forget: then latency is StartSaga's only)
-  --prefill N           insert N finished sagas into the database before measuring
+  --store sqlite|postgres  the coordinator's store (default sqlite); postgres starts a PostgreSQL
+                        cluster of its own (fsync on, in a temp dir) and reports its CPU per
+                        saga too (the server shares this machine's cores)
+  --prefill N           insert N finished sagas into the database before measuring (sqlite only)
   --participant-transport http2|grpc-js|ab
                         the coordinator's client to participants: the lean node:http2 channel
                         (default), grpc-js tuned alike (channelz off, same keepalive), or ab:
@@ -177,9 +182,13 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
   const driver = args.string('driver', 'lean');
   if (driver !== 'lean' && driver !== 'grpc-js') throw new Error(`--driver must be lean or grpc-js, not "${driver}"`);
   const prefill = args.number('prefill', 0);
+  const store = args.string('store', 'sqlite');
+  if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store must be sqlite or postgres, not "${store}"`);
+  if (store === 'postgres' && prefill > 0) throw new Error('--prefill writes a SQLite file: use it with --store sqlite');
   args.rejectUnknown();
 
-  const db = join(c.dir, dbName);
+  const cluster: PostgresCluster | undefined = store === 'postgres' ? await startPostgresCluster({ fsync: true }) : undefined;
+  const db = cluster === undefined ? join(c.dir, dbName) : await cluster.createDatabase(dbName);
   const { procs: participants, registry } = await startParticipants(c.participants, 'ok');
   let coordinator: BenchProcess | undefined;
   const drives: Drive[] = [];
@@ -244,6 +253,8 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     const lastCpu = new Map<number, number>();
     interface Reading {
       co: number;
+      /** The PostgreSQL server and its backends (0 with SQLite). */
+      pg: number;
       parts: number;
       drivers: number;
       self: number;
@@ -254,6 +265,7 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     let windowEnd: Reading | undefined;
     const readAll = (): Reading => ({
       co: cpuTimeMs(co.pid),
+      pg: cluster === undefined ? 0 : processTreeCpuMs(cluster.pid),
       parts: cpuOf(partPids, lastCpu),
       drivers: cpuOf(drive.pids, lastCpu),
       self: cpuTimeMs(process.pid),
@@ -295,19 +307,20 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     const lat = summarize(result.windowLatencies);
     const n = result.windowCompleted;
     const wallMs = b.t - a.t;
-    const ours = b.co - a.co + (b.parts - a.parts) + (b.drivers - a.drivers) + (b.self - a.self);
+    const ours = b.co - a.co + (b.pg - a.pg) + (b.parts - a.parts) + (b.drivers - a.drivers) + (b.self - a.self);
     const otherCores = Math.max(0, (b.box - a.box - ours) / wallMs);
     if (process.env.BENCH_DEBUG) log(JSON.stringify({ a, b, wallMs }));
     await co.stop();
-    const states = prefill > 0 ? [] : await queryDb<{ state: string; n: number }>(db, 'SELECT state, COUNT(*) AS n FROM sagas GROUP BY state');
+    const states = prefill > 0 ? [] : await sagaStates(db);
     const out = {
-      params: { steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, driver, waitMs, prefill, participantTransport: transport, coordinatorNodeArgs: c.nodeArgs },
+      params: { store, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, driver, waitMs, prefill, participantTransport: transport, coordinatorNodeArgs: c.nodeArgs },
       results: {
         sagasPerSecond: round(n / duration, 1),
         completedInWindow: n,
         latencyMs: { p50: round(lat.p50), p95: round(lat.p95), p99: round(lat.p99), max: round(lat.max), mean: round(lat.mean) },
         coordinatorCpuMsPerSaga: round((b.co - a.co) / n, 3),
         coordinatorCpuUtilization: round((b.co - a.co) / wallMs, 3),
+        postgresCpuMsPerSaga: cluster === undefined ? undefined : round((b.pg - a.pg) / n, 3),
         participantCpuMsPerSaga: round((b.parts - a.parts) / n, 3),
         driverCpuMsPerSaga: round((b.drivers - a.drivers) / n, 3),
         boxCpuUtilizationCores: round((b.box - a.box) / wallMs, 2),
@@ -330,10 +343,11 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     process.stdout.write(
       [
         '',
-        `== ${c.steps}-step sagas, ${rate !== undefined ? `offered ${fmt(rate)}/s` : `concurrency ${concurrency}`}, synchronous=${c.sync}${prefill > 0 ? `, ${fmt(prefill)} finished sagas retained` : ''}`,
+        `== ${store} store, ${c.steps}-step sagas, ${rate !== undefined ? `offered ${fmt(rate)}/s` : `concurrency ${concurrency}`}, synchronous=${c.sync}${prefill > 0 ? `, ${fmt(prefill)} finished sagas retained` : ''}`,
         `sagas/s                      ${fmt(r.sagasPerSecond, 1)}  (${fmt(n)} completed in ${duration} s)`,
         `saga latency ms              p50 ${fmt(r.latencyMs.p50, 2)}  p95 ${fmt(r.latencyMs.p95, 2)}  p99 ${fmt(r.latencyMs.p99, 2)}  max ${fmt(r.latencyMs.max, 1)}`,
         `coordinator CPU per saga     ${fmt(r.coordinatorCpuMsPerSaga, 3)} ms  (${fmt(r.coordinatorCpuUtilization * 100)} % of one core)`,
+        r.postgresCpuMsPerSaga !== undefined ? `PostgreSQL CPU per saga      ${fmt(r.postgresCpuMsPerSaga, 3)} ms  (server and backends)` : '',
         `participant / driver CPU     ${fmt(r.participantCpuMsPerSaga, 3)} / ${fmt(r.driverCpuMsPerSaga, 3)} ms per saga`,
         `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB, 1)} MiB`,
         `machine CPU in use           ${fmt(r.boxCpuUtilizationCores, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores, 2)}${r.otherProcessesCpuCores > 0.3 ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
@@ -348,6 +362,20 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     for (const d of drives) d.kill();
     await coordinator?.stop();
     await Promise.all(participants.map((p) => p.stop()));
+    await cluster?.stop();
+  }
+}
+
+/** Sagas per state in the coordinator's store (a SQLite file or a postgres:// URL). */
+async function sagaStates(db: string): Promise<{ state: string; n: number }[]> {
+  const sql = 'SELECT state, COUNT(*) AS n FROM sagas GROUP BY state';
+  if (!db.startsWith('postgres://')) return queryDb<{ state: string; n: number }>(db, sql);
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  try {
+    return (await client.query<{ state: string; n: string }>(sql)).rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+  } finally {
+    await client.end();
   }
 }
 

@@ -2,7 +2,8 @@
 // every participant implementation (TypeScript, Go, Python). The hazards of
 // at-least-once delivery are produced the way they happen in production:
 // late requests, lost responses and timeouts, using the participants' fault
-// switches (test/conformance/PARTICIPANT-PROTOCOL.md).
+// switches (test/conformance/PARTICIPANT-PROTOCOL.md). All of it runs on each
+// store backend (SQLite and PostgreSQL).
 //
 // Scenarios a language cannot pass would be listed in KNOWN_GAPS with the
 // reason; today every implementation passes every scenario.
@@ -10,6 +11,7 @@
 import { AttemptOutcome, Operation, SagaOutcome, StepStatus, type RetryPolicy, type Saga, type StepDefinition } from '@saga/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator } from '../support/launchers.js';
+import { STORE_BACKENDS, useStoreBackends } from '../support/store-backends.js';
 import type { ManagedProcess } from '../support/managed-process.js';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { idFor, testDir } from '../support/test-dir.js';
@@ -18,34 +20,6 @@ import { ADAPTERS, type ParticipantAdapter } from './participant-adapters.js';
 
 /** label -> scenario title -> reason. Empty: no implementation has a known gap. */
 const KNOWN_GAPS: Readonly<Record<string, Readonly<Record<string, string>>>> = {};
-
-const dir = testDir('conformance');
-const processes = new Map<string, ManagedProcess>();
-let coordinator: ManagedProcess;
-let client: TestCoordinatorClient;
-
-const dbOf = (a: ParticipantAdapter): string => dir.file(`${a.participant}.db`);
-const participantOf = (a: ParticipantAdapter): ManagedProcess => {
-  const p = processes.get(a.participant);
-  if (p === undefined) throw new Error(`${a.label} is not running`);
-  return p;
-};
-
-beforeAll(async () => {
-  await Promise.all(ADAPTERS.map(async (a) => processes.set(a.participant, await a.start({ db: dbOf(a) }))));
-  coordinator = await startCoordinator({
-    db: dir.file('coordinator.db'),
-    participants: Object.fromEntries([...processes].map(([name, p]) => [name, p.address])),
-  });
-  client = new TestCoordinatorClient(coordinator.address);
-});
-
-afterAll(async () => {
-  client?.close();
-  await coordinator?.stop();
-  await Promise.all([...processes.values()].map((p) => p.stop()));
-  dir.remove();
-});
 
 const policy = (over: Partial<RetryPolicy> = {}): RetryPolicy => ({
   maxAttempts: 4,
@@ -77,141 +51,173 @@ function attemptsOf(saga: Saga, step: string, op: Operation): Saga['steps'][numb
   return saga.steps.find((s) => s.definition?.name === step)?.attempts.filter((x) => x.operation === op) ?? [];
 }
 
-for (const a of ADAPTERS) {
-  describe(`conformance: ${a.label}`, () => {
-    const db = (): string => dbOf(a);
-    const scenario = (title: string, body: () => Promise<void>): void => {
-      const gap = KNOWN_GAPS[a.label]?.[title];
-      if (gap !== undefined) it.skip(`${title} (known gap: ${gap})`, body);
-      else it(title, body);
-    };
+const stores = useStoreBackends();
 
-    scenario('happy path: one execute, one effect', async () => {
-      const sagaId = idFor(`${a.participant} happy`);
-      const before = await a.balance(db());
-      const r = await client.start({ sagaId, name: 'conformance', steps: [stepFor(a, 'work')], waitMs: 20_000 });
-      expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
-      expect(await a.executeEffects(db(), sagaId)).toBe(1);
-      expect(await a.balance(db())).toBe(before - a.unit);
-    });
+describe.each(STORE_BACKENDS)('on the %s store', (backend) => {
+  const dir = testDir(`conformance ${backend}`);
+  const processes = new Map<string, ManagedProcess>();
+  let coordinator: ManagedProcess | undefined;
+  let client: TestCoordinatorClient;
 
-    scenario('business failure: FAILED, no effect, saga compensated', async () => {
-      const sagaId = idFor(`${a.participant} business failure`);
-      const before = await a.balance(db());
-      const r = await client.start({ sagaId, name: 'conformance', steps: [stepFor(a, 'work', { payloadValue: a.failingPayload })], waitMs: 20_000 });
-      expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
-      const saga = await client.get(sagaId);
-      expect(attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE).map((x) => x.outcome)).toEqual([AttemptOutcome.ATTEMPT_OUTCOME_FAILED]);
-      expect(attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE)[0]!.errorCode).not.toBe('');
-      expect(await a.executeEffects(db(), sagaId)).toBe(0);
-      expect(await a.compensateEffects(db(), sagaId)).toBe(0);
-      expect(await a.balance(db())).toBe(before);
-    });
+  const dbOf = (a: ParticipantAdapter): string => dir.file(`${a.participant}.db`);
+  const participantOf = (a: ParticipantAdapter): ManagedProcess => {
+    const p = processes.get(a.participant);
+    if (p === undefined) throw new Error(`${a.label} is not running`);
+    return p;
+  };
 
-    scenario('transient failure then success: retried, applied once', async () => {
-      const sagaId = idFor(`${a.participant} transient`);
-      const r = await client.start({ sagaId, name: 'conformance', steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'error@2' } })], waitMs: 20_000 });
-      expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
-      const saga = await client.get(sagaId);
-      expect(attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE).map((x) => x.outcome)).toEqual([
-        AttemptOutcome.ATTEMPT_OUTCOME_ERROR,
-        AttemptOutcome.ATTEMPT_OUTCOME_ERROR,
-        AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED,
-      ]);
-      expect(await a.executeEffects(db(), sagaId)).toBe(1);
+  beforeAll(async () => {
+    await Promise.all(ADAPTERS.map(async (a) => processes.set(a.participant, await a.start({ db: dbOf(a) }))));
+    coordinator = await startCoordinator({
+      db: (await stores.location(backend, `conformance ${backend}`)) ?? dir.file('coordinator.db'),
+      participants: Object.fromEntries([...processes].map(([name, p]) => [name, p.address])),
     });
-
-    scenario('duplicate Execute: a late first attempt after the retry succeeded has no second effect', async () => {
-      const sagaId = idFor(`${a.participant} duplicate execute`);
-      const before = await a.balance(db());
-      const lateAnswered = participantOf(a).watchLog((line) => a.answered(line, sagaId, 'execute', 1));
-      // Attempt 1 arrives late (after its timeout); attempt 2 applies; attempt 1 then arrives as a duplicate.
-      const r = await client.start({
-        sagaId,
-        name: 'conformance',
-        steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'sleep-before=700@1' }, retry: policy({ attemptTimeoutMs: 250 }) })],
-        waitMs: 20_000,
-      });
-      expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
-      // The participant's own record that it handled the late attempt 1; only then is "no second effect" meaningful.
-      await waitFor(lateAnswered, 'the participant to answer the late attempt-1 Execute');
-      expect(await a.executeEffects(db(), sagaId)).toBe(1);
-      expect(await a.balance(db())).toBe(before - a.unit);
-    });
-
-    scenario('lost response: Execute applied, answer timed out, retried with the same key, applied once', async () => {
-      const sagaId = idFor(`${a.participant} lost response`);
-      const before = await a.balance(db());
-      const r = await client.start({
-        sagaId,
-        name: 'conformance',
-        steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'sleep-after=600@1' }, retry: policy({ attemptTimeoutMs: 250 }) })],
-        waitMs: 20_000,
-      });
-      expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
-      const saga = await client.get(sagaId);
-      const tries = attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE);
-      // The answer was lost: the coordinator's deadline, or the participant's own (propagated) one, fired first.
-      expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(tries[0]!.errorCode);
-      expect(tries.at(-1)!.outcome).toBe(AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED);
-      expect(await a.executeEffects(db(), sagaId)).toBe(1);
-      expect(await a.balance(db())).toBe(before - a.unit);
-    });
-
-    scenario('Compensate before Execute: a null compensation succeeds without touching data', async () => {
-      const sagaId = idFor(`${a.participant} null compensation`);
-      const before = await a.balance(db());
-      const r = await client.start({
-        sagaId,
-        name: 'conformance',
-        steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'sleep-before=900@1' }, retry: policy({ maxAttempts: 1, attemptTimeoutMs: 250 }) })],
-        waitMs: 20_000,
-      });
-      expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
-      const saga = await client.get(sagaId);
-      expect(attemptsOf(saga, 'work', Operation.OPERATION_COMPENSATE).map((x) => x.outcome)).toEqual([AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED]);
-      expect(saga.steps[0]!.compensateStatus).toBe(StepStatus.STEP_STATUS_SUCCEEDED);
-      expect(await a.compensateEffects(db(), sagaId)).toBe(0);
-      expect(await a.balance(db())).toBe(before);
-    });
-
-    scenario('Execute after Compensate (hanging): the late Execute is refused without effect', async () => {
-      const sagaId = idFor(`${a.participant} hanging`);
-      const before = await a.balance(db());
-      const lateAnswered = participantOf(a).watchLog((line) => a.answered(line, sagaId, 'execute', 1));
-      const r = await client.start({
-        sagaId,
-        name: 'conformance',
-        steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'sleep-before=900@1' }, retry: policy({ maxAttempts: 1, attemptTimeoutMs: 250 }) })],
-        waitMs: 20_000,
-      });
-      expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
-      // The Execute wakes 900 ms after it was sent, after its Compensate: wait for the participant's record of answering it.
-      await waitFor(lateAnswered, 'the participant to answer the late Execute (after its Compensate)');
-      expect(await a.executeEffects(db(), sagaId)).toBe(0);
-      expect(await a.balance(db())).toBe(before);
-    });
-
-    scenario('Compensate twice: a retried compensation restores exactly once', async () => {
-      const sagaId = idFor(`${a.participant} compensate twice`);
-      const before = await a.balance(db());
-      const r = await client.start({
-        sagaId,
-        name: 'conformance',
-        steps: [
-          stepFor(a, 'first', { metadata: { 'fault.compensate': 'sleep-after=600@1' }, compensationRetry: policy({ attemptTimeoutMs: 250 }) }),
-          stepFor(a, 'second', { payloadValue: a.failingPayload }),
-        ],
-        waitMs: 20_000,
-      });
-      expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
-      const saga = await client.get(sagaId);
-      const comps = attemptsOf(saga, 'first', Operation.OPERATION_COMPENSATE);
-      expect(comps.length).toBeGreaterThanOrEqual(2);
-      expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(comps[0]!.errorCode);
-      expect(await a.executeEffects(db(), sagaId)).toBe(1);
-      expect(await a.compensateEffects(db(), sagaId)).toBe(1);
-      expect(await a.balance(db())).toBe(before);
-    });
+    client = new TestCoordinatorClient(coordinator.address);
   });
-}
+
+  afterAll(async () => {
+    client?.close();
+    await coordinator?.stop();
+    await Promise.all([...processes.values()].map((p) => p.stop()));
+    dir.remove();
+  });
+
+  for (const a of ADAPTERS) {
+    describe(`conformance: ${a.label}`, () => {
+      const db = (): string => dbOf(a);
+      const scenario = (title: string, body: () => Promise<void>): void => {
+        const gap = KNOWN_GAPS[a.label]?.[title];
+        if (gap !== undefined) it.skip(`${title} (known gap: ${gap})`, body);
+        else it(title, body);
+      };
+
+      scenario('happy path: one execute, one effect', async () => {
+        const sagaId = idFor(`${a.participant} happy`);
+        const before = await a.balance(db());
+        const r = await client.start({ sagaId, name: 'conformance', steps: [stepFor(a, 'work')], waitMs: 20_000 });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
+        expect(await a.executeEffects(db(), sagaId)).toBe(1);
+        expect(await a.balance(db())).toBe(before - a.unit);
+      });
+
+      scenario('business failure: FAILED, no effect, saga compensated', async () => {
+        const sagaId = idFor(`${a.participant} business failure`);
+        const before = await a.balance(db());
+        const r = await client.start({ sagaId, name: 'conformance', steps: [stepFor(a, 'work', { payloadValue: a.failingPayload })], waitMs: 20_000 });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+        const saga = await client.get(sagaId);
+        expect(attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE).map((x) => x.outcome)).toEqual([AttemptOutcome.ATTEMPT_OUTCOME_FAILED]);
+        expect(attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE)[0]!.errorCode).not.toBe('');
+        expect(await a.executeEffects(db(), sagaId)).toBe(0);
+        expect(await a.compensateEffects(db(), sagaId)).toBe(0);
+        expect(await a.balance(db())).toBe(before);
+      });
+
+      scenario('transient failure then success: retried, applied once', async () => {
+        const sagaId = idFor(`${a.participant} transient`);
+        const r = await client.start({ sagaId, name: 'conformance', steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'error@2' } })], waitMs: 20_000 });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
+        const saga = await client.get(sagaId);
+        expect(attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE).map((x) => x.outcome)).toEqual([
+          AttemptOutcome.ATTEMPT_OUTCOME_ERROR,
+          AttemptOutcome.ATTEMPT_OUTCOME_ERROR,
+          AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED,
+        ]);
+        expect(await a.executeEffects(db(), sagaId)).toBe(1);
+      });
+
+      scenario('duplicate Execute: a late first attempt after the retry succeeded has no second effect', async () => {
+        const sagaId = idFor(`${a.participant} duplicate execute`);
+        const before = await a.balance(db());
+        const lateAnswered = participantOf(a).watchLog((line) => a.answered(line, sagaId, 'execute', 1));
+        // Attempt 1 arrives late (after its timeout); attempt 2 applies; attempt 1 then arrives as a duplicate.
+        const r = await client.start({
+          sagaId,
+          name: 'conformance',
+          steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'sleep-before=700@1' }, retry: policy({ attemptTimeoutMs: 250 }) })],
+          waitMs: 20_000,
+        });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
+        // The participant's own record that it handled the late attempt 1; only then is "no second effect" meaningful.
+        await waitFor(lateAnswered, 'the participant to answer the late attempt-1 Execute');
+        expect(await a.executeEffects(db(), sagaId)).toBe(1);
+        expect(await a.balance(db())).toBe(before - a.unit);
+      });
+
+      scenario('lost response: Execute applied, answer timed out, retried with the same key, applied once', async () => {
+        const sagaId = idFor(`${a.participant} lost response`);
+        const before = await a.balance(db());
+        const r = await client.start({
+          sagaId,
+          name: 'conformance',
+          steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'sleep-after=600@1' }, retry: policy({ attemptTimeoutMs: 250 }) })],
+          waitMs: 20_000,
+        });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
+        const saga = await client.get(sagaId);
+        const tries = attemptsOf(saga, 'work', Operation.OPERATION_EXECUTE);
+        // The answer was lost: the coordinator's deadline, or the participant's own (propagated) one, fired first.
+        expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(tries[0]!.errorCode);
+        expect(tries.at(-1)!.outcome).toBe(AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED);
+        expect(await a.executeEffects(db(), sagaId)).toBe(1);
+        expect(await a.balance(db())).toBe(before - a.unit);
+      });
+
+      scenario('Compensate before Execute: a null compensation succeeds without touching data', async () => {
+        const sagaId = idFor(`${a.participant} null compensation`);
+        const before = await a.balance(db());
+        const r = await client.start({
+          sagaId,
+          name: 'conformance',
+          steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'sleep-before=900@1' }, retry: policy({ maxAttempts: 1, attemptTimeoutMs: 250 }) })],
+          waitMs: 20_000,
+        });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+        const saga = await client.get(sagaId);
+        expect(attemptsOf(saga, 'work', Operation.OPERATION_COMPENSATE).map((x) => x.outcome)).toEqual([AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED]);
+        expect(saga.steps[0]!.compensateStatus).toBe(StepStatus.STEP_STATUS_SUCCEEDED);
+        expect(await a.compensateEffects(db(), sagaId)).toBe(0);
+        expect(await a.balance(db())).toBe(before);
+      });
+
+      scenario('Execute after Compensate (hanging): the late Execute is refused without effect', async () => {
+        const sagaId = idFor(`${a.participant} hanging`);
+        const before = await a.balance(db());
+        const lateAnswered = participantOf(a).watchLog((line) => a.answered(line, sagaId, 'execute', 1));
+        const r = await client.start({
+          sagaId,
+          name: 'conformance',
+          steps: [stepFor(a, 'work', { metadata: { 'fault.execute': 'sleep-before=900@1' }, retry: policy({ maxAttempts: 1, attemptTimeoutMs: 250 }) })],
+          waitMs: 20_000,
+        });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+        // The Execute wakes 900 ms after it was sent, after its Compensate: wait for the participant's record of answering it.
+        await waitFor(lateAnswered, 'the participant to answer the late Execute (after its Compensate)');
+        expect(await a.executeEffects(db(), sagaId)).toBe(0);
+        expect(await a.balance(db())).toBe(before);
+      });
+
+      scenario('Compensate twice: a retried compensation restores exactly once', async () => {
+        const sagaId = idFor(`${a.participant} compensate twice`);
+        const before = await a.balance(db());
+        const r = await client.start({
+          sagaId,
+          name: 'conformance',
+          steps: [
+            stepFor(a, 'first', { metadata: { 'fault.compensate': 'sleep-after=600@1' }, compensationRetry: policy({ attemptTimeoutMs: 250 }) }),
+            stepFor(a, 'second', { payloadValue: a.failingPayload }),
+          ],
+          waitMs: 20_000,
+        });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+        const saga = await client.get(sagaId);
+        const comps = attemptsOf(saga, 'first', Operation.OPERATION_COMPENSATE);
+        expect(comps.length).toBeGreaterThanOrEqual(2);
+        expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(comps[0]!.errorCode);
+        expect(await a.executeEffects(db(), sagaId)).toBe(1);
+        expect(await a.compensateEffects(db(), sagaId)).toBe(1);
+        expect(await a.balance(db())).toBe(before);
+      });
+    });
+  }
+});

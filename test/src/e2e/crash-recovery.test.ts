@@ -1,5 +1,5 @@
 // kill -9 of the coordinator at the dangerous instants, then a restart on the
-// same log: every saga reaches the right terminal state and every
+// same log (SQLite and PostgreSQL): every saga reaches the right terminal state and every
 // participant's effect is applied exactly once (participants dedupe by
 // idempotency key through their barrier).
 
@@ -7,6 +7,7 @@ import { Operation, SagaState } from '@saga/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fourSteps, INITIAL_POINTS, INITIAL_STOCK, startOrderScenario, type OrderScenario } from '../support/order-scenario.js';
 import { queryDb, scalar } from '../support/sqlite-inspect.js';
+import { STORE_BACKENDS, storeScalar, useStoreBackends } from '../support/store-backends.js';
 import { idFor } from '../support/test-dir.js';
 
 let s: OrderScenario | undefined;
@@ -18,10 +19,6 @@ afterEach(async () => {
 
 const TERMINAL = [SagaState.SAGA_STATE_COMPLETED, SagaState.SAGA_STATE_COMPENSATED, SagaState.SAGA_STATE_MANUAL];
 
-async function crashAt(name: string, point: string): Promise<OrderScenario> {
-  s = await startOrderScenario(name, { SAGA_TEST_CRASH_AT: point });
-  return s;
-}
 
 async function expectKilled(sc: OrderScenario): Promise<void> {
   const exit = await sc.coordinator.exited;
@@ -33,7 +30,16 @@ async function movements(sc: OrderScenario, sagaId: string): Promise<number[]> {
   return rows.map((r) => r.delta);
 }
 
-describe('crash recovery', () => {
+const stores = useStoreBackends();
+
+describe.each(STORE_BACKENDS)('crash recovery (%s store)', (backend) => {
+  const scenario = async (name: string, env: Record<string, string> = {}): Promise<OrderScenario> => {
+    const dir = `${name} ${backend}`;
+    s = await startOrderScenario(dir, env, await stores.location(backend, dir));
+    return s;
+  };
+  const crashAt = (name: string, point: string): Promise<OrderScenario> => scenario(name, { SAGA_TEST_CRASH_AT: point });
+
   it('re-sends a call whose intent was durable but never sent (crash before the RPC)', async () => {
     const sc = await crashAt('crash after intent', 'after-dispatch-commit:reserve-stock:execute');
     const sagaId = idFor('crash after intent');
@@ -89,7 +95,7 @@ describe('crash recovery', () => {
   });
 
   it('recovers many sagas killed mid-flight with every effect exactly once', async () => {
-    const sc = (s = await startOrderScenario('crash many'));
+    const sc = await scenario('crash many');
     const ids = Array.from({ length: 40 }, (_, i) => idFor('crash many', String(i)));
     // Slow participants keep calls in flight; points run out after 10 sagas, so
     // both completions and compensations are interrupted.
@@ -103,9 +109,9 @@ describe('crash recovery', () => {
       ),
     );
     // Kill once some sagas are done and others are not.
-    await expect.poll(async () => (await scalar(sc.db('coordinator'), "SELECT COUNT(*) FROM sagas WHERE state <> 'RUNNING'")) >= 5, { timeout: 30_000 }).toBe(true);
+    await expect.poll(async () => (await storeScalar(sc.db('coordinator'), "SELECT COUNT(*) FROM sagas WHERE state <> 'RUNNING'")) >= 5, { timeout: 30_000 }).toBe(true);
     await sc.coordinator.crash();
-    const unfinished = await scalar(sc.db('coordinator'), "SELECT COUNT(*) FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')");
+    const unfinished = await storeScalar(sc.db('coordinator'), "SELECT COUNT(*) FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')");
     expect(unfinished).toBeGreaterThan(0);
     await sc.restartCoordinator();
     const sagas = await Promise.all(ids.map((id) => sc.client.waitForState(id, TERMINAL, 60_000)));

@@ -1,6 +1,7 @@
 // The order saga end to end with real processes: coordinator + four TypeScript
 // participants (orders, stock, points, notification), each with its own SQLite
-// file. Effects are checked in the participants' own databases.
+// file, the coordinator on each store backend (SQLite, PostgreSQL). Effects
+// are checked in the participants' own databases.
 
 import { status } from '@grpc/grpc-js';
 import {
@@ -16,17 +17,12 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fourSteps, orderSteps, startOrderScenario, type OrderScenario } from '../support/order-scenario.js';
 import { queryDb, scalar } from '../support/sqlite-inspect.js';
+import { STORE_BACKENDS, useStoreBackends } from '../support/store-backends.js';
 import { idFor } from '../support/test-dir.js';
 
 let s: OrderScenario;
 
-beforeAll(async () => {
-  s = await startOrderScenario('order-saga');
-});
-
-afterAll(async () => {
-  await s?.close();
-});
+const stores = useStoreBackends();
 
 const stockDelta = (sagaId: string): Promise<number> =>
   scalar(s.db('stock'), 'SELECT COALESCE(SUM(delta), 0) FROM stock_movements WHERE saga_id = ?', [sagaId]);
@@ -49,7 +45,15 @@ function compensationEnd(saga: Saga, step: string): number {
   return attempts(saga, step, Operation.OPERATION_COMPENSATE).at(-1)?.finishedAt?.getTime() ?? Number.NaN;
 }
 
-describe('order saga', () => {
+describe.each(STORE_BACKENDS)('order saga (%s store)', (backend) => {
+  beforeAll(async () => {
+    s = await startOrderScenario(`order-saga ${backend}`, {}, await stores.location(backend, `order-saga ${backend}`));
+  });
+
+  afterAll(async () => {
+    await s?.close();
+  });
+
   it('completes the happy path and applies every effect once', async () => {
     const sagaId = idFor('happy path');
     const r = await s.client.start({ sagaId, name: 'place-order', steps: fourSteps(), waitMs: 20_000 });

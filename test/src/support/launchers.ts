@@ -7,6 +7,7 @@ import { ManagedProcess } from './managed-process.js';
 import { COORDINATOR_MAIN, GO_PARTICIPANT_BIN, PYTHON_PARTICIPANT_DIR, TS_PARTICIPANT_MAIN } from './repo-paths.js';
 
 export interface CoordinatorLaunch {
+  /** The coordinator's store: a SQLite file path, or a postgres:// URL (see store-backends.ts). */
   readonly db: string;
   readonly participants: Readonly<Record<string, string>>;
   readonly env?: Readonly<Record<string, string>>;
@@ -21,7 +22,7 @@ export function startCoordinator(launch: CoordinatorLaunch): Promise<ManagedProc
     args: [COORDINATOR_MAIN],
     env: {
       SAGA_LISTEN: `127.0.0.1:${launch.port ?? 0}`,
-      SAGA_DB: launch.db,
+      ...(launch.db.startsWith('postgres://') ? { SAGA_DATABASE_URL: launch.db } : { SAGA_DB: launch.db }),
       SAGA_PARTICIPANTS: Object.entries(launch.participants)
         .map(([name, address]) => `${name}=${address}`)
         .join(','),

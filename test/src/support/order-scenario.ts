@@ -1,6 +1,7 @@
 // The source material's order scenario with real processes: the coordinator
 // and the four TypeScript participants (orders, stock, points, notification),
-// each with its own SQLite file.
+// each with its own SQLite file; the coordinator's store a SQLite file or a
+// PostgreSQL database (see store-backends.ts).
 
 import type { RetryPolicy, StepDefinition } from '@saga/proto';
 import { startCoordinator, startTsParticipant } from './launchers.js';
@@ -19,15 +20,21 @@ export interface OrderScenario {
   readonly participants: Record<Service, ManagedProcess>;
   coordinator: ManagedProcess;
   client: TestCoordinatorClient;
+  /** A participant's SQLite file, or the coordinator's store location (file path or postgres:// URL). */
   db(service: Service | 'coordinator'): string;
   /** Restarts the coordinator on the same database (after a crash or stop). */
   restartCoordinator(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startOrderScenario(name: string, coordinatorEnv: Record<string, string> = {}): Promise<OrderScenario> {
+export async function startOrderScenario(
+  name: string,
+  coordinatorEnv: Record<string, string> = {},
+  /** The coordinator's store location; default a SQLite file in the test dir. */
+  coordinatorStore?: string,
+): Promise<OrderScenario> {
   const dir = testDir(name);
-  const db = (s: Service | 'coordinator'): string => dir.file(`${s}.db`);
+  const db = (s: Service | 'coordinator'): string => (s === 'coordinator' && coordinatorStore !== undefined ? coordinatorStore : dir.file(`${s}.db`));
   const seeds: Record<Service, unknown> = {
     orders: {},
     stock: { stock: { 'sku-1': INITIAL_STOCK } },

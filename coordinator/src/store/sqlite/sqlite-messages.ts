@@ -5,7 +5,16 @@
 // text (the writer caches prepared statements by text).
 
 import type { MessageRecord, MessageState, MessageView } from '../../messages/message-types.js';
-import type { MessageInsert, MessageUpdate, OutboxInsert } from '../store.js';
+import {
+  alertValues,
+  deliveryValues,
+  MESSAGE_COLUMNS,
+  messageInsertValues,
+  messageUpdateValues,
+  toMessageRecord,
+  type MessageRowDb,
+} from '../message-row.js';
+import type { MessageDelivery, MessageInsert, MessageUpdate, OutboxInsert } from '../store.js';
 import type { SqliteConnection, SqlParam } from './sqlite-connection.js';
 
 /** A statement joining the group-committed transaction. */
@@ -14,51 +23,23 @@ export interface SqlStatement {
   readonly params: readonly SqlParam[];
 }
 
-interface MessageRowDb {
-  id: string;
-  subject: string;
-  msg_key: string;
-  headers: string;
-  producer: string;
-  check_after_ms: number;
-  check_interval_ms: number;
-  max_checks: number;
-  check_timeout_ms: number;
-  content_hash: string;
-  state: MessageState;
-  checks: number;
-  created_at: number;
-  decided_at: number | null;
-  deliver_at: number | null;
-  next_check_at: number | null;
-  enqueued_at: number | null;
-  published_at: number | null;
-  reason: string;
-  version: number;
-}
-
-const COLUMNS = [
-  'id', 'subject', 'msg_key', 'headers', 'producer', 'check_after_ms', 'check_interval_ms', 'max_checks', 'check_timeout_ms',
-  'content_hash', 'state', 'checks', 'created_at', 'decided_at', 'deliver_at', 'next_check_at', 'enqueued_at', 'published_at',
-  'reason', 'version',
-];
-const RECORD_COLUMNS = COLUMNS.join(', ');
-const INSERT_COLUMNS = ['payload', ...COLUMNS].join(', ');
+const RECORD_COLUMNS = MESSAGE_COLUMNS.join(', ');
+const INSERT_COLUMNS = ['payload', ...MESSAGE_COLUMNS].join(', ');
 
 export async function getMessage(db: SqliteConnection, id: string): Promise<MessageRecord | undefined> {
   const rows = await db.all<MessageRowDb>(`SELECT ${RECORD_COLUMNS} FROM tx_messages WHERE id = ?`, [id]);
-  return rows[0] === undefined ? undefined : toRecord(rows[0]);
+  return rows[0] === undefined ? undefined : toMessageRecord(rows[0]);
 }
 
 export async function viewMessage(db: SqliteConnection, id: string, deliveryId: string): Promise<MessageView | undefined> {
   const rows = await db.all<MessageRowDb & { payload: Buffer; sent_at: number | null }>(
-    `SELECT ${COLUMNS.map((c) => `m.${c}`).join(', ')}, m.payload, o.sent_at
+    `SELECT ${MESSAGE_COLUMNS.map((c) => `m.${c}`).join(', ')}, m.payload, o.sent_at
        FROM tx_messages m LEFT JOIN outbox o ON o.id = ? WHERE m.id = ?`,
     [deliveryId, id],
   );
   const row = rows[0];
   if (row === undefined) return undefined;
-  const record = toRecord(row);
+  const record = toMessageRecord(row);
   return { ...record, publishedAt: record.publishedAt ?? row.sent_at ?? undefined, payload: row.payload };
 }
 
@@ -124,29 +105,7 @@ export function messageStatements(inserts: readonly MessageInsert[], updates: re
 
 /** Inserts a new message; ignored if the id exists (the caller checked under its lock). */
 function insertStatement(m: MessageRecord, payload: Buffer): SqlStatement {
-  const params: SqlParam[] = [
-    payload,
-    m.id,
-    m.subject,
-    m.key,
-    JSON.stringify(m.headers),
-    m.producer,
-    m.policy.checkAfterMs,
-    m.policy.checkIntervalMs,
-    m.policy.maxChecks,
-    m.policy.checkTimeoutMs,
-    m.contentHash,
-    m.state,
-    m.checks,
-    m.createdAt,
-    m.decidedAt ?? null,
-    m.deliverAt ?? null,
-    m.nextCheckAt ?? null,
-    m.enqueuedAt ?? null,
-    m.publishedAt ?? null,
-    m.reason,
-    m.version,
-  ];
+  const params = messageInsertValues(m, payload);
   return {
     sql: `INSERT OR IGNORE INTO tx_messages (${INSERT_COLUMNS}) VALUES (${params.map(() => '?').join(', ')})`,
     params,
@@ -158,26 +117,16 @@ function updateStatement(next: MessageRecord, fromVersion: number): SqlStatement
   return {
     sql: `UPDATE tx_messages SET state = ?, checks = ?, decided_at = ?, next_check_at = ?, enqueued_at = ?, reason = ?, version = ?
            WHERE id = ? AND version = ?`,
-    params: [
-      next.state,
-      next.checks,
-      next.decidedAt ?? null,
-      next.nextCheckAt ?? null,
-      next.enqueuedAt ?? null,
-      next.reason,
-      next.version,
-      next.id,
-      fromVersion,
-    ],
+    params: messageUpdateValues(next, fromVersion),
   };
 }
 
 /** Copies the committed message (payload from its row, never held in memory) into the outbox. */
-function deliveryStatement(m: MessageRecord, d: NonNullable<MessageUpdate['delivery']>): SqlStatement {
+function deliveryStatement(m: MessageRecord, d: MessageDelivery): SqlStatement {
   return {
     sql: `INSERT OR IGNORE INTO outbox (id, subject, payload, headers, ordering_key, created_at)
           SELECT ?, subject, payload, ?, ?, ? FROM tx_messages WHERE id = ? AND version = ? AND state = 'COMMITTED'`,
-    params: [d.outboxId, JSON.stringify(d.headers), d.orderingKey, d.createdAt, m.id, m.version],
+    params: deliveryValues(m, d),
   };
 }
 
@@ -185,33 +134,6 @@ function alertStatement(m: MessageRecord, o: OutboxInsert): SqlStatement {
   return {
     sql: `INSERT OR IGNORE INTO outbox (id, subject, payload, headers, ordering_key, created_at)
           SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tx_messages WHERE id = ? AND version = ? AND state = 'DISCARDED')`,
-    params: [o.id, o.subject, o.payload, JSON.stringify(o.headers), o.orderingKey, o.createdAt, m.id, m.version],
-  };
-}
-
-function toRecord(r: MessageRowDb): MessageRecord {
-  return {
-    id: r.id,
-    subject: r.subject,
-    key: r.msg_key,
-    headers: JSON.parse(r.headers) as Record<string, string>,
-    producer: r.producer,
-    policy: {
-      checkAfterMs: r.check_after_ms,
-      checkIntervalMs: r.check_interval_ms,
-      maxChecks: r.max_checks,
-      checkTimeoutMs: r.check_timeout_ms,
-    },
-    contentHash: r.content_hash,
-    state: r.state,
-    checks: r.checks,
-    createdAt: r.created_at,
-    decidedAt: r.decided_at ?? undefined,
-    deliverAt: r.deliver_at ?? undefined,
-    nextCheckAt: r.next_check_at ?? undefined,
-    enqueuedAt: r.enqueued_at ?? undefined,
-    publishedAt: r.published_at ?? undefined,
-    reason: r.reason,
-    version: r.version,
+    params: alertValues(m, o),
   };
 }

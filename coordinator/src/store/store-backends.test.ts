@@ -1,39 +1,29 @@
-// The SQLite store on a fresh file per test: recovery reads every active saga
-// (across its pages, skipping finished ones), reads see writes committed after
-// earlier reads (the stale-snapshot regression), a unit failing on its own
-// constraint is isolated from its batch, blobs are bound bytes, and a second
-// owner of the file is refused.
+// Both store backends (SQLite on a fresh file, PostgreSQL on a fresh database
+// of a test cluster) per test: recovery reads every active saga (across its
+// pages, skipping finished ones), reads see writes committed after earlier
+// reads (the stale-snapshot regression), a unit failing on its own constraint
+// is isolated from its batch, blobs are bound bytes, and saga keys are never
+// handed out twice across a restart. Then each backend's single owner: a
+// second SQLite owner of the file is refused; a second coordinator on a
+// PostgreSQL database is refused while the first holds it, and one whose lock
+// session was lost cannot write once another took over (its writes refused,
+// none applied).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../config/config.js';
-import type { SagaDefinition, SagaState } from '../../domain/saga-types.js';
-import { validateStartSaga } from '../../domain/validate-start-saga.js';
-import type { JournalEvent } from '../../domain/journal-event.js';
-import type { SagaRow, WriteUnit } from '../store.js';
-import { SqliteStore } from './sqlite-store.js';
-import { DatabaseInUseError } from './owner-lock.js';
-import { WriteConflictError } from '../write-conflict-error.js';
 import { hostname } from 'node:os';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/config.js';
+import type { JournalEvent } from '../domain/journal-event.js';
+import type { SagaDefinition, SagaState } from '../domain/saga-types.js';
+import { validateStartSaga } from '../domain/validate-start-saga.js';
+import { STORE_BACKENDS, useStoreFixtures } from '../testing/store-fixtures.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+import { DatabaseInUseError } from './sqlite/owner-lock.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { SagaRow, Store, WriteUnit } from './store.js';
+import { WriteConflictError } from './write-conflict-error.js';
 
-const dirs: string[] = [];
-const stores: SqliteStore[] = [];
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-async function openStore(name: string): Promise<SqliteStore> {
-  const dir = mkdtempSync(join(tmpdir(), `store-${name}-`));
-  dirs.push(dir);
-  const store = new SqliteStore({ path: join(dir, 'saga.db'), synchronous: 'NORMAL' });
-  await store.open();
-  stores.push(store);
-  return store;
-}
+const fixtures = useStoreFixtures();
 
 const definition: SagaDefinition = validateStartSaga(
   {
@@ -78,7 +68,9 @@ function sagaUnit(key: number, id: string, finished: boolean): WriteUnit {
   };
 }
 
-describe('SqliteStore', () => {
+describe.each(STORE_BACKENDS)('%s store', (backend) => {
+  const openStore = async (test: string): Promise<Store> => fixtures.open(await fixtures.location(backend, test));
+
   it('loads every active saga with its journal, across pages, skipping finished ones', async () => {
     const store = await openStore('recovery-pages');
     const active: string[] = [];
@@ -136,7 +128,9 @@ describe('SqliteStore', () => {
     expect((await store.getSagaRow('second'))?.key).toBe(other);
     expect(await store.getJournal(other)).toHaveLength(1);
     expect(await store.getJournal(key)).toHaveLength(1);
-    expect(store.failure()).toBeUndefined();
+    const failures: Error[] = [];
+    store.onFailed((e) => failures.push(e));
+    expect(failures).toEqual([]);
     // The store goes on: the next batch commits.
     await store.commit(sagaUnit(await store.nextSagaKey(), 'third', false));
     expect((await store.getSagaRow('third'))?.state).toBe('RUNNING');
@@ -150,9 +144,31 @@ describe('SqliteStore', () => {
     expect(Buffer.compare(rows[0]!.payload, payload)).toBe(0);
   });
 
+  it('never hands out a saga key again after a restart, used or not', async () => {
+    const location = await fixtures.location(backend, 'keys-after-restart');
+    const store = await fixtures.open(location);
+    const handedOut = [await store.nextSagaKey(), await store.nextSagaKey(), await store.nextSagaKey()];
+    await store.commit(sagaUnit(handedOut[0] ?? 0, 'only-one-used', false));
+    await store.close();
+    fixtures.forget(store);
+    const reopened = await fixtures.open(location);
+    const next = await reopened.nextSagaKey();
+    expect(next).toBeGreaterThan(Math.max(...handedOut));
+    await reopened.commit(sagaUnit(next, 'after-restart', false));
+    expect((await reopened.getSagaRow('after-restart'))?.key).toBe(next);
+  });
+});
+
+async function openPostgres(url: string, instance: string): Promise<PostgresStore> {
+  const store = fixtures.track(new PostgresStore({ url, instance }));
+  await store.open();
+  return store;
+}
+
+describe('SqliteStore ownership', () => {
   it('refuses a second owner of the file at once, naming the file, and lets one in after close', async () => {
-    const first = await openStore('owner-lock');
-    const path = join(dirs.at(-1) ?? '', 'saga.db');
+    const path = await fixtures.location('sqlite', 'owner-lock');
+    const first = await fixtures.open(path);
     const second = new SqliteStore({ path, synchronous: 'NORMAL' });
     const err = await second.open().then(
       () => undefined,
@@ -161,24 +177,44 @@ describe('SqliteStore', () => {
     expect(err).toBeInstanceOf(DatabaseInUseError);
     expect((err as Error).message).toBe(`database ${path} is in use by another coordinator (pid ${process.pid} on host ${hostname()})`);
     await first.close();
-    stores.splice(stores.indexOf(first), 1);
+    fixtures.forget(first);
     await second.open();
-    stores.push(second);
+    fixtures.track(second);
+  });
+});
+
+describe('PostgresStore ownership', () => {
+  it('refuses a second coordinator on a database another one holds', async () => {
+    const url = await fixtures.location('postgres', 'second coordinator refused');
+    await openPostgres(url, 'first');
+    const second = new PostgresStore({ url, instance: 'second', ownerWaitMs: 300 });
+    await expect(second.open()).rejects.toThrow(/another coordinator \(first\) is using this PostgreSQL database/);
   });
 
-  it('never hands out a saga key again after a restart, used or not', async () => {
-    const store = await openStore('keys-after-restart');
-    const handedOut = [await store.nextSagaKey(), await store.nextSagaKey(), await store.nextSagaKey()];
-    await store.commit(sagaUnit(handedOut[0] ?? 0, 'only-one-used', false));
-    await store.close();
-    stores.splice(stores.indexOf(store), 1);
-    const path = join(dirs.at(-1) ?? '', 'saga.db');
-    const reopened = new SqliteStore({ path, synchronous: 'NORMAL' });
-    await reopened.open();
-    stores.push(reopened);
-    const next = await reopened.nextSagaKey();
-    expect(next).toBeGreaterThan(Math.max(...handedOut));
-    await reopened.commit(sagaUnit(next, 'after-restart', false));
-    expect((await reopened.getSagaRow('after-restart'))?.key).toBe(next);
+  it('fences a coordinator that lost its lock session: after a takeover its writes are refused and not applied', async () => {
+    const url = await fixtures.location('postgres', 'fenced after takeover');
+    const stale = await openPostgres(url, 'stale');
+    await stale.commit(sagaUnit(await stale.nextSagaKey(), 'before-takeover', false));
+    // The server ends the session holding the lock (as after a network partition).
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const ended = await admin.query<{ ok: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      expect(ended.rows.map((r) => r.ok)).toEqual([true]);
+    } finally {
+      await admin.end();
+    }
+    const fresh = await openPostgres(url, 'fresh');
+    expect(fresh.ownerEpoch()).toBe(stale.ownerEpoch() + 1);
+    await expect(stale.commit(sagaUnit(await stale.nextSagaKey(), 'stale-write', false))).rejects.toThrow();
+    // Fail-stop: the refusal latched the stale store failed (its coordinator exits).
+    expect(stale.failure()?.message).toMatch(/no longer owns the database/);
+    expect(await fresh.getSagaRow('stale-write')).toBeUndefined();
+    expect((await fresh.getSagaRow('before-takeover'))?.state).toBe('RUNNING');
+    await fresh.commit(sagaUnit(await fresh.nextSagaKey(), 'after-takeover', false));
+    expect((await fresh.getSagaRow('after-takeover'))?.state).toBe('RUNNING');
   });
 });
