@@ -15,6 +15,7 @@ COPY proto/package.json proto/
 COPY sdk/package.json sdk/
 COPY coordinator/package.json coordinator/
 COPY cli/package.json cli/
+COPY console/package.json console/
 COPY participants/ts/package.json participants/ts/
 COPY test/package.json test/
 RUN npm ci --no-audit --no-fund
@@ -23,8 +24,10 @@ COPY proto proto
 COPY sdk sdk
 COPY coordinator coordinator
 COPY cli cli
+COPY console console
 COPY participants/ts participants/ts
 RUN npx tsc -b coordinator cli participants/ts \
+ && npm run build -w console \
  && npm prune --omit=dev --no-audit --no-fund \
  # sqlite3's objects and sources are not needed once node_sqlite3.node is linked.
  && rm -rf node_modules/sqlite3/build/Release/obj.target node_modules/sqlite3/build/Release/.deps node_modules/sqlite3/deps node_modules/sqlite3/src \
@@ -32,6 +35,8 @@ RUN npx tsc -b coordinator cli participants/ts \
  && cp -a package.json node_modules /out/app/ \
  && for p in proto sdk coordinator cli; do mkdir -p /out/app/$p && cp -a $p/package.json $p/dist /out/app/$p/; done \
  && cp -a proto/saga proto/proto-dir.cjs /out/app/proto/ \
+ && mkdir -p /out/app/proto/src/gen && cp -a proto/src/gen/descriptor-set.binpb /out/app/proto/src/gen/ \
+ && mkdir -p /out/app/console && cp -a console/dist /out/app/console/ \
  && mkdir -p /out/examples/participants/ts && cp -a participants/ts/package.json participants/ts/dist /out/examples/participants/ts/ \
  && chmod +x /out/app/cli/dist/main.js
 
@@ -58,11 +63,12 @@ FROM runtime-base
 ENV SAGA_LISTEN=0.0.0.0:50051 \
     SAGA_DB=/data/saga-coordinator.db \
     SAGA_METRICS_LISTEN=0.0.0.0:9464 \
+    SAGA_CONSOLE_LISTEN=0.0.0.0:8080 \
     SAGA_ADDRESS=127.0.0.1:50051
 USER node
 VOLUME ["/data"]
-# 50051 gRPC (saga API, health, reflection); 9464 Prometheus metrics at /metrics.
-EXPOSE 50051 9464
+# 50051 gRPC (saga API, health, reflection); 9464 Prometheus metrics at /metrics; 8080 the web console.
+EXPOSE 50051 9464 8080
 # The coordinator handles SIGTERM itself (drain, flush, exit 0), also as PID 1.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/cli/dist/health-probe.js"]

@@ -60,7 +60,7 @@ start_participant() { # service port seed
   cat "$WORK/$RUN-$1.err" >&2; fail "participant $1 did not start"
 }
 
-GRPC_PORT=$(free_port); METRICS_PORT=$(free_port); ORDERS_PORT=$(free_port); STOCK_PORT=$(free_port)
+GRPC_PORT=$(free_port); METRICS_PORT=$(free_port); CONSOLE_PORT=$(free_port); ORDERS_PORT=$(free_port); STOCK_PORT=$(free_port)
 ADDR=127.0.0.1:$GRPC_PORT
 DRAIN_MS=5000
 # Participants come from a mounted config file; the rest from the environment.
@@ -75,7 +75,7 @@ run_coordinator() { # name
   # No --init: the coordinator is PID 1 and must handle SIGTERM itself.
   podman run -d --name "$1" --network host -v "$VOLUME:/data" \
     -v "$WORK/$RUN-coordinator.json:/etc/saga/coordinator.json:ro" -e SAGA_CONFIG=/etc/saga/coordinator.json \
-    -e SAGA_LISTEN=0.0.0.0:$GRPC_PORT -e SAGA_ADDRESS=$ADDR -e SAGA_METRICS_LISTEN=127.0.0.1:$METRICS_PORT \
+    -e SAGA_LISTEN=0.0.0.0:$GRPC_PORT -e SAGA_ADDRESS=$ADDR -e SAGA_METRICS_LISTEN=127.0.0.1:$METRICS_PORT -e SAGA_CONSOLE_LISTEN=127.0.0.1:$CONSOLE_PORT \
     -e SAGA_DRAIN_TIMEOUT_MS=$DRAIN_MS -e SAGA_LOG_LEVEL=warn "$IMAGE" >/dev/null
 }
 
@@ -98,6 +98,7 @@ podman healthcheck run "saga-$RUN-1" || fail "HEALTHCHECK failed"
 uid=$(podman exec "saga-$RUN-1" id -u); [ "$uid" != 0 ] || fail "the coordinator runs as root"
 pid1=$(podman exec "saga-$RUN-1" cat /proc/1/cmdline | tr '\0' ' ')
 case "$pid1" in node*coordinator/dist/main.js*) ;; *) fail "PID 1 is '$pid1', not the coordinator";; esac
+curl -fsS --max-time 10 "http://127.0.0.1:$CONSOLE_PORT/" | grep -qi '<!doctype html' || fail "the image's web console does not answer on its port"
 podman exec "saga-$RUN-1" sh -c 'grep -q "^Uid:[[:space:]]*1000" /proc/1/status' || fail "PID 1 is not uid 1000"
 echo "process: uid $uid, PID 1 = $pid1"
 
@@ -143,7 +144,7 @@ if [ ! -x "$WORK/venv/bin/podman-compose" ]; then
   "$WORK/venv/bin/pip" install -q podman-compose
 fi
 COMPOSE="$WORK/venv/bin/podman-compose"
-export SAGA_PORT=$(free_port) SAGA_METRICS_PORT=$(free_port)
+export SAGA_PORT=$(free_port) SAGA_METRICS_PORT=$(free_port) SAGA_CONSOLE_PORT=$(free_port)
 $COMPOSE -p "$PROJECT" up -d >"$WORK/$RUN-compose.log" 2>&1 || { tail -30 "$WORK/$RUN-compose.log"; fail "podman-compose up"; }
 demo=$(podman ps -a --filter "label=io.podman.compose.project=$PROJECT" --filter "label=com.docker.compose.service=demo" --format '{{.Names}}' | head -n 1)
 [ -n "$demo" ] || fail "no demo container"
