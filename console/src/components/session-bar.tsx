@@ -15,7 +15,7 @@ export function SessionBar() {
         setToken('');
         setError(undefined);
       },
-      (err: unknown) => setError(errorText(err)),
+      (err: unknown) => setError(`token not accepted: ${errorText(err)}`),
     );
   };
   const roles = s.session?.roles ?? [];

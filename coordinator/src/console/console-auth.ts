@@ -35,8 +35,10 @@ export function consoleAuthenticator(auth: Authenticator): ConsoleAuthenticator 
         const failure = result.error.kind === 'PERMISSION_DENIED' ? 'PERMISSION_DENIED' : 'UNAUTHENTICATED';
         return { failure, message: result.error.message };
       }
-      const { roles, producer } = result.principal;
-      return producer === undefined ? { roles } : { roles, producer };
+      // The console acts only as client and operator: a producer role (open when
+      // no producer credential is configured) means nothing here.
+      const roles = new Set([...result.principal.roles].filter((r): r is ConsoleRole => r === 'client' || r === 'operator'));
+      return { roles };
     },
   };
 }
