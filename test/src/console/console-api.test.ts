@@ -6,13 +6,35 @@
 import { SagaOutcome } from '@saga/proto';
 import { describe, expect, it } from 'vitest';
 import { step, stepsFor } from '../events/events-fixture.js';
+import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { idFor } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { consoleFixtures, OPERATOR_TOKEN } from './console-fixture.js';
 
 const start = consoleFixtures();
+const CLIENT_TOKEN = 'console-test-client-token';
 
 describe('console API', () => {
+  it('with client tokens configured: no token cannot view, a client token views but is refused actions (403), an operator token acts', async () => {
+    const name = 'console api client role';
+    const fx = await start(name, undefined, { SAGA_CLIENT_TOKENS: CLIENT_TOKEN });
+    const sagaId = idFor(name);
+    const client = new TestCoordinatorClient(fx.coordinator.address, CLIENT_TOKEN);
+    const r = await client.start({ sagaId, name: 'authz', steps: stepsFor('manual'), waitMs: 20_000 }).finally(() => client.close());
+    expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_MANUAL);
+
+    expect((await fx.api(`/api/sagas/${sagaId}`)).status).toBe(401);
+    expect((await fx.api('/api/session', { token: CLIENT_TOKEN })).body.roles).toEqual(['client']);
+    expect((await fx.api(`/api/sagas/${sagaId}`, { token: CLIENT_TOKEN })).body.saga.state).toBe('MANUAL');
+    const refused = await fx.api(`/api/sagas/${sagaId}/resolve`, { body: { note: 'by a client' }, token: CLIENT_TOKEN });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('PERMISSION_DENIED');
+    expect((await fx.api(`/api/sagas/${sagaId}`, { token: CLIENT_TOKEN })).body.saga.state).toBe('MANUAL');
+    const done = await fx.api(`/api/sagas/${sagaId}/resolve`, { body: { note: 'by the operator' }, token: OPERATOR_TOKEN });
+    expect(done.status).toBe(200);
+    expect((await fx.api(`/api/sagas/${sagaId}`, { token: CLIENT_TOKEN })).body.saga.state).toBe('RESOLVED');
+  });
+
   it('lets anyone view but only the operator token act, and shows the resolution note', async () => {
     const fx = await start('console api authorization');
     const sagaId = idFor('console api authorization');

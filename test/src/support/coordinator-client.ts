@@ -17,8 +17,18 @@ import { waitFor } from './wait-for.js';
 export class TestCoordinatorClient {
   private readonly client: CoordinatorClient;
 
-  constructor(address: string) {
+  /** `token`: sent as "authorization: Bearer <token>" on every call. */
+  constructor(
+    address: string,
+    private readonly token?: string,
+  ) {
     this.client = new CoordinatorClient(address, credentials.createInsecure());
+  }
+
+  private metadata(): Metadata {
+    const md = new Metadata();
+    if (this.token !== undefined) md.set('authorization', `Bearer ${this.token}`);
+    return md;
   }
 
   /**
@@ -30,7 +40,7 @@ export class TestCoordinatorClient {
     for (let attempt = 1; ; attempt++) {
       try {
         return await new Promise<StartSagaResponse>((resolve, reject) =>
-          this.client.startSaga(full, new Metadata(), { deadline: Date.now() + 60_000 }, (err, res) => (err ? reject(err) : resolve(res))),
+          this.client.startSaga(full, this.metadata(), { deadline: Date.now() + 60_000 }, (err, res) => (err ? reject(err) : resolve(res))),
         );
       } catch (err) {
         if ((err as ServiceError).code !== status.RESOURCE_EXHAUSTED || attempt >= 10) throw err;
@@ -41,7 +51,7 @@ export class TestCoordinatorClient {
 
   get(sagaId: string): Promise<Saga> {
     return new Promise((resolve, reject) =>
-      this.client.getSaga({ sagaId }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) =>
+      this.client.getSaga({ sagaId }, this.metadata(), { deadline: Date.now() + 10_000 }, (err, res) =>
         err ? reject(err) : res.saga ? resolve(res.saga) : reject(new Error('no saga')),
       ),
     );
@@ -86,7 +96,7 @@ export class TestCoordinatorClient {
   watch(sagaId: string): Promise<Saga[]> {
     return new Promise((resolve, reject) => {
       const seen: Saga[] = [];
-      const stream = this.client.watchSaga({ sagaId }, new Metadata(), { deadline: Date.now() + 60_000 });
+      const stream = this.client.watchSaga({ sagaId }, this.metadata(), { deadline: Date.now() + 60_000 });
       stream.on('data', (msg: WatchSagaResponse) => {
         if (msg.saga) seen.push(msg.saga);
       });
