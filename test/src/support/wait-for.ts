@@ -3,14 +3,15 @@
 // vi.waitFor or expect.poll directly); this adds the probe-returns-a-value form
 // and a failure message naming what was awaited.
 
-import { vi } from 'vitest';
-
-export function waitFor<T>(
+// vitest is loaded on first use, so that modules importing this one (the test
+// client, used by bench scripts too) load outside a vitest run.
+export async function waitFor<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   what: string | (() => string),
   timeoutMs = 15_000,
   intervalMs = 20,
 ): Promise<T> {
+  const { vi } = await import('vitest');
   return vi.waitFor(
     async () => {
       const value = await probe();
