@@ -85,21 +85,31 @@ export class CoordinatorApp {
       inMotion: () => built.engine?.inMotionCount() ?? 0,
       settled: () => built.engine?.settledCount() ?? 0,
     });
-    const onCommitBatch = (oldestWaitMs: number): void => admission.observeCommitDelay(oldestWaitMs);
+    const onCommitBatch = (oldestWaitMs: number, units: number, leftBehind: number): void => {
+      admission.observeCommitDelay(oldestWaitMs, leftBehind);
+      events.metrics.commitBatchUnits.observe(units);
+    };
+    const onCommitWait = (waitMs: number): void => events.metrics.commitWait.observe(waitMs / 1000);
     const onFailed = (err: Error): void => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log');
     const store: Store = onSqlite
-      ? new SqliteStore({ path: config.database.path, synchronous: config.database.synchronous, onCommitBatch, onFailed })
+      ? new SqliteStore({ path: config.database.path, synchronous: config.database.synchronous, onCommitBatch, onCommitWait, onFailed })
       : new PostgresStore({
           url: config.database.url,
           settings: config.database.postgres,
           onCommitBatch,
+          onCommitWait,
           onFailed,
           onPoolError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed'),
         });
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
-    const invoker = new GrpcParticipantInvoker({ registry, maxOutputBytes: config.limits.maxPayloadBytes, transport: config.participantTransport });
     const events = new EventServices({ config, store, logger, crashPoint: options.crashPoint });
+    const invoker = new GrpcParticipantInvoker({
+      registry,
+      maxOutputBytes: config.limits.maxPayloadBytes,
+      transport: config.participantTransport,
+      onCallTime: (operation, ms) => events.metrics.participantCall.observe({ operation }, ms / 1000),
+    });
     events.metrics.bindAdmission(() => admission.stats().shedding);
     const tracing = options.tracer === undefined ? undefined : new SagaTracing(options.tracer);
     const eventHooks = events.engineHooks();

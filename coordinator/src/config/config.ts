@@ -62,7 +62,7 @@ export interface CoordinatorConfig {
 export interface AdmissionConfig {
   /** false = never shed (only maxActiveSagas bounds the backlog). Default true. */
   readonly enabled: boolean;
-  /** Queueing delay of the log's group commit tolerated as standing, ms. Default 100. */
+  /** Queueing delay of the log's group commit tolerated as standing, ms, for batches taken full (writes left queued behind them). Default 100. */
   readonly targetDelayMs: number;
   /** The delay must stay above target this long before StartSaga of new sagas is refused, ms. Default 500. */
   readonly intervalMs: number;
@@ -280,6 +280,7 @@ export class ConfigError extends Error {
  * SAGA_RETENTION_MS, SAGA_NATS_URL "nats://h:p,…", SAGA_NATS_STREAM,
  * SAGA_STEP_EVENTS true|false, SAGA_METRICS_LISTEN host:port, SAGA_MESSAGE_CHECK_AFTER_MS,
  * SAGA_MESSAGE_CHECK_INTERVAL_MS, SAGA_MESSAGE_MAX_CHECKS, SAGA_PARTICIPANT_TRANSPORT http2|grpc-js,
+ * SAGA_PARTICIPANT_TRANSPORT_THREAD main|worker,
  * SAGA_CONSOLE_LISTEN, SAGA_CONSOLE_ASSETS_DIR).
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
@@ -313,6 +314,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_PARTICIPANTS) c.participants = { ...(c.participants as object), ...parseParticipants(env.SAGA_PARTICIPANTS) };
   if (env.SAGA_RAW_ADDRESS_ALLOWLIST) c.rawAddressAllowlist = env.SAGA_RAW_ADDRESS_ALLOWLIST.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.SAGA_PARTICIPANT_TRANSPORT) c.participantTransport.implementation = env.SAGA_PARTICIPANT_TRANSPORT;
+  if (env.SAGA_PARTICIPANT_TRANSPORT_THREAD) c.participantTransport.thread = env.SAGA_PARTICIPANT_TRANSPORT_THREAD;
   if (env.SAGA_LOG_LEVEL) c.logLevel = env.SAGA_LOG_LEVEL;
   // Set but empty is a mistake validation reports, not "no token".
   if (env.SAGA_OPERATOR_TOKEN !== undefined) c.operatorToken = env.SAGA_OPERATOR_TOKEN;

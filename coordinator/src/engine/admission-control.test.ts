@@ -1,5 +1,6 @@
 // Admission control driven by an injected clock: no timers, no sleeps.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../domain/errors.js';
 import { AdmissionControl, type AdmissionOptions } from './admission-control.js';
@@ -28,12 +29,16 @@ function setup(options: Omit<AdmissionOptions, 'clock'> = {}): { ac: AdmissionCo
   return { ac, clock, waiting, shed };
 }
 
-/** One committed batch every `everyMs` from now until `untilMs` later, each with `delayMs`. */
-function batches(ac: AdmissionControl, clock: FakeClock, delayMs: number, everyMs: number, forMs: number): void {
+/**
+ * One committed batch every `everyMs` from now until `forMs` later, each with
+ * `delayMs`, taken with `leftBehind` units still queued (default 1: full
+ * batches, the log behind).
+ */
+function batches(ac: AdmissionControl, clock: FakeClock, delayMs: number, everyMs: number, forMs: number, leftBehind = 1): void {
   const end = clock.t + forMs;
   while (clock.t < end) {
     clock.t += everyMs;
-    ac.observeCommitDelay(delayMs);
+    ac.observeCommitDelay(delayMs, leftBehind);
   }
 }
 
@@ -58,7 +63,7 @@ describe('AdmissionControl', () => {
     expect(ac.stats()).toMatchObject({ enabled: true, shedding: false, shed: 0, lastDelayMs: 50, aboveTargetMs: 0 });
   });
 
-  it('sheds once the delay has stood above target for a whole interval, with a retryable RESOURCE_EXHAUSTED', () => {
+  it('sheds once full batches have waited above target for a whole interval, with a retryable RESOURCE_EXHAUSTED', () => {
     const { ac, clock, shed } = setup();
     batches(ac, clock, 10, 5, 200);
     // From the last batch within target on, every batch waits 60 ms.
@@ -94,12 +99,12 @@ describe('AdmissionControl', () => {
     const { ac, clock } = setup();
     batches(ac, clock, 10, 5, 200);
     clock.t += 150;
-    ac.observeCommitDelay(149); // queued just after the last batch: above target for 99 ms
+    ac.observeCommitDelay(149, 1); // queued just after the last batch: above target for 99 ms
     expect(refusal(ac)).toBeUndefined();
     const { ac: ac2, clock: clock2 } = setup();
     batches(ac2, clock2, 10, 5, 200);
     clock2.t += 150;
-    ac2.observeCommitDelay(150);
+    ac2.observeCommitDelay(150, 1);
     expect(refusal(ac2)?.kind).toBe('RESOURCE_EXHAUSTED');
   });
 
@@ -108,7 +113,7 @@ describe('AdmissionControl', () => {
     batches(ac, clock, 200, 10, 300);
     expect(refusal(ac)?.kind).toBe('RESOURCE_EXHAUSTED');
     clock.t += 10;
-    ac.observeCommitDelay(49);
+    ac.observeCommitDelay(49, 1);
     expect(refusal(ac)).toBeUndefined();
     expect(ac.stats()).toMatchObject({ shedding: false, aboveTargetMs: 0 });
     // Above again: a new standing period has to last a whole interval.
@@ -147,10 +152,10 @@ describe('AdmissionControl', () => {
     expect(refusal(ac)?.kind).toBe('RESOURCE_EXHAUSTED');
     // The write completes: the next batch within target ends it.
     clock.t += 1;
-    ac.observeCommitDelay(151);
+    ac.observeCommitDelay(151, 1);
     expect(refusal(ac)?.kind).toBe('RESOURCE_EXHAUSTED');
     clock.t += 5;
-    ac.observeCommitDelay(5);
+    ac.observeCommitDelay(5, 0);
     waiting.ms = 0;
     expect(refusal(ac)).toBeUndefined();
   });
@@ -214,7 +219,7 @@ describe('AdmissionControl, the in-motion rule (a CPU-saturated event loop)', ()
     const tick = (settledPerInterval: number): DomainError | undefined => {
       clock.t += 100;
       motion.settled += settledPerInterval;
-      ac.observeCommitDelay(1); // the log itself is fine
+      ac.observeCommitDelay(1, 0); // the log itself is fine
       return refusal(ac);
     };
     return { ac, tick };
@@ -262,10 +267,108 @@ describe('AdmissionControl, the in-motion rule (a CPU-saturated event loop)', ()
     const { ac, clock } = setup();
     for (let i = 0; i < 5; i++) {
       clock.t += 100;
-      ac.observeCommitDelay(1);
+      ac.observeCommitDelay(1, 0);
       expect(refusal(ac)).toBeUndefined();
     }
     expect(() => new AdmissionControl({ minInMotion: 0 })).toThrow(/minInMotion/);
     expect(() => new AdmissionControl({ targetSagaLatencyMs: -1 })).toThrow(/targetSagaLatencyMs/);
+  });
+});
+
+describe('AdmissionControl never refuses while the coordinator has headroom (issue 14)', () => {
+  /** With the shipped defaults (target 100 ms, interval 500 ms), an injected clock and every input scripted. */
+  function withDefaults(inputs: { busy: number; inMotion: number; waitingMs: number }) {
+    const clock = new FakeClock();
+    const settled = { n: 0 };
+    const ac = new AdmissionControl({
+      clock,
+      oldestWaitingMs: () => inputs.waitingMs,
+      loopUtilization: () => inputs.busy,
+      inMotion: () => inputs.inMotion,
+      settled: () => settled.n,
+    });
+    return { ac, clock, settled };
+  }
+
+  type Segment = readonly [everyMs: number, delayMs: number, leftBehind: number, forMs: number];
+  const cases: { name: string; busy: number; inMotion: number; segments: Segment[]; sheds: boolean }[] = [
+    { name: 'steady load, healthy log', busy: 0.5, inMotion: 50, segments: [[4, 6, 0, 5_000]], sheds: false },
+    // A 400 ms pause queues more than a batch; it drains in a few full batches.
+    { name: 'a GC pause of 400 ms, then the queue drains', busy: 0.6, inMotion: 200, segments: [[4, 6, 0, 1_000], [400, 400, 500, 400], [10, 380, 250, 30], [5, 20, 0, 2_000]], sheds: false },
+    // Slow writes: every write takes 150 ms, so each batch waited up to 300 ms (queued during the one before), but took everything queued.
+    { name: 'a slow disk at low load: every batch waits 300 ms, nothing left behind', busy: 0.3, inMotion: 40, segments: [[150, 300, 0, 5_000]], sheds: false },
+    { name: 'a busy event loop: delays of 120–400 ms, every other batch full', busy: 0.85, inMotion: 300, segments: Array.from({ length: 400 }, (_, i): Segment => [10, 120 + (i % 5) * 70, i % 2 === 0 ? 3 : 0, 10]), sheds: false },
+    { name: 'a loop 85 % busy with 100,000 sagas waiting on participants', busy: 0.85, inMotion: 100_000, segments: [[5, 10, 0, 5_000]], sheds: false },
+    // The controls: no headroom.
+    { name: 'a standing backlog: full batches waiting 150 ms for 600 ms', busy: 0.5, inMotion: 300, segments: [[5, 10, 0, 1_000], [5, 150, 40, 600]], sheds: true },
+    { name: 'a saturated loop with more in motion than drains in 1 s', busy: 0.97, inMotion: 5_000, segments: [[5, 10, 0, 2_000]], sheds: true },
+  ];
+
+  it.each(cases)('$name: sheds $sheds', ({ busy, inMotion, segments, sheds }) => {
+    const { ac, clock, settled } = withDefaults({ busy, inMotion, waitingMs: 0 });
+    let refused = 0;
+    for (const [everyMs, delayMs, leftBehind, forMs] of segments) {
+      const end = clock.t + forMs;
+      while (clock.t < end) {
+        clock.t += everyMs;
+        settled.n += 2; // sagas keep finishing
+        ac.observeCommitDelay(delayMs, leftBehind);
+        if (refusal(ac) !== undefined) refused += 1;
+      }
+    }
+    if (sheds) expect(refused).toBeGreaterThan(0);
+    else expect(refused).toBe(0);
+  });
+
+  it('property: any commit delays with nothing left behind, any backlog within target, a loop below 90 %, any number in motion: never refuses', () => {
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('batch' as const), dt: fc.integer({ min: 0, max: 2_000 }), delayMs: fc.double({ min: 0, max: 60_000, noNaN: true }), leftBehind: fc.constant(0) }),
+      fc.record({ kind: fc.constant('batch' as const), dt: fc.integer({ min: 0, max: 2_000 }), delayMs: fc.double({ min: 0, max: 100, noNaN: true }), leftBehind: fc.integer({ min: 0, max: 100_000 }) }),
+      fc.record({ kind: fc.constant('check' as const), dt: fc.integer({ min: 0, max: 2_000 }), delayMs: fc.constant(0), leftBehind: fc.constant(0) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ step, busy: fc.double({ min: 0, max: 0.899, noNaN: true }), inMotion: fc.integer({ min: 0, max: 1_000_000 }), settle: fc.integer({ min: 0, max: 1_000 }), waitingMs: fc.double({ min: 0, max: 100, noNaN: true }) }), { maxLength: 200 }),
+        (script) => {
+          const inputs = { busy: 0, inMotion: 0, waitingMs: 0 };
+          const { ac, clock, settled } = withDefaults(inputs);
+          for (const s of script) {
+            Object.assign(inputs, { busy: s.busy, inMotion: s.inMotion, waitingMs: s.waitingMs });
+            clock.t += s.step.dt;
+            settled.n += s.settle;
+            if (s.step.kind === 'batch') ac.observeCommitDelay(s.step.delayMs, s.step.leftBehind);
+            expect(refusal(ac)).toBeUndefined();
+          }
+          expect(ac.stats().shed).toBe(0);
+        },
+      ),
+    );
+  });
+
+  it('property: after any history, full batches whose head stays above target for a whole interval are refused', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ dt: fc.integer({ min: 0, max: 1_000 }), delayMs: fc.double({ min: 0, max: 5_000, noNaN: true }), leftBehind: fc.integer({ min: 0, max: 1_000 }) }), { maxLength: 50 }),
+        // Each batch at most 50 ms after the last, its oldest unit ≥ 50 ms beyond target: the head never dipped below it.
+        fc.array(fc.record({ dt: fc.integer({ min: 1, max: 50 }), delayMs: fc.double({ min: 150, max: 10_000, noNaN: true }), leftBehind: fc.integer({ min: 1, max: 10_000 }) }), { minLength: 1, maxLength: 200 }),
+        (history, backlog) => {
+          const { ac, clock } = withDefaults({ busy: 0.5, inMotion: 100, waitingMs: 0 });
+          for (const b of history) {
+            clock.t += b.dt;
+            ac.observeCommitDelay(b.delayMs, b.leftBehind);
+            refusal(ac);
+          }
+          const from = clock.t;
+          let i = 0;
+          // Repeats the generated batches until the backlog has stood for an interval past its first 50 ms.
+          while (clock.t < from + 50 + 500) {
+            const b = backlog[i++ % backlog.length] as (typeof backlog)[number];
+            clock.t += b.dt;
+            ac.observeCommitDelay(b.delayMs, b.leftBehind);
+          }
+          expect(refusal(ac)?.kind).toBe('RESOURCE_EXHAUSTED');
+        },
+      ),
+    );
   });
 });

@@ -1,19 +1,29 @@
-// Load shedding for new sagas, CoDel-style. The signal is the durable log's
-// queueing delay: for each group-committed batch, how long its oldest unit
-// waited from commit() until the write resolved (queue + write + event-loop
-// lag). A burst drains by itself; a *standing* queue — the delay above target
-// for a whole interval, i.e. even the best batch of the interval waited too
-// long — means work arrives faster than it can be made durable, and accepting
-// more only grows memory and everyone's latency. Then creating a saga is
-// refused (RESOURCE_EXHAUSTED, retryable) until a batch commits within target
-// again. Only the creation of sagas calls check(): accepted work is never shed.
+// Load shedding for new sagas: refuse only when the coordinator has no
+// headroom, i.e. one of its two resources is saturated, never because a
+// moment was slow.
 //
-// The log's delay misses one overload: the event loop saturated by CPU work
-// (requests then queue in sockets, calls and answers wait for the loop, and the
-// log still commits quickly). So, second: while the loop was busy for nearly a
-// whole interval, a new saga is refused if the sagas in motion would take longer
-// than targetSagaLatencyMs to drain at the rate sagas have been settling
-// (Little's law: in motion / throughput = the wait a new saga would see).
+// First, the durable log. Its group commit takes every unit queued (up to a
+// batch's bound) into the next write, so under any load it can carry, the
+// queue never holds more than one batch: the delay of a unit is at most two
+// writes plus event-loop lag, whatever the rate. A slow moment (a GC pause, a
+// burst on the event loop, an fsync that took 150 ms) makes a batch wait long
+// but leaves nothing behind it; refusing then would not make anything faster.
+// The log is behind only when a batch is taken *full* — units stay queued
+// for a later one — and waited above target: that, standing for a whole
+// interval (every batch of the interval so), means work arrives faster than it
+// can be made durable, and accepting more only grows memory and everyone's
+// latency. Also a log that commits nothing for an interval while its oldest
+// unit waits beyond target is stalled. Then creating a saga is refused
+// (RESOURCE_EXHAUSTED, retryable) until a batch is taken with nothing left
+// behind or commits within target again. Only the creation of sagas calls
+// check(): accepted work is never shed.
+//
+// Second, the event loop saturated by CPU work (requests then queue in sockets,
+// calls and answers wait for the loop, and the log still commits quickly). So:
+// while the loop was busy for nearly a whole interval, a new saga is refused if
+// the sagas in motion would take longer than targetSagaLatencyMs to drain at
+// the rate sagas have been settling (Little's law: in motion / throughput =
+// the wait a new saga would see).
 // O(1) per batch and per check; no timers: time is read when asked.
 
 import { resourceExhausted } from '../domain/errors.js';
@@ -23,11 +33,10 @@ export interface AdmissionOptions {
   /** false = never shed. Default true. */
   readonly enabled?: boolean;
   /**
-   * Queueing delay of the log the coordinator may keep standing, ms. Default
-   * 100: above a healthy batch's delay under continuous load (up to two writes,
-   * each an fsync of ~0.1–20 ms from NVMe to spinning disk, plus GC pauses).
-   * 50 shed 1.4 % of the sagas offered at 1,000/s on the 2-core bench machine,
-   * half its capacity: a false alarm.
+   * Queueing delay of the log the coordinator may keep standing, ms, counted
+   * only for batches taken full (units left behind). Default 100: above a
+   * healthy batch's delay under continuous load (up to two writes, each an
+   * fsync of ~0.1–20 ms from NVMe to spinning disk, plus GC pauses).
    */
   readonly targetDelayMs?: number;
   /**
@@ -123,11 +132,15 @@ export class AdmissionControl {
     }
   }
 
-  /** One committed batch: how long its oldest unit waited, ms. */
-  observeCommitDelay(ms: number): void {
+  /**
+   * One committed batch: how long its oldest unit waited, ms, and how many
+   * units were left queued when it was taken (> 0: the batch was full).
+   */
+  observeCommitDelay(ms: number, leftBehind: number): void {
     if (!this.enabled || !Number.isFinite(ms)) return;
     const now = this.clock.now();
-    if (ms > this.targetDelayMs) this.markAbove(now, ms);
+    // A long wait with nothing left behind is a slow moment, not a log behind.
+    if (ms > this.targetDelayMs && leftBehind > 0) this.markAbove(now, ms);
     else this.markBelow(now);
     this.lastSampleAt = now;
     this.lastDelayMs = ms;
@@ -143,7 +156,7 @@ export class AdmissionControl {
     this.shed += 1;
     this.options.onShed?.();
     const why = logBehind
-      ? `writes to its log have waited over ${this.targetDelayMs} ms for ${Math.round(now - (this.aboveSince ?? now))} ms`
+      ? `writes to its log have queued beyond a full batch, waiting over ${this.targetDelayMs} ms, for ${Math.round(now - (this.aboveSince ?? now))} ms`
       : `its event loop is saturated and the ${inMotion} sagas in motion need over ${this.targetSagaLatencyMs} ms to drain`;
     throw resourceExhausted(`the coordinator is overloaded: ${why}; no new sagas are accepted for now (sagas already accepted continue); retry later`);
   }

@@ -12,6 +12,7 @@ import {
   type StepCall,
   type StepResult,
 } from '@saga/proto';
+import { performance } from 'node:perf_hooks';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from '../engine/participant-invoker.js';
 import type { ParticipantRegistry } from '../registry/participant-registry.js';
 import type { ParticipantTransport } from './participant-transport.js';
@@ -27,6 +28,8 @@ export interface GrpcParticipantInvokerOptions {
   readonly transport: ParticipantTransportSettings;
   /** A new span id (16 hex digits, not all zero) per call. Default random. */
   readonly spanId?: () => string;
+  /** Each call's time in ms, from handing it to the transport until its answer is back (a histogram); must be cheap. */
+  readonly onCallTime?: (operation: 'execute' | 'compensate', ms: number) => void;
 }
 
 const EXECUTE_PATH = '/saga.v1.Participant/Execute';
@@ -92,10 +95,13 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
 
   private send(transport: ParticipantTransport, execute: boolean, stepCall: StepCall, deadline: number, traceparent: string, calls: Set<Cancellable>): Promise<InvokeResult> {
     const message = encodeWithSharedWriter(execute, stepCall);
+    const onCallTime = this.options.onCallTime;
+    const sentAt = onCallTime === undefined ? 0 : performance.now();
     return new Promise<InvokeResult>((resolve) => {
       // The answer never comes before unary() returns.
       const handle = transport.unary({ path: execute ? EXECUTE_PATH : COMPENSATE_PATH, message, deadline, metadata: stepCall.metadata, traceparent }, (answer) => {
         calls.delete(handle);
+        onCallTime?.(execute ? 'execute' : 'compensate', performance.now() - sentAt);
         if (answer.code !== 0 || answer.message === undefined) {
           resolve({ kind: 'error', code: statusName(answer.code), message: answer.details });
           return;

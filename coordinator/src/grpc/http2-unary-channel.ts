@@ -30,7 +30,7 @@ import type { ParticipantTransport, TransportEndpoint, UnaryAnswer, UnaryCallHan
 import type { ParticipantTransportSettings } from './participant-transport-settings.js';
 
 /** The transport settings (participant-transport-settings.ts) and what the pool adds. */
-export interface Http2UnaryChannelOptions extends Omit<ParticipantTransportSettings, 'implementation'> {
+export interface Http2UnaryChannelOptions extends Omit<ParticipantTransportSettings, 'implementation' | 'thread'> {
   /** Largest response message accepted (RESOURCE_EXHAUSTED beyond). */
   readonly maxReceiveBytes: number;
   /** In [0, 1): the reconnect jitter. Default Math.random. */

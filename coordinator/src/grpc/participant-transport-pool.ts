@@ -1,6 +1,8 @@
 // One transport per participant, made on first use and reused; the kind
-// (lean channel or grpc-js) is chosen by the settings.
+// (lean channel on the event loop or on its own thread, or grpc-js) is chosen
+// by the settings.
 
+import { ChannelThread } from './channel-thread.js';
 import { GrpcJsTransport } from './grpc-js-transport.js';
 import { Http2UnaryChannel } from './http2-unary-channel.js';
 import type { ParticipantTransport, TransportEndpoint } from './participant-transport.js';
@@ -8,12 +10,19 @@ import type { ParticipantTransportSettings } from './participant-transport-setti
 
 export class ParticipantTransportPool {
   private readonly transports = new Map<string, ParticipantTransport>();
+  /** The channels' thread, with thread = "worker"; started on the first call. */
+  private readonly thread: ChannelThread | undefined;
 
   constructor(
     private readonly settings: ParticipantTransportSettings,
     /** Largest response message accepted. */
     private readonly maxReceiveBytes: number,
-  ) {}
+  ) {
+    if (settings.thread === 'worker' && settings.implementation === 'http2') {
+      const { implementation: _, thread: __, ...channel } = settings;
+      this.thread = new ChannelThread({ ...channel, maxReceiveBytes });
+    }
+  }
 
   /** The transport of `name`, made from `endpoint()` the first time; undefined when that is. */
   get(name: string, endpoint: () => TransportEndpoint | undefined): ParticipantTransport | undefined {
@@ -30,12 +39,14 @@ export class ParticipantTransportPool {
   close(): void {
     for (const t of this.transports.values()) t.close();
     this.transports.clear();
+    this.thread?.close();
   }
 
   private create(endpoint: TransportEndpoint): ParticipantTransport {
     const s = this.settings;
     if (s.implementation === 'grpc-js') return new GrpcJsTransport(endpoint, s, this.maxReceiveBytes);
-    const { implementation: _, ...channel } = s;
+    if (this.thread !== undefined) return this.thread.transport(endpoint);
+    const { implementation: _, thread: __, ...channel } = s;
     return new Http2UnaryChannel(endpoint, { ...channel, maxReceiveBytes: this.maxReceiveBytes });
   }
 }

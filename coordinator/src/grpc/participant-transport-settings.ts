@@ -8,6 +8,12 @@ export interface ParticipantTransportSettings {
    */
   readonly implementation: 'http2' | 'grpc-js';
   /**
+   * Where the http2 channels run: "main" (default), the event loop that runs
+   * the engine; or "worker", a thread of their own (channel-thread.ts), which
+   * takes their CPU off the event loop where a core is free for it.
+   */
+  readonly thread: 'main' | 'worker';
+  /**
    * While calls are in flight, ping every this many ms; 0 = never. Idle
    * connections are never pinged. Default 5 min: grpc-go's default enforcement
    * (MinTime 5 min) answers more frequent pings with GOAWAY too_many_pings.
@@ -33,6 +39,7 @@ export interface ParticipantTransportSettings {
 
 export const DEFAULT_PARTICIPANT_TRANSPORT: ParticipantTransportSettings = {
   implementation: 'http2',
+  thread: 'main',
   keepaliveMs: 300_000,
   keepaliveTimeoutMs: 20_000,
   connectTimeoutMs: 10_000,
@@ -48,6 +55,8 @@ const MAX_STREAMS = 2 ** 30 - 1;
 /** The first problem with `s`, as [setting, problem], or undefined. */
 export function participantTransportProblem(s: ParticipantTransportSettings): [string, string] | undefined {
   if (s.implementation !== 'http2' && s.implementation !== 'grpc-js') return ['implementation', `must be "http2" or "grpc-js", not "${String(s.implementation)}"`];
+  if (s.thread !== 'main' && s.thread !== 'worker') return ['thread', `must be "main" or "worker", not "${String(s.thread)}"`];
+  if (s.thread === 'worker' && s.implementation !== 'http2') return ['thread', '"worker" runs the http2 channels only: set implementation to "http2"'];
   const integers: [keyof ParticipantTransportSettings, number, number][] = [
     ['keepaliveMs', 0, 2 ** 31 - 1],
     ['keepaliveTimeoutMs', 1, 2 ** 31 - 1],

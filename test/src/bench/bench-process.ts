@@ -3,7 +3,7 @@
 // to listeners (the benchmark reads "recovery done" and participant counters),
 // and ended only by their own pid.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +41,13 @@ export class BenchProcess {
     readyTimeoutMs?: number;
     /** Sees every line from the start, including those before the ready line. */
     onLine?: LineListener;
+    /** Run on these CPUs only (a taskset list, e.g. "1"): every thread inherits it from the start. */
+    cpus?: string;
   }): Promise<BenchProcess> {
-    const child = spawn(process.execPath, [...options.args], {
+    // taskset sets the affinity and execs node in the same process: the pid is node's.
+    const [command, argv] =
+      options.cpus === undefined ? [process.execPath, [...options.args]] : ['taskset', ['-c', options.cpus, process.execPath, ...options.args]];
+    const child = spawn(command, argv, {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -112,6 +117,11 @@ export class BenchProcess {
   }
 }
 
+/** Moves a running process and all its threads to these CPUs (taskset -a -p -c). */
+export function pinProcess(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
 export interface CoordinatorOptions {
   /** A SQLite file path or a postgres:// URL. */
   readonly db: string;
@@ -124,14 +134,19 @@ export interface CoordinatorOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly logLevel?: string;
   readonly onLine?: LineListener;
+  /** Pin the coordinator to these CPUs (taskset list). */
+  readonly cpus?: string;
+  /** Another build's main.js (default: BENCH_COORDINATOR_MAIN, else this repository's). */
+  readonly main?: string;
 }
 
 export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProcess> {
   return BenchProcess.start({
     name: 'coordinator',
     onLine: o.onLine,
+    cpus: o.cpus,
     // BENCH_COORDINATOR_MAIN: another build of the coordinator, for A/B comparisons.
-    args: [...(o.nodeArgs ?? []), process.env.BENCH_COORDINATOR_MAIN ?? COORDINATOR_MAIN],
+    args: [...(o.nodeArgs ?? []), o.main ?? process.env.BENCH_COORDINATOR_MAIN ?? COORDINATOR_MAIN],
     env: {
       SAGA_LISTEN: `127.0.0.1:${o.port ?? 0}`,
       ...(o.db.startsWith('postgres://') ? { SAGA_DATABASE_URL: o.db } : { SAGA_DB: o.db }),
@@ -148,9 +163,16 @@ export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProce
 
 export type ParticipantMode = 'ok' | 'unavailable' | 'hold';
 
-export function startNoopParticipant(name: string, mode: ParticipantMode, reportMs = 200, impl: 'grpc-js' | 'http2' = 'grpc-js'): Promise<BenchProcess> {
+export function startNoopParticipant(
+  name: string,
+  mode: ParticipantMode,
+  reportMs = 200,
+  impl: 'grpc-js' | 'http2' = 'grpc-js',
+  cpus?: string,
+): Promise<BenchProcess> {
   return BenchProcess.start({
     name,
+    cpus,
     args: [join(BENCH_DIR, 'noop-participant.js'), '--mode', mode, '--report-ms', String(reportMs), '--impl', impl],
   });
 }

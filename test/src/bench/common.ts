@@ -25,8 +25,9 @@ export async function startParticipants(
   mode: ParticipantMode,
   reportMs = 200,
   impl: 'grpc-js' | 'http2' = 'grpc-js',
+  cpuList?: string,
 ): Promise<{ procs: BenchProcess[]; registry: Record<string, string> }> {
-  const procs = await Promise.all(Array.from({ length: count }, (_, i) => startNoopParticipant(`p${i}`, mode, reportMs, impl)));
+  const procs = await Promise.all(Array.from({ length: count }, (_, i) => startNoopParticipant(`p${i}`, mode, reportMs, impl, cpuList)));
   return { procs, registry: Object.fromEntries(procs.map((p, i) => [`p${i}`, p.address])) };
 }
 

@@ -2,7 +2,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { BENCH_DIR } from './bench-process.js';
+import { BENCH_DIR, pinProcess } from './bench-process.js';
 import type { RetryPolicy } from '@saga/proto';
 import type { WorkerConfig, WorkerCounts, WorkerMessage } from './worker-protocol.js';
 
@@ -13,6 +13,8 @@ export interface DriveTotals extends WorkerCounts {
 export interface DriveResult extends DriveTotals {
   windowCompleted: number;
   windowLatencies: number[];
+  windowAttempts: number;
+  windowShed: number;
   errorSamples: string[];
 }
 
@@ -23,8 +25,10 @@ export class Drive {
   private recent: number[] = [];
   readonly done: Promise<DriveResult>;
 
-  constructor(configs: readonly WorkerConfig[]) {
+  /** `cpus`: pin every load process to these CPUs (taskset list, e.g. "0") before it starts driving. */
+  constructor(configs: readonly WorkerConfig[], cpus?: string) {
     this.workers = configs.map(() => fork(join(BENCH_DIR, 'load-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
+    if (cpus !== undefined) for (const w of this.workers) pinProcess(w.pid ?? -1, cpus);
     const finals = this.workers.map(
       (w, i) =>
         new Promise<Extract<WorkerMessage, { t: 'done' }>>((resolve, reject) => {
@@ -53,6 +57,8 @@ export class Drive {
         shed: sum((m) => m.shed),
         windowCompleted: sum((m) => m.windowCompleted),
         windowLatencies: all.flatMap((m) => m.windowLatencies),
+        windowAttempts: sum((m) => m.windowAttempts),
+        windowShed: sum((m) => m.windowShed),
         errorSamples: all.flatMap((m) => m.errorSamples).slice(0, 5),
       };
     });

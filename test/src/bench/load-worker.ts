@@ -43,6 +43,8 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
   let shedStreak = 0;
   let outstanding = 0;
   let windowCompleted = 0;
+  let windowAttempts = 0;
+  let windowShed = 0;
   const windowLatencies: number[] = [];
   let lat: number[] = [];
   const errorSamples: string[] = [];
@@ -53,12 +55,16 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
     const index = started % channels;
     started++;
     outstanding++;
+    const sentAt = now();
+    const inWindow = sentAt >= config.measureFrom && sentAt < config.measureTo;
+    if (inWindow) windowAttempts++;
     const answered = (err: { code: number; details: string } | null, res?: StartSagaResponse): void => {
       outstanding--;
       const end = now();
       if (err?.code === RESOURCE_EXHAUSTED) {
         // Not started: the coordinator refused it to stay within capacity.
         shed++;
+        if (inWindow) windowShed++;
         started--;
         shedStreak++;
         if (next !== undefined) setTimeout(next, Math.random() * Math.min(SHED_PAUSE_CAP_MS, SHED_PAUSE_MS * 2 ** Math.min(shedStreak, 10)));
@@ -104,7 +110,7 @@ function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
     finished = true;
     clearInterval(progress);
     send({ t: 'progress', started, completed, errors, notCompleted, outstanding, skipped, shed, lat });
-    send({ t: 'done', started, completed, errors, notCompleted, skipped, shed, windowCompleted, windowLatencies, errorSamples });
+    send({ t: 'done', started, completed, errors, notCompleted, skipped, shed, windowCompleted, windowLatencies, windowAttempts, windowShed, errorSamples });
     for (const c of clients) c.close();
     for (const c of lean) c.close();
   };

@@ -18,14 +18,42 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** User + system CPU time of the process so far, in ms (utime + stime of /proc/<pid>/stat). */
-export function cpuTimeMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime in ms of a /proc stat file (a process's or one thread's). */
+function statCpuMs(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   // The command name (field 2) may contain spaces; fields after it are fixed.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   return ((utime + stime) * 1000) / clockTicks();
+}
+
+/** User + system CPU time of the process so far, in ms (utime + stime of /proc/<pid>/stat). */
+export function cpuTimeMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU ms of a process's live threads, and of its main thread alone (the thread
+ * whose id is the pid: Node's event loop). Node 20 has no
+ * process.threadCpuUsage(); /proc/<pid>/task/<tid>/stat is the kernel's own
+ * account. Node 20 names every thread "node", so the others (the libuv pool
+ * that runs SQLite, V8's GC/JIT helpers, worker threads) are one figure. A
+ * thread that exited takes its time with it; Node's live as long as the process.
+ */
+export function threadCpuMs(pid: number): { main: number; total: number } {
+  let main = 0;
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ms = statCpuMs(`/proc/${pid}/task/${tid}/stat`);
+      total += ms;
+      if (tid === String(pid)) main = ms;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { main, total };
 }
 
 /**

@@ -11,22 +11,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SagaState } from '@saga/proto';
 import { Args } from './args.js';
-import { startBenchCoordinator, type BenchProcess } from './bench-process.js';
-import { cpuOf, fmt, log, quietFirst, startParticipants, startSaga, type Common } from './common.js';
-import { Drive, split } from './drive.js';
-import { round, summarize } from './histogram.js';
-import { buildRequest, type WorkerConfig } from './worker-protocol.js';
-import { prefillFinishedSagas } from './prefill.js';
-import { boxCpuMs, cpuTimeMs, machine, memory, processTreeCpuMs } from './proc-stats.js';
+import { fmt, log, type Common } from './common.js';
+import { round } from './histogram.js';
+import { measureThroughput, throughputParams, type TransportChoice } from './measure-throughput.js';
+import { machine } from './proc-stats.js';
 import { runCalibrate } from './scenario-calibrate.js';
+import { runCurve } from './scenario-curve.js';
 import { runDeadlines } from './scenario-deadlines.js';
 import { runParked } from './scenario-parked.js';
 import { runRecovery } from './scenario-recovery.js';
-import { startPostgresCluster, type PostgresCluster } from '@saga/coordinator/testing';
-import pg from 'pg';
-import { queryDb } from '../support/sqlite-inspect.js';
 
 const HELP = `npm run bench -- [flags]
 
@@ -41,6 +35,19 @@ Scenarios (--scenario):
   calibrate             what the machine allows now: grpc-js unary calls/s, fdatasync/s, SQLite
                         transactions/s, and a minimal 3-step saga loop (no coordinator)
 
+Latency curve (--curve):
+  --curve               measure capacity closed-loop (--concurrency, default 384), then offer
+                        10/30/50/70/80/90/100 % of it open-loop (--steps-pct to change), each on a
+                        fresh coordinator; first the calibrate scenario; prints p50/p95/p99, shed,
+                        CPU per saga (all threads and main thread) per step and which of issue 14's
+                        targets are met, and writes the curve as SVG (--svg PATH, default
+                        latency-curve.svg in the working directory; kept) and JSON (--json)
+  --steps-pct LIST      the offered steps in % of capacity (default 10,30,50,70,80,90,100)
+  --svg PATH            where to write the curve's SVG
+  --calibrate-seconds S seconds per calibrate measurement within --curve (default 5)
+  --baseline-main PATH  also measure another coordinator build (its dist/main.js, e.g. the build
+                        before issue 14) closed-loop: the baseline of the main-thread CPU target
+
 Common flags:
   --steps N             steps per saga (default 3)
   --participants N      no-op participant processes; step i goes to participant i mod N (default 1)
@@ -54,6 +61,9 @@ Common flags:
   --keep                keep the working directory (databases, profiles)
   --wait-quiet S        first wait up to S seconds for other processes to leave the CPUs
                         alone (default 120); throughput reports what other work ran anyway
+  --pin                 throughput, curve: run the coordinator on CPU 1 only, and the participants,
+                        the load processes and this process on CPU 0 (taskset)
+  --coordinator-env K=V[,K=V]  extra environment of the measured coordinator
 
 Throughput flags:
   --concurrency N       closed loop: N sagas in flight (default 128)
@@ -115,13 +125,14 @@ async function main(): Promise<void> {
   };
   try {
     let result: Record<string, unknown>;
-    if (scenario === 'throughput') result = await runThroughput(args, common);
+    if (args.boolean('curve', false)) result = await runCurve(args, common);
+    else if (scenario === 'throughput') result = await runThroughput(args, common);
     else if (scenario === 'parked') result = await runParked(args, common);
     else if (scenario === 'recovery') result = await runRecovery(args, common);
     else if (scenario === 'deadlines') result = await runDeadlines(args, common);
     else if (scenario === 'calibrate') result = await runCalibrate(args, common);
     else throw new Error(`--scenario must be throughput, parked, recovery, deadlines or calibrate, not "${scenario}"`);
-    const report = { scenario, command: `npm run bench -- ${process.argv.slice(2).join(' ')}`, at: new Date().toISOString(), machine: machine(), ...result };
+    const report = { scenario: args.boolean('curve', false) ? 'curve' : scenario, command: `npm run bench -- ${process.argv.slice(2).join(' ')}`, at: new Date().toISOString(), machine: machine(), ...result };
     if (common.json !== undefined) {
       writeFileSync(common.json, `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(`results written to ${common.json}\n`);
@@ -133,20 +144,20 @@ async function main(): Promise<void> {
   }
 }
 
-type TransportChoice = 'http2' | 'grpc-js';
-
 async function runThroughput(args: Args, c: Common): Promise<Record<string, unknown>> {
   const choice = args.string('participant-transport', 'http2');
   const rounds = Math.max(1, args.number('ab-rounds', 3));
-  if (choice === 'http2' || choice === 'grpc-js') return measureThroughput(args, c, choice, 'coordinator.db');
+  const p = throughputParams(args);
+  args.rejectUnknown();
+  if (choice === 'http2' || choice === 'grpc-js') return { ...(await measureThroughput({ ...p, transport: choice }, c, 'coordinator.db')) };
   if (choice !== 'ab') throw new Error(`--participant-transport must be http2, grpc-js or ab, not "${choice}"`);
   const cpu: Record<TransportChoice, number[]> = { http2: [], 'grpc-js': [] };
   const runs: Record<string, unknown>[] = [];
   for (let i = 1; i <= rounds; i++) {
     for (const t of ['http2', 'grpc-js'] as const) {
       log(`A/B round ${i}/${rounds}: participant transport ${t}`);
-      const run = await measureThroughput(args, c, t, `coordinator-${i}-${t}.db`);
-      cpu[t].push((run.results as { coordinatorCpuMsPerSaga: number }).coordinatorCpuMsPerSaga);
+      const run = await measureThroughput({ ...p, transport: t }, c, `coordinator-${i}-${t}.db`);
+      cpu[t].push(run.results.coordinatorCpuMsPerSaga);
       runs.push({ round: i, participantTransport: t, ...run });
     }
   }
@@ -169,214 +180,6 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
     ].join('\n'),
   );
   return { abRounds: rounds, coordinatorCpuMsPerSaga: { http2: round(lean, 3), grpcJs: round(grpcJs, 3) }, leanSavingShare: round(saving, 4), runs };
-}
-
-async function measureThroughput(args: Args, c: Common, transport: TransportChoice, dbName: string): Promise<Record<string, unknown>> {
-  const rate = args.optionalNumber('rate');
-  const concurrency = args.number('concurrency', 128);
-  const duration = args.number('duration', 20);
-  const warmup = args.number('warmup', 3);
-  const clients = Math.max(1, args.number('clients', 2));
-  const channels = Math.max(1, args.number('channels', 2));
-  const waitMs = args.number('wait-ms', 30_000);
-  const driver = args.string('driver', 'lean');
-  if (driver !== 'lean' && driver !== 'grpc-js') throw new Error(`--driver must be lean or grpc-js, not "${driver}"`);
-  const prefill = args.number('prefill', 0);
-  const store = args.string('store', 'sqlite');
-  if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store must be sqlite or postgres, not "${store}"`);
-  if (store === 'postgres' && prefill > 0) throw new Error('--prefill writes a SQLite file: use it with --store sqlite');
-  args.rejectUnknown();
-
-  const cluster: PostgresCluster | undefined = store === 'postgres' ? await startPostgresCluster({ fsync: true }) : undefined;
-  const db = cluster === undefined ? join(c.dir, dbName) : await cluster.createDatabase(dbName);
-  const { procs: participants, registry } = await startParticipants(c.participants, 'ok');
-  let coordinator: BenchProcess | undefined;
-  const drives: Drive[] = [];
-  try {
-    if (prefill > 0) {
-      // A real finished saga as the template of the copies.
-      const setup = await startBenchCoordinator({ db, participants: registry, synchronous: 'NORMAL', logLevel: 'warn' });
-      const answer = await startSaga(setup.address, buildRequest({ steps: c.steps, participants: c.participants, payloadBytes: c.payload, waitMs: 10_000, retry: undefined }));
-      if (answer.state !== SagaState.SAGA_STATE_COMPLETED) throw new Error(`prefill template saga did not complete: ${JSON.stringify(answer)}`);
-      await setup.stop();
-      const t0 = Date.now();
-      await prefillFinishedSagas(db, prefill, { ageMs: 3_600_000, maxOutbox: 100_000 }, (done) =>
-        log(`prefill: ${fmt(done)} / ${fmt(prefill)} finished sagas (${fmt((Date.now() - t0) / 1000, 1)} s)`),
-      );
-    }
-    // Other work on this machine would be measured too: wait for it to stop (bounded).
-    const busyBefore = await quietFirst(c.quietS);
-    coordinator = await startBenchCoordinator({
-      db,
-      participants: registry,
-      synchronous: c.sync,
-      nodeArgs: c.nodeArgs,
-      logLevel: c.logLevel,
-      env: { SAGA_PARTICIPANT_TRANSPORT: transport },
-    });
-    const co = coordinator;
-    log(
-      `coordinator pid ${co.pid} at ${co.address} (synchronous=${c.sync}); ${c.participants} no-op participant(s); ` +
-        `${c.steps}-step sagas, ${c.payload}-byte payloads; ` +
-        (rate !== undefined ? `open loop at ${fmt(rate)} sagas/s` : `closed loop, ${concurrency} in flight`) +
-        `; ${clients} load process(es) x ${channels} connection(s); participant transport ${transport}; warmup ${warmup} s, measuring ${duration} s`,
-    );
-
-    const startAt = Date.now() + 300;
-    const measureFrom = startAt + warmup * 1000;
-    const measureTo = measureFrom + duration * 1000;
-    const base: Omit<WorkerConfig, 'concurrency' | 'rate'> = {
-      address: co.address,
-      mode: rate !== undefined ? 'open' : 'closed',
-      maxOutstanding: 50_000,
-      steps: c.steps,
-      participants: c.participants,
-      payloadBytes: c.payload,
-      waitMs,
-      startAt,
-      measureFrom,
-      measureTo,
-      stopAt: measureTo,
-      total: 0,
-      channels,
-      driver,
-      retry: undefined,
-    };
-    const conc = split(concurrency, clients);
-    const drive = new Drive(
-      Array.from({ length: clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 0, rate: (rate ?? 0) / clients })),
-    );
-    drives.push(drive);
-
-    // Progress every second, and CPU readings at the window's edges.
-    const partPids = participants.map((p) => p.pid);
-    const lastCpu = new Map<number, number>();
-    interface Reading {
-      co: number;
-      /** The PostgreSQL server and its backends (0 with SQLite). */
-      pg: number;
-      parts: number;
-      drivers: number;
-      self: number;
-      box: number;
-      t: number;
-    }
-    let windowCpu: Reading | undefined;
-    let windowEnd: Reading | undefined;
-    const readAll = (): Reading => ({
-      co: cpuTimeMs(co.pid),
-      pg: cluster === undefined ? 0 : processTreeCpuMs(cluster.pid),
-      parts: cpuOf(partPids, lastCpu),
-      drivers: cpuOf(drive.pids, lastCpu),
-      self: cpuTimeMs(process.pid),
-      box: boxCpuMs().busyMs,
-      t: Date.now(),
-    });
-    const edgeTimers = [
-      setTimeout(() => (windowCpu = readAll()), measureFrom - Date.now()),
-      setTimeout(() => (windowEnd = readAll()), measureTo - Date.now()),
-    ];
-    let prev = { completed: 0, cpu: cpuTimeMs(co.pid), t: Date.now() };
-    const ticker = setInterval(() => {
-      const s = drive.snapshot();
-      const now = Date.now();
-      const cpu = cpuTimeMs(co.pid);
-      const lat = summarize(drive.takeLatencies());
-      const secs = (now - startAt) / 1000;
-      const phase = now < measureFrom ? 'warmup' : now < measureTo ? 'measure' : 'drain';
-      log(
-        `[${fmt(secs, 0).padStart(4)} s ${phase.padEnd(7)}] ${fmt(((s.completed - prev.completed) * 1000) / (now - prev.t)).padStart(6)} sagas/s` +
-          `  p50 ${fmt(lat.p50, 1).padStart(6)} ms  p99 ${fmt(lat.p99, 1).padStart(7)} ms  in flight ${fmt(s.outstanding).padStart(6)}` +
-          `  coordinator CPU ${fmt(((cpu - prev.cpu) * 100) / (now - prev.t)).padStart(3)} %  RSS ${fmt(memory(co.pid).rssMiB)} MiB` +
-          (s.errors + s.notCompleted + s.skipped > 0 ? `  errors ${s.errors} not-completed ${s.notCompleted} not-offered ${s.skipped}` : '') +
-          (s.shed > 0 ? `  shed ${fmt(s.shed)}` : ''),
-      );
-      prev = { completed: s.completed, cpu, t: now };
-    }, 1000);
-    let result;
-    try {
-      result = await drive.done;
-    } finally {
-      clearInterval(ticker);
-      edgeTimers.forEach(clearTimeout);
-    }
-    const mem = memory(co.pid);
-    const a = windowCpu;
-    const b = windowEnd;
-    if (a === undefined || b === undefined) throw new Error('the measurement window did not complete');
-    const lat = summarize(result.windowLatencies);
-    const n = result.windowCompleted;
-    const wallMs = b.t - a.t;
-    const ours = b.co - a.co + (b.pg - a.pg) + (b.parts - a.parts) + (b.drivers - a.drivers) + (b.self - a.self);
-    const otherCores = Math.max(0, (b.box - a.box - ours) / wallMs);
-    if (process.env.BENCH_DEBUG) log(JSON.stringify({ a, b, wallMs }));
-    await co.stop();
-    const states = prefill > 0 ? [] : await sagaStates(db);
-    const out = {
-      params: { store, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, driver, waitMs, prefill, participantTransport: transport, coordinatorNodeArgs: c.nodeArgs },
-      results: {
-        sagasPerSecond: round(n / duration, 1),
-        completedInWindow: n,
-        latencyMs: { p50: round(lat.p50), p95: round(lat.p95), p99: round(lat.p99), max: round(lat.max), mean: round(lat.mean) },
-        coordinatorCpuMsPerSaga: round((b.co - a.co) / n, 3),
-        coordinatorCpuUtilization: round((b.co - a.co) / wallMs, 3),
-        postgresCpuMsPerSaga: cluster === undefined ? undefined : round((b.pg - a.pg) / n, 3),
-        participantCpuMsPerSaga: round((b.parts - a.parts) / n, 3),
-        driverCpuMsPerSaga: round((b.drivers - a.drivers) / n, 3),
-        boxCpuUtilizationCores: round((b.box - a.box) / wallMs, 2),
-        otherProcessesCpuCores: round(otherCores, 2),
-        otherProcessesCpuCoresBeforeStart: busyBefore,
-        coordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
-        coordinatorRssAtEndMiB: round(mem.rssMiB, 1),
-        started: result.started,
-        completed: result.completed,
-        errors: result.errors,
-        notCompleted: result.notCompleted,
-        notOffered: result.skipped,
-        shed: result.shed,
-        shedShareOfOffered: round(result.shed / Math.max(1, result.shed + result.started), 4),
-        errorSamples: result.errorSamples,
-        sagaStatesInDatabase: Object.fromEntries(states.map((r) => [r.state, r.n])),
-      },
-    };
-    const r = out.results;
-    process.stdout.write(
-      [
-        '',
-        `== ${store} store, ${c.steps}-step sagas, ${rate !== undefined ? `offered ${fmt(rate)}/s` : `concurrency ${concurrency}`}, synchronous=${c.sync}${prefill > 0 ? `, ${fmt(prefill)} finished sagas retained` : ''}`,
-        `sagas/s                      ${fmt(r.sagasPerSecond, 1)}  (${fmt(n)} completed in ${duration} s)`,
-        `saga latency ms              p50 ${fmt(r.latencyMs.p50, 2)}  p95 ${fmt(r.latencyMs.p95, 2)}  p99 ${fmt(r.latencyMs.p99, 2)}  max ${fmt(r.latencyMs.max, 1)}`,
-        `coordinator CPU per saga     ${fmt(r.coordinatorCpuMsPerSaga, 3)} ms  (${fmt(r.coordinatorCpuUtilization * 100)} % of one core)`,
-        r.postgresCpuMsPerSaga !== undefined ? `PostgreSQL CPU per saga      ${fmt(r.postgresCpuMsPerSaga, 3)} ms  (server and backends)` : '',
-        `participant / driver CPU     ${fmt(r.participantCpuMsPerSaga, 3)} / ${fmt(r.driverCpuMsPerSaga, 3)} ms per saga`,
-        `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB, 1)} MiB`,
-        `machine CPU in use           ${fmt(r.boxCpuUtilizationCores, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores, 2)}${r.otherProcessesCpuCores > 0.3 ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
-        `errors / not completed / not offered   ${r.errors} / ${r.notCompleted} / ${r.notOffered}${r.errorSamples.length > 0 ? `  e.g. ${r.errorSamples[0]}` : ''}`,
-        `shed (RESOURCE_EXHAUSTED)    ${fmt(r.shed)}  (${fmt(r.shedShareOfOffered * 100, 2)} % of StartSaga calls${rate === undefined ? '; closed loop retries them with backoff' : ''})`,
-        states.length > 0 ? `sagas in the database        ${states.map((s) => `${s.state} ${fmt(s.n)}`).join(', ')}` : '',
-        '',
-      ].join('\n'),
-    );
-    return out;
-  } finally {
-    for (const d of drives) d.kill();
-    await coordinator?.stop();
-    await Promise.all(participants.map((p) => p.stop()));
-    await cluster?.stop();
-  }
-}
-
-/** Sagas per state in the coordinator's store (a SQLite file or a postgres:// URL). */
-async function sagaStates(db: string): Promise<{ state: string; n: number }[]> {
-  const sql = 'SELECT state, COUNT(*) AS n FROM sagas GROUP BY state';
-  if (!db.startsWith('postgres://')) return queryDb<{ state: string; n: number }>(db, sql);
-  const client = new pg.Client({ connectionString: db });
-  await client.connect();
-  try {
-    return (await client.query<{ state: string; n: string }>(sql)).rows.map((r) => ({ state: r.state, n: Number(r.n) }));
-  } finally {
-    await client.end();
-  }
 }
 
 main().catch((err: unknown) => {

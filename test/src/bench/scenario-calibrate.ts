@@ -166,6 +166,17 @@ async function minimalSagaLoop(dir: string, call: Call, inFlight: number, ms: nu
 export async function runCalibrate(args: Args, c: Common): Promise<Record<string, unknown>> {
   const seconds = args.number('seconds', 5);
   args.rejectUnknown();
+  return { results: await calibrate(seconds, c) };
+}
+
+export interface Calibration {
+  readonly otherCpuCoresBeforeStart: number;
+  readonly minimalSagaLoop128: { sagasPerSecond: number; cpuUsPerSaga: number; p50: number; p99: number };
+  readonly [key: string]: unknown;
+}
+
+/** Measures what the machine allows now (`seconds` per measurement); prints it. */
+export async function calibrate(seconds: number, c: Common): Promise<Calibration> {
   const ms = seconds * 1000;
   const otherCpuCoresBeforeStart = await quietFirst(c.quietS);
   const { procs, registry } = await startParticipants(1, 'ok', 0);
@@ -196,7 +207,7 @@ export async function runCalibrate(args: Args, c: Common): Promise<Record<string
         '',
       ].join('\n'),
     );
-    return { results: out };
+    return out;
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
   }

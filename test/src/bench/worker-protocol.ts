@@ -46,7 +46,15 @@ export interface WorkerCounts {
 
 export type WorkerMessage =
   | (WorkerCounts & { t: 'progress'; outstanding: number; lat: number[] })
-  | (WorkerCounts & { t: 'done'; windowCompleted: number; windowLatencies: number[]; errorSamples: string[] });
+  | (WorkerCounts & {
+      t: 'done';
+      windowCompleted: number;
+      windowLatencies: number[];
+      /** StartSaga calls sent inside the measured window (retries of shed starts included), and of those the ones shed. */
+      windowAttempts: number;
+      windowShed: number;
+      errorSamples: string[];
+    });
 
 export function buildRequest(c: Pick<WorkerConfig, 'steps' | 'participants' | 'payloadBytes' | 'waitMs' | 'retry' | 'deadlineMs'>): StartSagaRequest {
   const payload = Buffer.alloc(c.payloadBytes, 0x61);

@@ -36,8 +36,10 @@ export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
   readonly url: string;
   readonly settings?: Partial<PostgresSettings>;
-  /** Observer of each committed batch: its oldest unit's wait in ms and its size (admission control's signal). */
-  readonly onCommitBatch?: (oldestWaitMs: number, units: number) => void;
+  /** Observer of each committed batch: its oldest unit's wait in ms, its size, and the units left queued behind it (admission control's signal). */
+  readonly onCommitBatch?: (oldestWaitMs: number, units: number, leftBehind: number) => void;
+  /** Observer of each unit's wait from commit() until it was released (a histogram). */
+  readonly onCommitWait?: (waitMs: number) => void;
   /** An idle pooled connection failed (the next query on the pool reconnects). */
   readonly onPoolError?: (err: Error) => void;
   /** This coordinator's name in store_owner. Default host:pid. */
@@ -112,6 +114,7 @@ export class PostgresStore implements Store {
       isUnitError: isConstraintError,
       unitError: (err) => new WriteConflictError(err),
       onBatch: options.onCommitBatch,
+      onReleased: options.onCommitWait,
       onFailed: (err) => {
         options.onFailed?.(err);
         for (const l of this.failedListeners.splice(0)) l(err);

@@ -182,4 +182,65 @@ describe('GroupCommitter', () => {
     expect([a.state, b.state]).toEqual(['resolved', 'resolved']);
     expect(reported).toHaveLength(2);
   });
+
+  it('releases a committed batch in slices, oldest first, one slice per event-loop turn, with the next write already under way', async () => {
+    const clock = { t: 1_000 };
+    const writes: Write[] = [];
+    const waits: number[] = [];
+    const behind: number[] = [];
+    const gc = new GroupCommitter<string>({
+      maxBatch: 256,
+      releaseSlice: 2,
+      now: () => clock.t,
+      write: (units) => new Promise<void>((resolve, reject) => writes.push({ units, done: resolve, fail: reject })),
+      onBatch: (_oldest, _units, leftBehind) => behind.push(leftBehind),
+      onReleased: (ms) => waits.push(ms),
+    });
+    const states = Array.from({ length: 10 }, (_, i) => settled(gc.commit(`u${i}`)));
+    const resolved = (): number => states.filter((x) => x.state === 'resolved').length;
+    await until(() => writes.length === 1);
+    expect(writes[0]!.units).toHaveLength(10);
+    const f = settled(gc.commit('f')); // queued behind the write
+    clock.t += 7;
+    writes[0]!.done();
+    // The test's turn was queued before the committer's next slice: only the first slice is out.
+    await new Promise<void>((r) => setImmediate(r));
+    expect(writes).toHaveLength(2); // the next write went out before the rest was released
+    expect(states.map((x) => x.state).slice(0, 3)).toEqual(['resolved', 'resolved', 'pending']);
+    expect(resolved()).toBe(2);
+    await new Promise<void>((r) => setImmediate(r));
+    expect(resolved()).toBe(4);
+    writes[1]!.done();
+    await gc.idle(); // idle() waits for the release too
+    expect(resolved()).toBe(10);
+    expect(f.state).toBe('resolved');
+    expect(waits.slice(0, 10)).toEqual(Array(10).fill(7));
+    expect(waits).toHaveLength(11);
+    expect(behind).toEqual([0, 0]);
+  });
+
+  it('reports how many units a full batch left behind', async () => {
+    const clock = { t: 0 };
+    const writes: Write[] = [];
+    const behind: number[] = [];
+    const gc = new GroupCommitter<string>({
+      maxBatch: 2,
+      now: () => clock.t,
+      write: (units) => new Promise<void>((resolve, reject) => writes.push({ units, done: resolve, fail: reject })),
+      onBatch: (_oldest, _units, leftBehind) => behind.push(leftBehind),
+    });
+    for (const u of ['a', 'b', 'c', 'd', 'e']) void gc.commit(u);
+    for (let i = 0; i < 3; i++) {
+      await until(() => writes.length === i + 1);
+      writes[i]!.done();
+    }
+    await gc.idle();
+    expect(behind).toEqual([3, 1, 0]);
+  });
+
+  it('refuses a releaseSlice that is not a positive integer', () => {
+    const write = (): Promise<void> => Promise.resolve();
+    expect(() => new GroupCommitter<string>({ maxBatch: 1, releaseSlice: 0, write })).toThrow(/releaseSlice/);
+    expect(() => new GroupCommitter<string>({ maxBatch: 1, releaseSlice: 1.5, write })).toThrow(/releaseSlice/);
+  });
 });

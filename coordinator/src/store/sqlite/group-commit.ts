@@ -2,6 +2,14 @@
 // committed together in the next one, so N concurrent sagas share one fsync.
 // Order is preserved: units commit in the order they were queued.
 //
+// Release in slices: when a batch commits, the units it releases resume their
+// sagas (decide, send the next call) as synchronous work. A big batch released
+// at once keeps the event loop from reading sockets for that whole burst, so
+// answers and new StartSagas queue behind it: the tail. The first
+// `releaseSlice` units are released at once, the rest one slice per event-loop
+// turn (setImmediate), FIFO across batches; the next batch's write is already
+// under way meanwhile.
+//
 // Fail-stop: the first batch that fails for a reason that is not one unit's
 // own (disk full, I/O error) latches the committer failed. Nothing later is
 // written, every unit queued or committed afterwards is refused with
@@ -32,10 +40,16 @@ export interface GroupCommitOptions<U> {
   readonly sizeOf?: (unit: U) => number;
   /**
    * Called after each committed batch with how long its oldest unit waited, from
-   * commit() until the write resolved (queue + write + event-loop lag), and the
-   * batch's size. The load signal of admission control; must be cheap.
+   * commit() until the write resolved (queue + write + event-loop lag), the
+   * batch's size, and how many units were left queued when the batch was taken
+   * (> 0: it was full, the queue is longer than a batch). The load signal of
+   * admission control; must be cheap.
    */
-  readonly onBatch?: (oldestWaitMs: number, units: number) => void;
+  readonly onBatch?: (oldestWaitMs: number, units: number, leftBehind: number) => void;
+  /** Called per unit as it is released (resolved), with its wait from commit() in ms (a histogram); must be cheap. */
+  readonly onReleased?: (waitMs: number) => void;
+  /** Units released at once when a batch commits; the rest follow one slice per event-loop turn. Default 32. */
+  readonly releaseSlice?: number;
   /** Called once, with the write's error, when the committer latches failed. */
   readonly onFailed?: (err: Error) => void;
   /** Monotonic milliseconds. Default performance.now(). */
@@ -58,8 +72,19 @@ interface Pending<U> {
   readonly reject: (err: unknown) => void;
 }
 
+/** A committed batch whose units are being released, from `next` on. */
+interface Release<U> {
+  readonly batch: readonly Pending<U>[];
+  readonly errors: (Error | undefined)[] | undefined;
+  next: number;
+}
+
 export class GroupCommitter<U> {
   private queue: Pending<U>[] = [];
+  private releases: Release<U>[] = [];
+  /** Set while released units remain: resolves when the last one is released. */
+  private releasing: { done: Promise<void>; resolve: () => void } | undefined;
+  private readonly releaseSlice: number;
   private head = 0;
   private flushing: Promise<void> | undefined;
   /** When the oldest unit of the batch being written was queued. */
@@ -74,6 +99,8 @@ export class GroupCommitter<U> {
     this.now = options.now ?? (() => performance.now());
     this.maxBytes = options.maxBatchBytes ?? Number.POSITIVE_INFINITY;
     if (!(this.maxBytes > 0)) throw new Error('GroupCommitter: maxBatchBytes must be positive');
+    this.releaseSlice = options.releaseSlice ?? 32;
+    if (!Number.isInteger(this.releaseSlice) || this.releaseSlice < 1) throw new Error('GroupCommitter: releaseSlice must be a positive integer');
   }
 
   commit(unit: U): Promise<void> {
@@ -85,9 +112,12 @@ export class GroupCommitter<U> {
     });
   }
 
-  /** Resolves when everything queued so far is written (or refused after a failure). */
+  /** Resolves when everything queued so far is written and released (or refused after a failure). */
   async idle(): Promise<void> {
-    while (this.flushing !== undefined) await this.flushing;
+    while (this.flushing !== undefined || this.releasing !== undefined) {
+      if (this.flushing !== undefined) await this.flushing;
+      else await this.releasing?.done;
+    }
   }
 
   /** The failure the committer latched on, if any. */
@@ -113,6 +143,7 @@ export class GroupCommitter<U> {
     await new Promise<void>((r) => setImmediate(r));
     while (this.head < this.queue.length && this.failure === undefined) {
       const batch = this.takeBatch();
+      const leftBehind = this.queue.length - this.head;
       // FIFO: the first unit of a batch is its oldest.
       const oldest = batch[0]?.queuedAt ?? this.now();
       this.writingSince = oldest;
@@ -129,14 +160,10 @@ export class GroupCommitter<U> {
       this.writingSince = undefined;
       this.batches += 1;
       this.units += batch.length;
-      batch.forEach((p, i) => {
-        const err = errors?.[i];
-        if (err === undefined) p.resolve();
-        else p.reject(err);
-      });
-      // After the resolves, and outside the write's error path: an observer that throws cannot fail a durable batch.
+      this.release(batch, errors);
+      // After the first slice, and outside the write's error path: an observer that throws cannot fail a durable batch.
       try {
-        this.options.onBatch?.(waited, batch.length);
+        this.options.onBatch?.(waited, batch.length, leftBehind);
       } catch {
         // The observer's bug, not the log's.
       }
@@ -148,6 +175,49 @@ export class GroupCommitter<U> {
     this.head = 0;
     this.flushing = undefined;
   }
+
+  /** Queues a committed batch for release; releases the first slice now. */
+  private release(batch: readonly Pending<U>[], errors: (Error | undefined)[] | undefined): void {
+    this.releases.push({ batch, errors, next: 0 });
+    if (this.releasing !== undefined) return; // a slice is already scheduled: FIFO behind it
+    let resolve = (): void => undefined;
+    const done = new Promise<void>((r) => (resolve = r));
+    this.releasing = { done, resolve };
+    this.releaseNextSlice();
+  }
+
+  /** Settles up to releaseSlice units, oldest first; schedules the next slice while any remain. */
+  private readonly releaseNextSlice = (): void => {
+    let budget = this.releaseSlice;
+    const onReleased = this.options.onReleased;
+    const now = onReleased === undefined ? 0 : this.now();
+    while (budget > 0 && this.releases.length > 0) {
+      const r = this.releases[0] as Release<U>;
+      while (budget > 0 && r.next < r.batch.length) {
+        const p = r.batch[r.next] as Pending<U>;
+        const err = r.errors?.[r.next];
+        r.next += 1;
+        budget -= 1;
+        if (err === undefined) p.resolve();
+        else p.reject(err);
+        if (onReleased !== undefined) {
+          try {
+            onReleased(Math.max(0, now - p.queuedAt));
+          } catch {
+            // The observer's bug, not the log's.
+          }
+        }
+      }
+      if (r.next >= r.batch.length) this.releases.shift();
+    }
+    if (this.releases.length > 0) {
+      setImmediate(this.releaseNextSlice);
+      return;
+    }
+    const releasing = this.releasing;
+    this.releasing = undefined;
+    releasing?.resolve();
+  };
 
   /** The next batch: FIFO, at most maxBatch units and maxBatchBytes (but at least one unit). */
   private takeBatch(): Pending<U>[] {

@@ -48,8 +48,10 @@ export interface SqliteStoreOptions {
   readonly maxBatch?: number;
   /** Bytes of bound values per transaction at most (a larger unit is written alone). Default 8 MiB. */
   readonly maxBatchBytes?: number;
-  /** Observer of each committed batch: its oldest unit's wait in ms and its size (admission control's signal). */
-  readonly onCommitBatch?: (oldestWaitMs: number, units: number) => void;
+  /** Observer of each committed batch: its oldest unit's wait in ms, its size, and the units left queued behind it (admission control's signal). */
+  readonly onCommitBatch?: (oldestWaitMs: number, units: number, leftBehind: number) => void;
+  /** Observer of each unit's wait from commit() until it was released (a histogram). */
+  readonly onCommitWait?: (waitMs: number) => void;
   /** Called once when a write failed and the store latched failed (the process should exit 1). */
   readonly onFailed?: (err: Error) => void;
 }
@@ -135,6 +137,7 @@ export class SqliteStore implements Store {
       isUnitError: isConstraintError,
       unitError: (err) => new WriteConflictError(err),
       onBatch: options.onCommitBatch,
+      onReleased: options.onCommitWait,
       onFailed: (err) => {
         options.onFailed?.(err);
         for (const l of this.failedListeners.splice(0)) l(err);
