@@ -56,6 +56,7 @@ async function publish(sagaName: string, state: 'completed' | 'compensated' | 'm
     reason: '',
     resolutionNote: '',
     metadata: { tenant: 't1' },
+    truncatedFields: [],
   };
   await jetstream(nc).publish(`saga.events.${sagaName}.${state}`, SagaEvent.encode(event).finish(), { msgID: eventId });
   return eventId;
