@@ -88,7 +88,7 @@ if ! podman image exists docker.io/library/postgres:15-bookworm; then
     # Debian's package makes a cluster of its own on install: not needed, PGDATA is the volume.
     mmdebstrap --quiet --variant=minbase --include=postgresql-15 \
       --customize-hook='rm -rf "$1/var/lib/postgresql/15/main" "$1/etc/postgresql/15/main"' bookworm - "$mirror" |
-      podman import - localhost/ci-postgres-rootfs:bookworm >/dev/null
+      podman import -q - localhost/ci-postgres-rootfs:bookworm >/dev/null
   fi
   podman build -q --pull=never -t docker.io/library/postgres:15-bookworm container/test/postgres-stand-in >/dev/null
 fi
