@@ -190,6 +190,15 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
       await authorizeMessage('GetMessage', principal, req.messageId, signal);
       return options.messages.get(req, signal);
     }),
+    listMessages: unary('ListMessages', async (req, { signal, principal }) => {
+      assertTimestampsValid(req);
+      checkMaxLength('producer', req.producer, FIELD_LIMITS.name);
+      if (!producerBound(principal, 'ListMessages')) return options.messages.list(req, signal);
+      // A producer credential lists its own producer's messages: by default, and only those.
+      const producer = req.producer === '' ? (principal.producer ?? '') : req.producer;
+      authorize(principal, 'ListMessages', producer);
+      return options.messages.list({ ...req, producer }, signal);
+    }),
     listDeadLetters: unary('ListDeadLetters', (req) => {
       checkMaxLength('page_token', req.pageToken, FIELD_LIMITS.pageToken);
       return options.deadLetters.list(req);
