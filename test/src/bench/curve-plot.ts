@@ -22,7 +22,8 @@ export interface CurvePoint {
 
 export interface CurveLabels {
   readonly title: string;
-  readonly subtitle: string;
+  /** Lines under the title. */
+  readonly subtitle: readonly string[];
   readonly saturatedCpuMs: number;
   readonly saturatedMainMs: number;
 }
@@ -48,7 +49,7 @@ export function curveSpec(points: readonly CurvePoint[], labels: CurveLabels): T
   ];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: labels.title, subtitle: labels.subtitle, anchor: 'start' },
+    title: { text: labels.title, subtitle: [...labels.subtitle], anchor: 'start' },
     background: 'white',
     config: { font: 'sans-serif' },
     // Each panel its own colours and legend.

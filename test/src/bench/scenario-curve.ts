@@ -158,10 +158,12 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
     cpuMs: run.results.coordinatorCpuMsPerSaga,
     mainMs: run.results.mainThreadCpuMsPerSaga,
   }));
-  const at_ = new Date().toISOString();
   const svg = await plotCurve(points, {
     title: `Saga latency by offered load (${c.steps}-step sagas, SQLite synchronous=${c.sync}${base.pin ? ', pinned' : ''})`,
-    subtitle: `capacity ${fmt(capacity)} sagas/s closed-loop at ${concurrency} in flight (saturated CPU ${fmt(capacityRun.results.coordinatorCpuMsPerSaga, 3)} ms/saga, main thread ${fmt(main, 3)}); minimal loop (calibrate) ${fmt(minimal)} sagas/s; ${at_}`,
+    subtitle: [
+      `capacity ${fmt(capacity)} sagas/s closed-loop at ${concurrency} in flight (saturated CPU ${fmt(capacityRun.results.coordinatorCpuMsPerSaga, 3)} ms/saga, main thread ${fmt(main, 3)}); minimal loop (calibrate) ${fmt(minimal)} sagas/s`,
+      `${new Date().toISOString()}; ${disturbed > 0 ? `DISTURBED: ${disturbed} of ${steps.length + (baselineRun === undefined ? 1 : 2)} measurements ran beside other work (> 0.3 core): not a result` : 'no other work ran (≤ 0.3 core) during any measurement'}`,
+    ],
     saturatedCpuMs: capacityRun.results.coordinatorCpuMsPerSaga,
     saturatedMainMs: main,
   });
