@@ -85,6 +85,7 @@ export function compactDefinition(def: SagaDefinition): SagaDefinition {
     deadlineMs: def.deadlineMs,
     metadata: map(def.metadata),
     graph: def.graph,
+    ...(def.kind !== undefined ? { kind: def.kind } : {}),
     ...(def.traceParent !== undefined ? { traceParent: def.traceParent } : {}),
   };
 }

@@ -3,7 +3,7 @@
 // state change it describes.
 
 import { SagaEvent } from '@saga/proto';
-import { compensationStatusToPb, forwardStatusToPb, sagaStateToPb } from '../grpc/convert.js';
+import { compensationStatusToPb, forwardStatusToPb, sagaStateToPb, tccPhaseToPb, transactionKindToPb } from '../grpc/convert.js';
 import { randomUUID } from 'node:crypto';
 import type { FinishEvent, ResolveEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
@@ -27,6 +27,8 @@ export function outcomeEventFactory(subjectPrefix: string): (saga: SagaRuntime, 
       reason: saga.reason,
       resolutionNote: saga.note,
       metadata: { ...saga.definition.metadata },
+      kind: transactionKindToPb(saga.tcc === undefined ? 'SAGA' : 'TCC'),
+      phase: tccPhaseToPb(saga.tcc?.phase),
     };
     return [
       {

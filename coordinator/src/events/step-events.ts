@@ -3,7 +3,8 @@
 // same transaction as the dispatch or result it describes. Ordered per saga
 // with the saga's outcome events (same ordering key).
 
-import { Operation, StepEvent, StepStatus } from '@saga/proto';
+import { StepEvent, StepStatus } from '@saga/proto';
+import { operationToPb } from '../grpc/convert.js';
 import { randomUUID } from 'node:crypto';
 import type { DispatchEvent, ResultEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
@@ -19,7 +20,7 @@ export function stepEventFactory(subjectPrefix: string): (saga: SagaRuntime, e: 
       sagaId: saga.id,
       sagaName: saga.definition.name,
       stepName: step.name,
-      operation: e.op === 'execute' ? Operation.OPERATION_EXECUTE : Operation.OPERATION_COMPENSATE,
+      operation: operationToPb(e.op),
       status: statusOf(e),
       attempt: e.n,
       occurredAt: new Date(e.at),

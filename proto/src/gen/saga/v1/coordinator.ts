@@ -124,9 +124,10 @@ export interface StartSagaRequest {
   waitMs: number;
   /**
    * SAGA (default) or TCC; see TransactionKind for what TCC means for the
-   * steps (its branches). This coordinator version answers UNIMPLEMENTED for
-   * TCC: the contract, decider, SDK and barriers are in place, the engine
-   * does not run TCC transactions yet.
+   * steps (its branches). A TCC branch with a compensate_action or
+   * no_compensation is INVALID_ARGUMENT naming the field; an unknown kind is
+   * INVALID_ARGUMENT naming "kind". The kind is part of the definition: the
+   * same saga_id started again with another kind is ALREADY_EXISTS.
    */
   kind: TransactionKind;
 }
@@ -3344,7 +3345,11 @@ export const CoordinatorService = {
     responseSerialize: (value: WatchSagaResponse): Buffer => Buffer.from(WatchSagaResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchSagaResponse => WatchSagaResponse.decode(value),
   },
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga: {
     path: "/saga.v1.Coordinator/AbortSaga" as const,
     requestStream: false as const,
@@ -3354,7 +3359,11 @@ export const CoordinatorService = {
     responseSerialize: (value: AbortSagaResponse): Buffer => Buffer.from(AbortSagaResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AbortSagaResponse => AbortSagaResponse.decode(value),
   },
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
+   */
   retrySaga: {
     path: "/saga.v1.Coordinator/RetrySaga" as const,
     requestStream: false as const,
@@ -3478,9 +3487,17 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
    * COMPLETED, COMPENSATED, MANUAL or RESOLVED.
    */
   watchSaga: handleServerStreamingCall<WatchSagaRequest, WatchSagaResponse>;
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga: handleUnaryCall<AbortSagaRequest, AbortSagaResponse>;
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
+   */
   retrySaga: handleUnaryCall<RetrySagaRequest, RetrySagaResponse>;
   /** Marks a MANUAL saga as handled by an operator. */
   resolveSaga: handleUnaryCall<ResolveSagaRequest, ResolveSagaResponse>;
@@ -3568,7 +3585,11 @@ export interface CoordinatorClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchSagaResponse>;
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga(
     request: AbortSagaRequest,
     callback: (error: ServiceError | null, response: AbortSagaResponse) => void,
@@ -3584,7 +3605,11 @@ export interface CoordinatorClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AbortSagaResponse) => void,
   ): ClientUnaryCall;
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
+   */
   retrySaga(
     request: RetrySagaRequest,
     callback: (error: ServiceError | null, response: RetrySagaResponse) => void,

@@ -23,6 +23,12 @@ import {
   StepStatus,
   stepStatusFromJSON,
   stepStatusToJSON,
+  TccPhase,
+  tccPhaseFromJSON,
+  tccPhaseToJSON,
+  TransactionKind,
+  transactionKindFromJSON,
+  transactionKindToJSON,
 } from "./saga.js";
 
 export const protobufPackage = "saga.v1";
@@ -113,6 +119,13 @@ export interface SagaEvent {
   resolutionNote: string;
   /** Saga metadata, as given to StartSaga. */
   metadata: { [key: string]: string };
+  /**
+   * SAGA or TCC. For TCC, forward_status is the Try phase's (SUCCEEDED once
+   * every Try succeeded) and compensation_status the Cancel phase's.
+   */
+  kind: TransactionKind;
+  /** TCC only: the phase the transaction ended in (CONFIRM or CANCEL). */
+  phase: TccPhase;
 }
 
 export interface SagaEvent_MetadataEntry {
@@ -165,6 +178,8 @@ function createBaseSagaEvent(): SagaEvent {
     reason: "",
     resolutionNote: "",
     metadata: {},
+    kind: 0,
+    phase: 0,
   };
 }
 
@@ -209,6 +224,12 @@ export const SagaEvent: MessageFns<SagaEvent> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       SagaEvent_MetadataEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
     });
+    if (message.kind !== 0) {
+      writer.uint32(112).int32(message.kind);
+    }
+    if (message.phase !== 0) {
+      writer.uint32(120).int32(message.phase);
+    }
     return writer;
   },
 
@@ -332,6 +353,22 @@ export const SagaEvent: MessageFns<SagaEvent> = {
             }
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.phase = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -412,6 +449,8 @@ export const SagaEvent: MessageFns<SagaEvent> = {
           {},
         )
         : {},
+      kind: isSet(object.kind) ? transactionKindFromJSON(object.kind) : 0,
+      phase: isSet(object.phase) ? tccPhaseFromJSON(object.phase) : 0,
     };
   },
 
@@ -462,6 +501,12 @@ export const SagaEvent: MessageFns<SagaEvent> = {
         });
       }
     }
+    if (message.kind !== 0) {
+      obj.kind = transactionKindToJSON(message.kind);
+    }
+    if (message.phase !== 0) {
+      obj.phase = tccPhaseToJSON(message.phase);
+    }
     return obj;
   },
 
@@ -491,6 +536,8 @@ export const SagaEvent: MessageFns<SagaEvent> = {
       },
       {},
     );
+    message.kind = object.kind ?? 0;
+    message.phase = object.phase ?? 0;
     return message;
   },
 };
