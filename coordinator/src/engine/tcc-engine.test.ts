@@ -6,7 +6,10 @@
 // Try / Confirm is re-sent with the same attempt and key, and the kind comes
 // back from the log.
 
+import { setTimeout } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { WriteUnit } from '../store/store.js';
 import type { InvokeResult } from './participant-invoker.js';
 import { engineFixture, ok, ScriptedInvoker, start, step } from './engine-test-support.js';
 
@@ -80,6 +83,31 @@ describe('SagaEngine with TCC transactions', () => {
     expect(await engine.startSaga(tcc([step('a')], { sagaId: 'tx-1' }))).toMatchObject({ created: false, outcome: 'COMPLETED' });
     await expect(engine.startSaga(start([step('a')], { sagaId: 'tx-1' }))).rejects.toMatchObject({ kind: 'ALREADY_EXISTS' });
     expect(invoker.trace()).toEqual(['try:a#1', 'confirm:a#1']);
+  });
+
+  it('answers StartSaga with the outcome only once it is durable, when the parallel Confirms commit apart', async () => {
+    const invoker = new ScriptedInvoker(() => ok);
+    // The write of a's Confirm result is slow: b's result, decided in memory as the outcome, commits first.
+    const slowFirstConfirm = (store: SqliteStore): SqliteStore => {
+      const commit = store.commit.bind(store);
+      store.commit = async (unit: WriteUnit) => {
+        if (unit.journal?.some((j) => j.event.t === 'result' && j.event.op === 'confirm' && j.event.s === 0)) await setTimeout(300);
+        return commit(unit);
+      };
+      return store;
+    };
+    const { engine } = await open(dbPath('tcc-outcome-durable'), invoker, {}, slowFirstConfirm);
+    const r = await engine.startSaga(tcc([step('a'), step('b')]));
+    expect(r.outcome).toBe('COMPLETED');
+    // Everything the answer stands on is in the log.
+    const view = await engine.getSaga(r.sagaId);
+    expect(view.state).toBe('COMPLETED');
+    expect(view.steps.flatMap((x) => x.attempts.map((a) => `${a.operation}:${a.outcome}`))).toEqual([
+      'try:SUCCEEDED',
+      'confirm:SUCCEEDED',
+      'try:SUCCEEDED',
+      'confirm:SUCCEEDED',
+    ]);
   });
 
   it('resolves a MANUAL transaction with a note', async () => {
