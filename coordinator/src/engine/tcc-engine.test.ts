@@ -110,6 +110,20 @@ describe('SagaEngine with TCC transactions', () => {
     ]);
   });
 
+  it('a cancelling transaction counts as a compensation in progress (slow-compensation alert), and stops counting when cancelled', async () => {
+    const held: ((r: InvokeResult) => void)[] = [];
+    const invoker = new ScriptedInvoker((c) =>
+      c.operation === 'try' && c.stepName === 'b' ? { kind: 'failed', code: 'NO', message: 'no' } : c.operation === 'cancel' ? new Promise<InvokeResult>((res) => held.push(res)) : ok,
+    );
+    const { engine } = await open(dbPath('tcc-compensating-since'), invoker);
+    const r = await engine.startSaga(tcc([step('a'), step('b')], { name: 'tcc-slow', waitMs: 0 }));
+    await expect.poll(() => held.length).toBe(2);
+    expect(engine.compensatingSince()).toMatchObject([{ sagaId: r.sagaId, sagaName: 'tcc-slow' }]);
+    for (const answer of held) answer(ok);
+    expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPENSATED');
+    expect(engine.compensatingSince()).toEqual([]);
+  });
+
   it('resolves a MANUAL transaction with a note', async () => {
     const invoker = new ScriptedInvoker((c) => (c.operation === 'cancel' ? { kind: 'failed', code: 'GONE', message: 'cannot release' } : c.stepName === 'b' ? { kind: 'failed', code: 'NO', message: 'no' } : ok));
     const { engine } = await open(dbPath('tcc-resolve'), invoker);

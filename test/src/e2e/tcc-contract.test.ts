@@ -1,5 +1,5 @@
 // The TCC contract at the coordinator's edge: StartSaga with kind TCC runs a
-// TCC transaction (GetSaga shows its kind and phase); a TCC branch with a
+// TCC transaction (GetSaga, WatchSaga and ListSagas show its kind and phase); a TCC branch with a
 // compensate_action or no_compensation, and an unknown kind, are refused with
 // INVALID_ARGUMENT naming the field (nothing is created); kind SAGA runs as
 // before.
@@ -64,6 +64,9 @@ describe('TCC contract at the edge', () => {
     expect(saga.steps[0]!.attempts.map((a) => a.operation)).toEqual([Operation.OPERATION_TRY, Operation.OPERATION_CONFIRM]);
     const listed = await client.list({ name: 'checkout' });
     expect(listed.sagas.find((x) => x.sagaId === sagaId)?.kind).toBe(TransactionKind.TRANSACTION_KIND_TCC);
+    // WatchSaga of a finished transaction: its record, then the stream ends.
+    const watched = await client.watch(sagaId);
+    expect(watched.at(-1)).toMatchObject({ kind: TransactionKind.TRANSACTION_KIND_TCC, phase: TccPhase.TCC_PHASE_CONFIRM });
   });
 
   it.each([
