@@ -50,6 +50,7 @@ export function restoreFrom(saga: SagaRuntime, fresh: SagaRuntime): void {
   copySummary(saga, fresh);
   saga.forward = fresh.forward;
   saga.compensation = fresh.compensation;
+  saga.compensationEpoch = fresh.compensationEpoch;
   saga.steps.forEach((step, i) => Object.assign(step, fresh.step(i)));
   if (saga.tcc !== undefined && fresh.tcc !== undefined) restoreTcc(saga.tcc, fresh.tcc);
 }

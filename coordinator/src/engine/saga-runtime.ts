@@ -60,6 +60,8 @@ export class SagaRuntime implements SagaIdentity {
   updatedAt: number;
   /** Number of journal events applied; the next event's sequence number is version + 1. */
   version = 0;
+  /** Compensation epoch sent with Compensate calls: the number of RetrySagas (retry events) so far. */
+  compensationEpoch = 0;
   readonly steps: StepRuntime[];
   /** Writes of this saga queued to the store and not yet committed (engine bookkeeping, not folded). */
   writing = 0;
@@ -253,6 +255,7 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       return;
     }
     case 'retry': {
+      saga.compensationEpoch += 1;
       reopen(saga, 'COMPENSATING');
       saga.compensation = 'RUNNING';
       for (const step of saga.steps) {
@@ -280,6 +283,7 @@ export function mirrorTcc(saga: SagaRuntime): void {
   const tx = saga.tcc;
   if (tx === undefined) return;
   copySummary(saga, tx);
+  saga.compensationEpoch = tx.retries;
   if (tx.phase === 'TRY') {
     saga.forward = 'RUNNING';
     saga.compensation = 'NOT_NEEDED';

@@ -23,6 +23,8 @@ export function stepInvocation(saga: SagaRuntime, d: DispatchEvent, now: number)
     action: d.op === 'compensate' ? def.compensateAction : def.action,
     payload: def.payload,
     attempt: d.n,
+    // Execute runs before any RetrySaga: always 0 there.
+    compensationEpoch: saga.compensationEpoch,
     idempotencyKey: `${saga.id}/${def.name}/${d.op}`,
     deadline,
     outputs: saga.outputs(),

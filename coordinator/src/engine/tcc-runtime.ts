@@ -74,6 +74,8 @@ export class TccRuntime {
   reason = '';
   /** Why the Try phase ended in Cancel (phase CANCEL only). */
   cancelCause: TccCancelCause | undefined;
+  /** RetrySaga events so far: the compensation epoch of the Confirm/Cancel calls (StepCall.compensation_epoch). */
+  retries = 0;
   note = '';
   finishedAt: number | undefined;
   updatedAt: number;
@@ -177,6 +179,7 @@ export function applyTccEvent(tx: TccRuntime, e: TccJournalEvent): void {
       return;
     }
     case 'retry': {
+      tx.retries += 1;
       reopen(tx, tx.phase === 'CANCEL' ? 'COMPENSATING' : 'RUNNING');
       const name = tx.phaseOp();
       for (const b of tx.branches) {
@@ -203,6 +206,7 @@ export function restoreTcc(tx: TccRuntime, fresh: TccRuntime): void {
   copySummary(tx, fresh);
   tx.phase = fresh.phase;
   tx.cancelCause = fresh.cancelCause;
+  tx.retries = fresh.retries;
   tx.branches.forEach((b, i) => {
     const f = fresh.branch(i);
     Object.assign(b.try, f.try);

@@ -107,6 +107,9 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 	}
 	log := s.log.With("op", string(op), "saga_id", call.GetSagaId(), "saga_name", call.GetSagaName(),
 		"step", call.GetStepName(), "action", call.GetAction(), "attempt", call.GetAttempt())
+	if op == faults.Compensate {
+		log = log.With("compensation_epoch", call.GetCompensationEpoch())
+	}
 	log.Debug("call.start")
 	var kind barrier.Kind
 	defer func() {
@@ -180,9 +183,12 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 		return nil, status.FromContextError(err).Err()
 	}
 
+	compensate := func(ctx context.Context, key barrier.Key, fn barrier.Business) (barrier.Decision, error) {
+		return s.barrier.Compensate(ctx, key, call.GetCompensationEpoch(), fn)
+	}
 	guard := map[faults.Op]func(context.Context, barrier.Key, barrier.Business) (barrier.Decision, error){
 		faults.Execute:    s.barrier.Execute,
-		faults.Compensate: s.barrier.Compensate,
+		faults.Compensate: compensate,
 		faults.Try:        s.barrier.Try,
 		faults.Confirm:    s.barrier.Confirm,
 		faults.Cancel:     s.barrier.Cancel,

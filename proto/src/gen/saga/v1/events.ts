@@ -120,6 +120,13 @@ export interface SagaEvent {
   /** Saga metadata, as given to StartSaga. */
   metadata: { [key: string]: string };
   /**
+   * Fields cut so that the event fits what NATS carries (max_payload): a text
+   * ("reason", "resolution_note") keeps its start and ends in
+   * "… [truncated from N bytes]"; "metadata" is left out whole. Empty = the
+   * event is complete. GetSaga has the full values.
+   */
+  truncatedFields: string[];
+  /**
    * SAGA or TCC. For TCC, forward_status is the Try phase's (SUCCEEDED once
    * every Try succeeded) and compensation_status the Cancel phase's.
    */
@@ -145,6 +152,12 @@ export interface StepEvent {
   occurredAt: Date | undefined;
   errorCode: string;
   errorMessage: string;
+  /**
+   * Fields cut so that the event fits what NATS carries (max_payload):
+   * "error_message", then "error_code", each keeping its start and ending in
+   * "… [truncated from N bytes]". Empty = the event is complete.
+   */
+  truncatedFields: string[];
 }
 
 /** An alert that started (firing = true) or cleared (firing = false). */
@@ -178,6 +191,7 @@ function createBaseSagaEvent(): SagaEvent {
     reason: "",
     resolutionNote: "",
     metadata: {},
+    truncatedFields: [],
     kind: 0,
     phase: 0,
   };
@@ -224,11 +238,14 @@ export const SagaEvent: MessageFns<SagaEvent> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       SagaEvent_MetadataEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
     });
+    for (const v of message.truncatedFields) {
+      writer.uint32(114).string(v!);
+    }
     if (message.kind !== 0) {
-      writer.uint32(112).int32(message.kind);
+      writer.uint32(120).int32(message.kind);
     }
     if (message.phase !== 0) {
-      writer.uint32(120).int32(message.phase);
+      writer.uint32(128).int32(message.phase);
     }
     return writer;
   },
@@ -354,15 +371,23 @@ export const SagaEvent: MessageFns<SagaEvent> = {
             continue;
           }
           case 14: {
-            if (tag !== 112) {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.truncatedFields.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
               break;
             }
 
             message.kind = reader.int32() as any;
             continue;
           }
-          case 15: {
-            if (tag !== 120) {
+          case 16: {
+            if (tag !== 128) {
               break;
             }
 
@@ -449,6 +474,11 @@ export const SagaEvent: MessageFns<SagaEvent> = {
           {},
         )
         : {},
+      truncatedFields: globalThis.Array.isArray(object?.truncatedFields)
+        ? object.truncatedFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.truncated_fields)
+        ? object.truncated_fields.map((e: any) => globalThis.String(e))
+        : [],
       kind: isSet(object.kind) ? transactionKindFromJSON(object.kind) : 0,
       phase: isSet(object.phase) ? tccPhaseFromJSON(object.phase) : 0,
     };
@@ -501,6 +531,9 @@ export const SagaEvent: MessageFns<SagaEvent> = {
         });
       }
     }
+    if (message.truncatedFields?.length) {
+      obj.truncatedFields = message.truncatedFields;
+    }
     if (message.kind !== 0) {
       obj.kind = transactionKindToJSON(message.kind);
     }
@@ -536,6 +569,7 @@ export const SagaEvent: MessageFns<SagaEvent> = {
       },
       {},
     );
+    message.truncatedFields = object.truncatedFields?.map((e) => e) || [];
     message.kind = object.kind ?? 0;
     message.phase = object.phase ?? 0;
     return message;
@@ -639,6 +673,7 @@ function createBaseStepEvent(): StepEvent {
     occurredAt: undefined,
     errorCode: "",
     errorMessage: "",
+    truncatedFields: [],
   };
 }
 
@@ -673,6 +708,9 @@ export const StepEvent: MessageFns<StepEvent> = {
     }
     if (message.errorMessage !== "") {
       writer.uint32(82).string(message.errorMessage);
+    }
+    for (const v of message.truncatedFields) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -770,6 +808,14 @@ export const StepEvent: MessageFns<StepEvent> = {
             message.errorMessage = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.truncatedFields.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -822,6 +868,11 @@ export const StepEvent: MessageFns<StepEvent> = {
         : isSet(object.error_message)
         ? globalThis.String(object.error_message)
         : "",
+      truncatedFields: globalThis.Array.isArray(object?.truncatedFields)
+        ? object.truncatedFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.truncated_fields)
+        ? object.truncated_fields.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -857,6 +908,9 @@ export const StepEvent: MessageFns<StepEvent> = {
     if (message.errorMessage !== "") {
       obj.errorMessage = message.errorMessage;
     }
+    if (message.truncatedFields?.length) {
+      obj.truncatedFields = message.truncatedFields;
+    }
     return obj;
   },
 
@@ -875,6 +929,7 @@ export const StepEvent: MessageFns<StepEvent> = {
     message.occurredAt = object.occurredAt ?? undefined;
     message.errorCode = object.errorCode ?? "";
     message.errorMessage = object.errorMessage ?? "";
+    message.truncatedFields = object.truncatedFields?.map((e) => e) || [];
     return message;
   },
 };
