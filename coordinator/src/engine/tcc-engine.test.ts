@@ -70,6 +70,8 @@ describe('SagaEngine with TCC transactions', () => {
     expect(await engine.retry(r.sagaId)).toBe('RUNNING');
     expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPLETED');
     expect(invoker.trace().at(-1)).toBe('confirm:points#4');
+    // The retried Confirm goes out in compensation epoch 1 (the count of RetrySaga), the first ones in 0.
+    expect(invoker.calls.filter((c) => c.operation === 'confirm' && c.stepName === 'points').map((c) => c.compensationEpoch)).toEqual([0, 0, 0, 1]);
     expect(new Set(invoker.calls.filter((c) => c.operation === 'confirm' && c.stepName === 'points').map((c) => c.idempotencyKey)).size).toBe(1);
     // stock confirmed once: the retry drives only what did not succeed.
     expect(invoker.trace().filter((t) => t.startsWith('confirm:stock'))).toEqual(['confirm:stock#1']);
