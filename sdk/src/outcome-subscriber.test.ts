@@ -56,6 +56,7 @@ async function publish(sagaName: string, state: 'completed' | 'compensated' | 'm
     reason: '',
     resolutionNote: '',
     metadata: { tenant: 't1' },
+    truncatedFields: state === 'compensated' ? ['reason'] : [],
   };
   await jetstream(nc).publish(`saga.events.${sagaName}.${state}`, SagaEvent.encode(event).finish(), { msgID: eventId });
   return eventId;
@@ -87,6 +88,7 @@ describe('subscribeOutcomes', () => {
       durationMs: 250,
       failedStep: 'charge',
       metadata: { tenant: 't1' },
+      truncatedFields: ['reason'],
       subject: 'saga.events.order.compensated',
     });
     expect(seen[0]!.occurredAt?.getTime()).toBe(1250);

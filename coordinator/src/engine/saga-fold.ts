@@ -54,5 +54,6 @@ export function restoreFrom(saga: SagaRuntime, fresh: SagaRuntime): void {
   saga.finishedAt = fresh.finishedAt;
   saga.updatedAt = fresh.updatedAt;
   saga.version = fresh.version;
+  saga.compensationEpoch = fresh.compensationEpoch;
   saga.steps.forEach((step, i) => Object.assign(step, fresh.step(i)));
 }

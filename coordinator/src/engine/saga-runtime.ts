@@ -65,6 +65,8 @@ export class SagaRuntime implements SagaIdentity {
   updatedAt: number;
   /** Number of journal events applied; the next event's sequence number is version + 1. */
   version = 0;
+  /** Compensation epoch sent with Compensate calls: the number of RetrySagas (retry events) so far. */
+  compensationEpoch = 0;
   readonly steps: StepRuntime[];
   /** Writes of this saga queued to the store and not yet committed (engine bookkeeping, not folded). */
   writing = 0;
@@ -224,6 +226,7 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       return;
     }
     case 'retry': {
+      saga.compensationEpoch += 1;
       saga.state = 'COMPENSATING';
       saga.compensation = 'RUNNING';
       saga.finishedAt = undefined;

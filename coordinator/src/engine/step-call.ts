@@ -20,6 +20,8 @@ export function stepInvocation(saga: SagaRuntime, d: DispatchEvent, now: number)
     action: d.op === 'execute' ? def.action : def.compensateAction,
     payload: def.payload,
     attempt: d.n,
+    // Execute runs before any RetrySaga: always 0 there.
+    compensationEpoch: saga.compensationEpoch,
     idempotencyKey: `${saga.id}/${def.name}/${d.op}`,
     deadline,
     outputs: saga.outputs(),

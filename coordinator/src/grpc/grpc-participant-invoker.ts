@@ -79,6 +79,7 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       action: call.action,
       payload: call.payload,
       attempt: call.attempt,
+      compensationEpoch: call.compensationEpoch,
       idempotencyKey: call.idempotencyKey,
       deadline: new Date(call.deadline),
       // Only read by the encoder: no copies when there is nothing to copy.

@@ -56,7 +56,8 @@ class ParticipantServicer(pb_grpc.ParticipantServicer):
     ) -> Any:
         started = time.monotonic()
         # Identifiers only: payloads and outputs may hold business data and stay out of logs.
-        where = (f"{op} saga={call.saga_id} step={call.step_name} action={call.action}"
+        epoch = f" epoch={call.compensation_epoch}" if op == "compensate" else ""
+        where = (f"{op} saga={call.saga_id} step={call.step_name} action={call.action}{epoch}"
                  f" attempt={call.attempt}")
         try:
             answer = run(call, Deadline.for_call(call, context))

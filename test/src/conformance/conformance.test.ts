@@ -8,7 +8,7 @@
 // Scenarios a language cannot pass would be listed in KNOWN_GAPS with the
 // reason; today every implementation passes every scenario.
 
-import { AttemptOutcome, Operation, SagaOutcome, StepStatus, type RetryPolicy, type Saga, type StepDefinition } from '@saga/proto';
+import { AttemptOutcome, Operation, SagaOutcome, SagaState, StepStatus, type RetryPolicy, type Saga, type StepDefinition } from '@saga/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator } from '../support/launchers.js';
 import { STORE_BACKENDS, useStoreBackends } from '../support/store-backends.js';
@@ -214,6 +214,31 @@ describe.each(STORE_BACKENDS)('on the %s store', (backend) => {
         const comps = attemptsOf(saga, 'first', Operation.OPERATION_COMPENSATE);
         expect(comps.length).toBeGreaterThanOrEqual(2);
         expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(comps[0]!.errorCode);
+        expect(await a.executeEffects(db(), sagaId)).toBe(1);
+        expect(await a.compensateEffects(db(), sagaId)).toBe(1);
+        expect(await a.balance(db())).toBe(before);
+      });
+
+      scenario('RetrySaga after a FAILED compensation: it runs again in the new compensation epoch, restores once', async () => {
+        const sagaId = idFor(`${a.participant} retry failed compensation`);
+        const before = await a.balance(db());
+        // Compensate attempt 1 answers FAILED ("cannot be undone"): the saga goes MANUAL.
+        const r = await client.start({
+          sagaId,
+          name: 'conformance',
+          steps: [stepFor(a, 'first', { metadata: { 'fault.compensate': 'fail@1' } }), stepFor(a, 'second', { payloadValue: a.failingPayload })],
+          waitMs: 20_000,
+        });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_MANUAL);
+        expect(await a.compensateEffects(db(), sagaId)).toBe(0);
+        // The operator fixed the cause; attempt 2 goes out at compensation epoch 1, and the barrier runs it.
+        await client.retry(sagaId);
+        const saga = await client.waitForState(sagaId, [SagaState.SAGA_STATE_COMPENSATED, SagaState.SAGA_STATE_MANUAL]);
+        expect(saga.state).toBe(SagaState.SAGA_STATE_COMPENSATED);
+        expect(attemptsOf(saga, 'first', Operation.OPERATION_COMPENSATE).map((x) => [x.outcome, x.errorCode])).toEqual([
+          [AttemptOutcome.ATTEMPT_OUTCOME_FAILED, 'INJECTED_FAILURE'],
+          [AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED, ''],
+        ]);
         expect(await a.executeEffects(db(), sagaId)).toBe(1);
         expect(await a.compensateEffects(db(), sagaId)).toBe(1);
         expect(await a.balance(db())).toBe(before);

@@ -3,6 +3,7 @@
 // definition says what happens:
 //   execute   ok           SUCCEEDED
 //             fail         FAILED (business failure: compensation starts)
+//             fail-long    FAILED with a 20,000-byte error message (LONG_ERROR_MESSAGE)
 //             flaky        UNAVAILABLE on attempt 1 (retried), then SUCCEEDED
 //   compensate undo        SUCCEEDED
 //             undo-fail    FAILED (the saga goes to MANUAL)
@@ -24,7 +25,10 @@ import {
 } from '@saga/proto';
 
 const succeeded: StepResult = { outcome: StepOutcome.STEP_OUTCOME_SUCCEEDED, output: Buffer.alloc(0), errorCode: '', errorMessage: '' };
-const failed = (code: string): StepResult => ({ outcome: StepOutcome.STEP_OUTCOME_FAILED, output: Buffer.alloc(0), errorCode: code, errorMessage: `scripted ${code}` });
+const failed = (code: string, errorMessage = `scripted ${code}`): StepResult => ({ outcome: StepOutcome.STEP_OUTCOME_FAILED, output: Buffer.alloc(0), errorCode: code, errorMessage });
+
+/** The error message of `fail-long`: larger than a small max_payload. */
+export const LONG_ERROR_MESSAGE = `declined: ${'x'.repeat(19_990)}`;
 
 export class ScriptedParticipant {
   private constructor(
@@ -46,6 +50,7 @@ export class ScriptedParticipant {
       execute: (call: ServerUnaryCall<ExecuteRequest, ExecuteResponse>, cb: sendUnaryData<ExecuteResponse>) => {
         const c = call.request.call;
         if (c?.action === 'fail') cb(null, { result: failed('NOPE') });
+        else if (c?.action === 'fail-long') cb(null, { result: failed('DECLINED', LONG_ERROR_MESSAGE) });
         else if (c?.action === 'flaky' && c.attempt === 1) cb({ code: status.UNAVAILABLE, details: 'scripted: try again' });
         else cb(null, { result: succeeded });
       },

@@ -71,6 +71,9 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 	}
 	log := s.log.With("op", string(op), "saga_id", call.GetSagaId(), "saga_name", call.GetSagaName(),
 		"step", call.GetStepName(), "action", call.GetAction(), "attempt", call.GetAttempt())
+	if op == faults.Compensate {
+		log = log.With("compensation_epoch", call.GetCompensationEpoch())
+	}
 	log.Debug("call.start")
 	var kind barrier.Kind
 	defer func() {
@@ -136,7 +139,7 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 	if op == faults.Execute {
 		d, err = s.barrier.Execute(workCtx, key, business)
 	} else {
-		d, err = s.barrier.Compensate(workCtx, key, business)
+		d, err = s.barrier.Compensate(workCtx, key, call.GetCompensationEpoch(), business)
 	}
 	if err != nil {
 		if ctxErr := workCtx.Err(); ctxErr != nil {

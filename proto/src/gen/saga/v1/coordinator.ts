@@ -3695,7 +3695,11 @@ export const CoordinatorService = {
     responseSerialize: (value: AbortSagaResponse): Buffer => Buffer.from(AbortSagaResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AbortSagaResponse => AbortSagaResponse.decode(value),
   },
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
+   * a new compensation epoch (StepCall.compensation_epoch): a compensation that
+   * answered FAILED runs again at the participant, one that succeeded does not.
+   */
   retrySaga: {
     path: "/saga.v1.Coordinator/RetrySaga" as const,
     requestStream: false as const,
@@ -3837,7 +3841,11 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
   watchSaga: handleServerStreamingCall<WatchSagaRequest, WatchSagaResponse>;
   /** Requests compensation of a RUNNING saga. */
   abortSaga: handleUnaryCall<AbortSagaRequest, AbortSagaResponse>;
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
+   * a new compensation epoch (StepCall.compensation_epoch): a compensation that
+   * answered FAILED runs again at the participant, one that succeeded does not.
+   */
   retrySaga: handleUnaryCall<RetrySagaRequest, RetrySagaResponse>;
   /** Marks a MANUAL saga as handled by an operator. */
   resolveSaga: handleUnaryCall<ResolveSagaRequest, ResolveSagaResponse>;
@@ -3948,7 +3956,11 @@ export interface CoordinatorClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AbortSagaResponse) => void,
   ): ClientUnaryCall;
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
+   * a new compensation epoch (StepCall.compensation_epoch): a compensation that
+   * answered FAILED runs again at the participant, one that succeeded does not.
+   */
   retrySaga(
     request: RetrySagaRequest,
     callback: (error: ServiceError | null, response: RetrySagaResponse) => void,

@@ -113,6 +113,13 @@ export interface SagaEvent {
   resolutionNote: string;
   /** Saga metadata, as given to StartSaga. */
   metadata: { [key: string]: string };
+  /**
+   * Fields cut so that the event fits what NATS carries (max_payload): a text
+   * ("reason", "resolution_note") keeps its start and ends in
+   * "… [truncated from N bytes]"; "metadata" is left out whole. Empty = the
+   * event is complete. GetSaga has the full values.
+   */
+  truncatedFields: string[];
 }
 
 export interface SagaEvent_MetadataEntry {
@@ -132,6 +139,12 @@ export interface StepEvent {
   occurredAt: Date | undefined;
   errorCode: string;
   errorMessage: string;
+  /**
+   * Fields cut so that the event fits what NATS carries (max_payload):
+   * "error_message", then "error_code", each keeping its start and ending in
+   * "… [truncated from N bytes]". Empty = the event is complete.
+   */
+  truncatedFields: string[];
 }
 
 /** An alert that started (firing = true) or cleared (firing = false). */
@@ -165,6 +178,7 @@ function createBaseSagaEvent(): SagaEvent {
     reason: "",
     resolutionNote: "",
     metadata: {},
+    truncatedFields: [],
   };
 }
 
@@ -209,6 +223,9 @@ export const SagaEvent: MessageFns<SagaEvent> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       SagaEvent_MetadataEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
     });
+    for (const v of message.truncatedFields) {
+      writer.uint32(114).string(v!);
+    }
     return writer;
   },
 
@@ -332,6 +349,14 @@ export const SagaEvent: MessageFns<SagaEvent> = {
             }
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.truncatedFields.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -412,6 +437,11 @@ export const SagaEvent: MessageFns<SagaEvent> = {
           {},
         )
         : {},
+      truncatedFields: globalThis.Array.isArray(object?.truncatedFields)
+        ? object.truncatedFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.truncated_fields)
+        ? object.truncated_fields.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -462,6 +492,9 @@ export const SagaEvent: MessageFns<SagaEvent> = {
         });
       }
     }
+    if (message.truncatedFields?.length) {
+      obj.truncatedFields = message.truncatedFields;
+    }
     return obj;
   },
 
@@ -491,6 +524,7 @@ export const SagaEvent: MessageFns<SagaEvent> = {
       },
       {},
     );
+    message.truncatedFields = object.truncatedFields?.map((e) => e) || [];
     return message;
   },
 };
@@ -592,6 +626,7 @@ function createBaseStepEvent(): StepEvent {
     occurredAt: undefined,
     errorCode: "",
     errorMessage: "",
+    truncatedFields: [],
   };
 }
 
@@ -626,6 +661,9 @@ export const StepEvent: MessageFns<StepEvent> = {
     }
     if (message.errorMessage !== "") {
       writer.uint32(82).string(message.errorMessage);
+    }
+    for (const v of message.truncatedFields) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -723,6 +761,14 @@ export const StepEvent: MessageFns<StepEvent> = {
             message.errorMessage = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.truncatedFields.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -775,6 +821,11 @@ export const StepEvent: MessageFns<StepEvent> = {
         : isSet(object.error_message)
         ? globalThis.String(object.error_message)
         : "",
+      truncatedFields: globalThis.Array.isArray(object?.truncatedFields)
+        ? object.truncatedFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.truncated_fields)
+        ? object.truncated_fields.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -810,6 +861,9 @@ export const StepEvent: MessageFns<StepEvent> = {
     if (message.errorMessage !== "") {
       obj.errorMessage = message.errorMessage;
     }
+    if (message.truncatedFields?.length) {
+      obj.truncatedFields = message.truncatedFields;
+    }
     return obj;
   },
 
@@ -828,6 +882,7 @@ export const StepEvent: MessageFns<StepEvent> = {
     message.occurredAt = object.occurredAt ?? undefined;
     message.errorCode = object.errorCode ?? "";
     message.errorMessage = object.errorMessage ?? "";
+    message.truncatedFields = object.truncatedFields?.map((e) => e) || [];
     return message;
   },
 };
