@@ -100,7 +100,8 @@ podman healthcheck run "saga-$RUN-1" || fail "HEALTHCHECK failed"
 uid=$(podman exec "saga-$RUN-1" id -u); [ "$uid" != 0 ] || fail "the coordinator runs as root"
 pid1=$(podman exec "saga-$RUN-1" cat /proc/1/cmdline | tr '\0' ' ')
 case "$pid1" in node*coordinator/dist/main.js*) ;; *) fail "PID 1 is '$pid1', not the coordinator";; esac
-curl -fsS --max-time 10 "http://127.0.0.1:$CONSOLE_PORT/" | grep -qi '<!doctype html' || fail "the image's web console does not answer on its port"
+# Bodies are read whole before grep -q: an early grep exit would fail curl's write (pipefail).
+page=$(curl -fsS --max-time 10 "http://127.0.0.1:$CONSOLE_PORT/") && grep -qi '<!doctype html' <<<"$page" || fail "the image's web console does not answer on its port"
 podman exec "saga-$RUN-1" sh -c 'grep -q "^Uid:[[:space:]]*1000" /proc/1/status' || fail "PID 1 is not uid 1000"
 echo "process: uid $uid, PID 1 = $pid1"
 
@@ -110,7 +111,7 @@ JSON
 outcome=$(saga --address "$ADDR" --json start --file "$WORK/$RUN-ok.json" --saga-id "$RUN-ok" --wait 30000 | json_field outcome)
 [ "$outcome" = COMPLETED ] || fail "saga $RUN-ok: $outcome, not COMPLETED"
 echo "saga $RUN-ok: $outcome"
-curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q '^saga_sagas_finished_total' || fail "no metrics on $METRICS_PORT"
+metrics=$(curl -fsS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics") && grep -q '^saga_sagas_finished_total' <<<"$metrics" || fail "no metrics on $METRICS_PORT"
 
 step "2. SIGTERM with a saga in flight (its stock participant is not up yet)"
 cat >"$WORK/$RUN-inflight.json" <<'JSON'

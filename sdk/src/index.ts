@@ -66,6 +66,8 @@ export type {
   StepStatus,
   AttemptOperation,
   AttemptOutcome,
+  TransactionKind,
+  TccPhase,
 } from './saga-enums.js';
 
 // Shared.

@@ -6,7 +6,7 @@
 // cut (fit-event.ts).
 
 import { SagaEvent } from '@saga/proto';
-import { compensationStatusToPb, forwardStatusToPb, sagaStateToPb } from '../grpc/convert.js';
+import { compensationStatusToPb, forwardStatusToPb, sagaStateToPb, tccPhaseToPb, transactionKindToPb } from '../grpc/convert.js';
 import { randomUUID } from 'node:crypto';
 import { invalidArgument } from '../domain/errors.js';
 import type { FinishEvent, ResolveEvent } from '../domain/journal-event.js';
@@ -48,6 +48,8 @@ export function outcomeEventFactory(subjectPrefix: string, maxEventBytes: () => 
       resolutionNote: saga.note,
       metadata: { ...saga.definition.metadata },
       truncatedFields: [],
+      kind: transactionKindToPb(saga.tcc === undefined ? 'SAGA' : 'TCC'),
+      phase: tccPhaseToPb(saga.tcc?.phase),
     };
     const headers = { 'Nats-Msg-Id': eventId, 'Saga-Id': saga.id };
     return [
@@ -93,6 +95,9 @@ export function checkOutcomeEventFits(sagaId: string, definition: SagaDefinition
     resolutionNote: '',
     metadata: definition.metadata,
     truncatedFields: ['reason', 'resolution_note'],
+    // The largest: a TCC transaction's kind and phase are set.
+    kind: transactionKindToPb('TCC'),
+    phase: tccPhaseToPb('CANCEL'),
   };
   const bytes = encode(largest).length + natsHeaderBytes({ 'Nats-Msg-Id': UUID_SHAPE, 'Saga-Id': id });
   if (bytes > limit) {

@@ -4,7 +4,8 @@
 // with the saga's outcome events (same ordering key). A participant's error
 // message or code too long for what NATS carries is cut (fit-event.ts).
 
-import { Operation, StepEvent, StepStatus } from '@saga/proto';
+import { StepEvent, StepStatus } from '@saga/proto';
+import { operationToPb } from '../grpc/convert.js';
 import { randomUUID } from 'node:crypto';
 import type { DispatchEvent, ResultEvent } from '../domain/journal-event.js';
 import type { SagaRuntime } from '../engine/saga-runtime.js';
@@ -29,7 +30,7 @@ export function stepEventFactory(subjectPrefix: string, maxEventBytes: () => num
       sagaId: saga.id,
       sagaName: saga.definition.name,
       stepName: step.name,
-      operation: e.op === 'execute' ? Operation.OPERATION_EXECUTE : Operation.OPERATION_COMPENSATE,
+      operation: operationToPb(e.op),
       status: statusOf(e),
       attempt: e.n,
       occurredAt: new Date(e.at),

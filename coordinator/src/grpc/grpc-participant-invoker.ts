@@ -3,16 +3,10 @@
 // failure becomes a typed InvokeResult. Plaintext and TLS participants go
 // through the same transport (participant-transport.ts).
 
-import {
-  CompensateRequest,
-  CompensateResponse,
-  ExecuteRequest,
-  ExecuteResponse,
-  StepOutcome,
-  type StepCall,
-  type StepResult,
-} from '@saga/proto';
+import { ExecuteRequest, ExecuteResponse, StepOutcome, type StepCall, type StepResult } from '@saga/proto';
 import { performance } from 'node:perf_hooks';
+import { PARTICIPANT_METHODS } from './participant-methods.js';
+import type { Operation } from '../domain/saga-types.js';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from '../engine/participant-invoker.js';
 import type { ParticipantRegistry } from '../registry/participant-registry.js';
 import type { ParticipantTransport } from './participant-transport.js';
@@ -29,11 +23,8 @@ export interface GrpcParticipantInvokerOptions {
   /** A new span id (16 hex digits, not all zero) per call. Default random. */
   readonly spanId?: () => string;
   /** Each call's time in ms, from handing it to the transport until its answer is back (a histogram); must be cheap. */
-  readonly onCallTime?: (operation: 'execute' | 'compensate', ms: number) => void;
+  readonly onCallTime?: (operation: Operation, ms: number) => void;
 }
-
-const EXECUTE_PATH = '/saga.v1.Participant/Execute';
-const COMPENSATE_PATH = '/saga.v1.Participant/Compensate';
 
 const NO_ENTRIES: Record<string, Buffer> = Object.freeze({});
 
@@ -49,9 +40,14 @@ interface Cancellable {
 const sharedWriter = ExecuteRequest.encode(ExecuteRequest.fromPartial({}));
 sharedWriter.finish();
 
-function encodeWithSharedWriter(execute: boolean, call: StepCall): Uint8Array {
+/**
+ * Every participant request (Execute, Compensate, Try, Confirm, Cancel) is
+ * `{ StepCall call = 1; }` and every response `{ StepResult result = 1; }`:
+ * one encoding and one decoding serve them all, the path says which RPC.
+ */
+function encodeWithSharedWriter(call: StepCall): Uint8Array {
   try {
-    return execute ? ExecuteRequest.encode({ call }, sharedWriter).finish() : CompensateRequest.encode({ call }, sharedWriter).finish();
+    return ExecuteRequest.encode({ call }, sharedWriter).finish();
   } catch (err) {
     sharedWriter.finish(); // leave it empty for the next call
     throw err;
@@ -91,25 +87,25 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
     };
     // A call the tracer wrapped carries its own span's traceparent: sent as is, so the participant's span is its child.
     const traceparent = call.traceparent ?? traceparentFor(call.sagaId, call.metadata.traceparent, this.spanId());
-    return this.send(transport, call.operation === 'execute', stepCall, call.deadline, traceparent, this.callsOf(signal));
+    return this.send(transport, call.operation, stepCall, call.deadline, traceparent, this.callsOf(signal));
   }
 
-  private send(transport: ParticipantTransport, execute: boolean, stepCall: StepCall, deadline: number, traceparent: string, calls: Set<Cancellable>): Promise<InvokeResult> {
-    const message = encodeWithSharedWriter(execute, stepCall);
+  private send(transport: ParticipantTransport, operation: Operation, stepCall: StepCall, deadline: number, traceparent: string, calls: Set<Cancellable>): Promise<InvokeResult> {
+    const message = encodeWithSharedWriter(stepCall);
     const onCallTime = this.options.onCallTime;
     const sentAt = onCallTime === undefined ? 0 : performance.now();
     return new Promise<InvokeResult>((resolve) => {
       // The answer never comes before unary() returns.
-      const handle = transport.unary({ path: execute ? EXECUTE_PATH : COMPENSATE_PATH, message, deadline, metadata: stepCall.metadata, traceparent }, (answer) => {
+      const handle = transport.unary({ path: PARTICIPANT_METHODS[operation].path, message, deadline, metadata: stepCall.metadata, traceparent }, (answer) => {
         calls.delete(handle);
-        onCallTime?.(execute ? 'execute' : 'compensate', performance.now() - sentAt);
+        onCallTime?.(operation, performance.now() - sentAt);
         if (answer.code !== 0 || answer.message === undefined) {
           resolve({ kind: 'error', code: statusName(answer.code), message: answer.details });
           return;
         }
-        let res: ExecuteResponse | CompensateResponse;
+        let res: ExecuteResponse;
         try {
-          res = execute ? ExecuteResponse.decode(answer.message) : CompensateResponse.decode(answer.message);
+          res = ExecuteResponse.decode(answer.message);
         } catch (err) {
           resolve({ kind: 'error', code: 'INTERNAL', message: `Response message parsing error: ${(err as Error).message}` });
           return;

@@ -9,13 +9,17 @@
 //             undo-fail    FAILED (the saga goes to MANUAL)
 //             undo-hold    held until release(sagaId), then SUCCEEDED
 //             undo-broken  FAILED until fixUndo() is called, then SUCCEEDED
+// and saga.v1.TccParticipant: Try "ok" SUCCEEDED, "fail" FAILED; Confirm and
+// Cancel SUCCEEDED.
 
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
   CheckTransactionResponse,
   ParticipantService,
   StepOutcome,
+  TccParticipantService,
   TransactionStatus,
+  type TccParticipantServer,
   type CompensateRequest,
   type CompensateResponse,
   type ExecuteRequest,
@@ -64,6 +68,12 @@ export class ScriptedParticipant {
       checkTransaction: (_call, cb) => cb(null, CheckTransactionResponse.fromPartial({ status: TransactionStatus.TRANSACTION_STATUS_UNKNOWN })),
     };
     server.addService(ParticipantService, impl);
+    const tcc: TccParticipantServer = {
+      try: (call, cb) => cb(null, { result: call.request.call?.action === 'fail' ? failed('NOPE') : succeeded }),
+      confirm: (_call, cb) => cb(null, { result: succeeded }),
+      cancel: (_call, cb) => cb(null, { result: succeeded }),
+    };
+    server.addService(TccParticipantService, tcc);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );

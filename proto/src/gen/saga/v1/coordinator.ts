@@ -125,9 +125,10 @@ export interface StartSagaRequest {
   waitMs: number;
   /**
    * SAGA (default) or TCC; see TransactionKind for what TCC means for the
-   * steps (its branches). This coordinator version answers UNIMPLEMENTED for
-   * TCC: the contract, decider, SDK and barriers are in place, the engine
-   * does not run TCC transactions yet.
+   * steps (its branches). A TCC branch with a compensate_action or
+   * no_compensation is INVALID_ARGUMENT naming the field; an unknown kind is
+   * INVALID_ARGUMENT naming "kind". The kind is part of the definition: the
+   * same saga_id started again with another kind is ALREADY_EXISTS.
    */
   kind: TransactionKind;
 }
@@ -3685,7 +3686,11 @@ export const CoordinatorService = {
     responseSerialize: (value: WatchSagaResponse): Buffer => Buffer.from(WatchSagaResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchSagaResponse => WatchSagaResponse.decode(value),
   },
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga: {
     path: "/saga.v1.Coordinator/AbortSaga" as const,
     requestStream: false as const,
@@ -3699,6 +3704,8 @@ export const CoordinatorService = {
    * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
    * a new compensation epoch (StepCall.compensation_epoch): a compensation that
    * answered FAILED runs again at the participant, one that succeeded does not.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
    */
   retrySaga: {
     path: "/saga.v1.Coordinator/RetrySaga" as const,
@@ -3839,12 +3846,18 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
    * COMPLETED, COMPENSATED, MANUAL or RESOLVED.
    */
   watchSaga: handleServerStreamingCall<WatchSagaRequest, WatchSagaResponse>;
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga: handleUnaryCall<AbortSagaRequest, AbortSagaResponse>;
   /**
    * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
    * a new compensation epoch (StepCall.compensation_epoch): a compensation that
    * answered FAILED runs again at the participant, one that succeeded does not.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
    */
   retrySaga: handleUnaryCall<RetrySagaRequest, RetrySagaResponse>;
   /** Marks a MANUAL saga as handled by an operator. */
@@ -3940,7 +3953,11 @@ export interface CoordinatorClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchSagaResponse>;
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga(
     request: AbortSagaRequest,
     callback: (error: ServiceError | null, response: AbortSagaResponse) => void,
@@ -3960,6 +3977,8 @@ export interface CoordinatorClient extends Client {
    * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
    * a new compensation epoch (StepCall.compensation_epoch): a compensation that
    * answered FAILED runs again at the participant, one that succeeded does not.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
    */
   retrySaga(
     request: RetrySagaRequest,

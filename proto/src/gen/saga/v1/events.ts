@@ -23,6 +23,12 @@ import {
   StepStatus,
   stepStatusFromJSON,
   stepStatusToJSON,
+  TccPhase,
+  tccPhaseFromJSON,
+  tccPhaseToJSON,
+  TransactionKind,
+  transactionKindFromJSON,
+  transactionKindToJSON,
 } from "./saga.js";
 
 export const protobufPackage = "saga.v1";
@@ -120,6 +126,13 @@ export interface SagaEvent {
    * event is complete. GetSaga has the full values.
    */
   truncatedFields: string[];
+  /**
+   * SAGA or TCC. For TCC, forward_status is the Try phase's (SUCCEEDED once
+   * every Try succeeded) and compensation_status the Cancel phase's.
+   */
+  kind: TransactionKind;
+  /** TCC only: the phase the transaction ended in (CONFIRM or CANCEL). */
+  phase: TccPhase;
 }
 
 export interface SagaEvent_MetadataEntry {
@@ -179,6 +192,8 @@ function createBaseSagaEvent(): SagaEvent {
     resolutionNote: "",
     metadata: {},
     truncatedFields: [],
+    kind: 0,
+    phase: 0,
   };
 }
 
@@ -225,6 +240,12 @@ export const SagaEvent: MessageFns<SagaEvent> = {
     });
     for (const v of message.truncatedFields) {
       writer.uint32(114).string(v!);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(120).int32(message.kind);
+    }
+    if (message.phase !== 0) {
+      writer.uint32(128).int32(message.phase);
     }
     return writer;
   },
@@ -357,6 +378,22 @@ export const SagaEvent: MessageFns<SagaEvent> = {
             message.truncatedFields.push(reader.string());
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.phase = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -442,6 +479,8 @@ export const SagaEvent: MessageFns<SagaEvent> = {
         : globalThis.Array.isArray(object?.truncated_fields)
         ? object.truncated_fields.map((e: any) => globalThis.String(e))
         : [],
+      kind: isSet(object.kind) ? transactionKindFromJSON(object.kind) : 0,
+      phase: isSet(object.phase) ? tccPhaseFromJSON(object.phase) : 0,
     };
   },
 
@@ -495,6 +534,12 @@ export const SagaEvent: MessageFns<SagaEvent> = {
     if (message.truncatedFields?.length) {
       obj.truncatedFields = message.truncatedFields;
     }
+    if (message.kind !== 0) {
+      obj.kind = transactionKindToJSON(message.kind);
+    }
+    if (message.phase !== 0) {
+      obj.phase = tccPhaseToJSON(message.phase);
+    }
     return obj;
   },
 
@@ -525,6 +570,8 @@ export const SagaEvent: MessageFns<SagaEvent> = {
       {},
     );
     message.truncatedFields = object.truncatedFields?.map((e) => e) || [];
+    message.kind = object.kind ?? 0;
+    message.phase = object.phase ?? 0;
     return message;
   },
 };
