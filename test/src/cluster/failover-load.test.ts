@@ -90,6 +90,8 @@ describe('failover under load', () => {
       }
     };
     const starting = Promise.all(Array.from({ length: 32 }, () => starter()));
+    // Awaited below; a starter's failure must not go unhandled meanwhile.
+    starting.catch(() => undefined);
 
     // kill -9 a random coordinator each time another share of the sagas was started, and restart it on its port.
     const killed: number[] = [];
@@ -99,7 +101,8 @@ describe('failover under load', () => {
       const victim = Math.floor(Math.random() * nodes.length);
       const node = nodes[victim] as Node;
       await node.process.crash();
-      node.client.close();
+      // Its client stays open (calls on it answer UNAVAILABLE and go to another node) until the end.
+      cleanups.push(() => node.client.close());
       killed.push(victim);
       nodes[victim] = await launch(node.process.port);
     }
