@@ -24,6 +24,7 @@ import { runCalibrate } from './scenario-calibrate.js';
 import { runDeadlines } from './scenario-deadlines.js';
 import { runParked } from './scenario-parked.js';
 import { runRecovery } from './scenario-recovery.js';
+import { runRecoveryParked } from './scenario-recovery-parked.js';
 import { startPostgresCluster, type PostgresCluster } from '@saga/coordinator/testing';
 import pg from 'pg';
 import { queryDb } from '../support/sqlite-inspect.js';
@@ -85,11 +86,13 @@ Throughput flags:
 Scenario flags (parked, recovery, deadlines):
   --sagas N             sagas to start (default 100000)
   --concurrency N       StartSaga calls in flight while starting them (default 256)
-  --settle S            parked, deadlines: seconds to wait once all are parked (finished) before
+  --settle S            parked, deadlines, recovery --waiting backoff: seconds to wait once all are parked (finished) before
                         reading RSS (default 30)
   --deadline-ms MS      deadlines: the saga deadline of the second run (default 3600000)
   --timeout S           recovery: give up waiting for the re-dispatches after S seconds (default 300)
   --participant-impl I  recovery: the holding participant's server, http2 (bare, default) or grpc-js
+  --waiting W           recovery: what the sagas wait on at the kill: call (a held Execute, all in
+                        doubt; default) or backoff (a retry backoff of up to 1 h, nothing in doubt)
 Calibrate flags:
   --seconds S           seconds per measurement (default 5)
 `;
@@ -122,7 +125,12 @@ async function main(): Promise<void> {
     let result: Record<string, unknown>;
     if (scenario === 'throughput') result = await runThroughput(args, common);
     else if (scenario === 'parked') result = await runParked(args, common);
-    else if (scenario === 'recovery') result = await runRecovery(args, common);
+    else if (scenario === 'recovery') {
+      const waiting = args.string('waiting', 'call');
+      if (waiting === 'call') result = await runRecovery(args, common);
+      else if (waiting === 'backoff') result = await runRecoveryParked(args, common);
+      else throw new Error(`--waiting must be call or backoff, not "${waiting}"`);
+    }
     else if (scenario === 'deadlines') result = await runDeadlines(args, common);
     else if (scenario === 'calibrate') result = await runCalibrate(args, common);
     else throw new Error(`--scenario must be throughput, parked, recovery, deadlines or calibrate, not "${scenario}"`);

@@ -15,7 +15,7 @@ import { queryDb } from '../support/sqlite-inspect.js';
 
 const HOUR = 3_600_000;
 /** Every Execute is answered UNAVAILABLE; the next attempt is due within the hour (full jitter). */
-const PARKING_RETRY = { maxAttempts: 10, attemptTimeoutMs: 10_000, initialBackoffMs: HOUR, maxBackoffMs: HOUR, backoffMultiplier: 2 };
+export const PARKING_RETRY = { maxAttempts: 10, attemptTimeoutMs: 10_000, initialBackoffMs: HOUR, maxBackoffMs: HOUR, backoffMultiplier: 2 };
 
 export async function runParked(args: Args, c: Common): Promise<Record<string, unknown>> {
   const sagas = args.number('sagas', 100_000);
