@@ -135,18 +135,6 @@ export class CoordinatorApp {
     const started = Date.now();
     const { recovered, inDoubt } = await engine.start();
     logger.info({ recovered, inDoubt, ms: Date.now() - started, instance: store.ownership?.instanceId() }, 'recovery done');
-    const claimer =
-      store.ownership === undefined
-        ? undefined
-        : new OrphanClaimer({
-            ownership: store.ownership,
-            adopt: (claimed) => engine.adopt(claimed),
-            dropAll: (reason) => engine.dropAll(reason),
-            intervalMs: config.database.postgres.claimIntervalMs,
-            batch: config.database.postgres.claimBatch,
-            logger: logger.child({ component: 'cluster' }),
-          });
-    claimer?.start();
     await events.start();
     const messages = await startMessageModule({
       config,
@@ -157,6 +145,19 @@ export class CoordinatorApp {
       maxEventBytes: () => events.maxEventBytes(),
       crashPoint: options.messageCrashPoint,
     });
+    const claimer =
+      store.ownership === undefined
+        ? undefined
+        : new OrphanClaimer({
+            ownership: store.ownership,
+            adopt: (claimed) => engine.adopt(claimed),
+            dropAll: (reason) => engine.dropAll(reason),
+            adoptMessage: (id, wakeAt) => messages.service.adopt(id, wakeAt),
+            intervalMs: config.database.postgres.claimIntervalMs,
+            batch: config.database.postgres.claimBatch,
+            logger: logger.child({ component: 'cluster' }),
+          });
+    claimer?.start();
     const authenticator = new Authenticator(effectiveAuthSettings(config.auth, config.operatorToken));
     const exposed = exposureWarning(config.listen, config.tls !== undefined, authenticator.open());
     if (exposed !== undefined) logger.warn(exposed);

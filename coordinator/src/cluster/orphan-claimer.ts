@@ -1,7 +1,7 @@
 // Failover between coordinators sharing a store: every `intervalMs` this
 // instance claims the active sagas of instances whose lease expired (a batch
 // per transaction, as long as full batches come back) and resumes them
-// through the recovery path. When its own lease was lost it drops every saga
+// through the recovery path, then their pending transactional messages. When its own lease was lost it drops every saga
 // it holds (other instances may be claiming them) and carries on as a new
 // instance. Lifecycle: start() after engine.start(), close() before engine.close().
 
@@ -13,6 +13,8 @@ export interface OrphanClaimerOptions {
   readonly ownership: SagaOwnership;
   /** Resumes a claimed saga (SagaEngine.adopt); returns its in-doubt calls re-sent. */
   readonly adopt: (claimed: ClaimedSaga) => number;
+  /** Arms a claimed transactional message's check-back or delivery (MessageService.adopt). */
+  readonly adoptMessage: (id: string, wakeAt: number) => void;
   /** Drops every saga held here (SagaEngine.dropAll). */
   readonly dropAll: (reason: string) => number;
   readonly intervalMs: number;
@@ -67,6 +69,11 @@ export class OrphanClaimer {
             this.claimed += n;
             logger.info({ sagas: n, inDoubt, instance: ownership.instanceId() }, 'claimed the sagas of an expired instance');
           }
+          if (n < batch || this.stop.signal.aborted) break;
+        }
+        for (;;) {
+          const n = await ownership.claimMessages(batch, (id, wakeAt) => this.options.adoptMessage(id, wakeAt));
+          if (n > 0) logger.info({ messages: n, instance: ownership.instanceId() }, 'claimed the pending messages of an expired instance');
           if (n < batch || this.stop.signal.aborted) break;
         }
       } catch (err) {

@@ -188,6 +188,15 @@ export class MessageService {
     return view;
   }
 
+  /**
+   * A pending message this instance just claimed from an expired one (a shared
+   * store): its check-back or delivery is armed here, due at `wakeAt`.
+   */
+  adopt(messageId: string, wakeAt: number): void {
+    if (this.state !== 'running') return;
+    this.timers.set(messageId, wakeAt);
+  }
+
   /** PREPARED messages right now (for gauges). */
   preparedMessages(): number {
     return this.preparedCount;

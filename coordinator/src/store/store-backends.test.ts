@@ -21,6 +21,7 @@ import { PostgresStore } from './postgres/postgres-store.js';
 import { DatabaseInUseError } from './sqlite/owner-lock.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { SagaFencedError } from './saga-fenced-error.js';
+import type { MessageRecord } from '../messages/message-types.js';
 import { FIRST_EPOCH, type SagaRow, type Store, type WriteUnit } from './store.js';
 import { WriteConflictError } from './write-conflict-error.js';
 
@@ -264,6 +265,39 @@ describe('PostgresStore ownership', () => {
       SagaFencedError,
     );
     expect(await other.getJournal(key)).toHaveLength(1);
+  });
+
+  it("claims an expired instance's pending messages once; a live owner's are left to it", async () => {
+    const url = await fixtures.location('postgres', 'messages claimed');
+    const owner = await openPostgres(url, 'owner');
+    const record: MessageRecord = {
+      id: 'msg-1',
+      subject: 'orders.created',
+      key: '',
+      headers: {},
+      producer: 'p',
+      policy: { checkAfterMs: 1000, checkIntervalMs: 1000, maxChecks: 3, checkTimeoutMs: 1000 },
+      contentHash: 'h',
+      state: 'PREPARED',
+      checks: 0,
+      createdAt: 1,
+      decidedAt: undefined,
+      deliverAt: undefined,
+      nextCheckAt: 1001,
+      enqueuedAt: undefined,
+      publishedAt: undefined,
+      reason: '',
+      version: 1,
+    };
+    await owner.commit({ messageInserts: [{ record, payload: Buffer.from('x') }] });
+    // A coordinator starting now does not take the live owner's message (it would check it back twice).
+    const other = await openPostgres(url, 'other');
+    expect(await other.loadPendingMessages(() => undefined)).toBe(0);
+    await expireLease(url, owner.ownership.instanceId());
+    const seen: [string, number, string][] = [];
+    expect(await other.ownership.claimMessages(10, (id, at, state) => seen.push([id, at, state]))).toBe(1);
+    expect(seen).toEqual([['msg-1', 1001, 'PREPARED']]);
+    expect(await other.ownership.claimMessages(10, () => undefined)).toBe(0);
   });
 
   it('claims the sagas of a closed instance at once (its lease ends at close)', async () => {

@@ -253,6 +253,13 @@ export interface SagaOwnership {
    * write in progress are skipped (the next claim gets them).
    */
   claimOrphans(limit: number, visit: (saga: ClaimedSaga) => void): Promise<number>;
+  /**
+   * Takes over up to `limit` transactional messages that still need a
+   * coordinator (check-backs, deliveries) whose owner's lease expired, and
+   * visits each with when it is due. Their writes are version-guarded, so a
+   * late check-back of the old owner decides nothing twice.
+   */
+  claimMessages(limit: number, visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number>;
   /** Takes one saga over whatever its owner (an operator command sent here), bumping its epoch; undefined if unknown. */
   takeSaga(id: string): Promise<ClaimedSaga | undefined>;
   /**

@@ -122,6 +122,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX sagas_active_by_owner ON sagas (owner, key) WHERE state IN ('RUNNING', 'COMPENSATING');
   DROP TABLE store_owner;
   `,
+  // 3: transactional messages owned by the instance that checks them back (claimed like sagas).
+  `
+  ALTER TABLE tx_messages ADD COLUMN owner text;
+  CREATE INDEX tx_messages_pending_by_owner ON tx_messages (owner)
+    WHERE state = 'PREPARED' OR (state = 'COMMITTED' AND enqueued_at IS NULL);
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

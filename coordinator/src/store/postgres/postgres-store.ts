@@ -40,8 +40,8 @@ import { migratePostgres } from './postgres-migrations.js';
 import {
   countPreparedMessages,
   deleteMessagesDecidedBefore,
+  claimPendingMessages,
   getMessage,
-  loadPendingMessages,
   syncPublishedMessages,
   viewMessage,
   writeMessages,
@@ -201,6 +201,7 @@ export class PostgresStore implements Store {
       await this.loadSagas([key], (c) => (taken = c));
       return taken;
     },
+    claimMessages: (limit, visit) => claimPendingMessages(this.db(), this.instance(), limit, visit),
     onLeaseLost: (listener) => {
       if (this.lease === undefined) throw new Error('PostgresStore is not open');
       this.lease.onLost(listener);
@@ -487,8 +488,14 @@ export class PostgresStore implements Store {
     return viewMessage(this.db(), id, deliveryId);
   }
 
-  loadPendingMessages(visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number> {
-    return loadPendingMessages(this.db(), visit);
+  /** At start: claims the pending messages of expired instances (and those with no owner) and visits them. */
+  async loadPendingMessages(visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.ownership.claimMessages(RECOVERY_PAGE, visit);
+      total += n;
+      if (n < RECOVERY_PAGE) return total;
+    }
   }
 
   countPreparedMessages(): Promise<number> {
@@ -636,8 +643,9 @@ export class PostgresStore implements Store {
         ],
       });
     }
-    for (const u of units) {
-      if (u.messageInserts || u.messageUpdates) await writeMessages(client, u.messageInserts ?? [], u.messageUpdates ?? []);
+    for (const q of queued) {
+      const u = q.unit;
+      if (u.messageInserts || u.messageUpdates) await writeMessages(client, u.messageInserts ?? [], u.messageUpdates ?? [], q.owner);
     }
   }
 }
