@@ -168,7 +168,7 @@ export class PostgresStore implements Store {
       });
       await lease.start();
       this.lease = lease;
-      this.turn = new PostgresRelayTurn(connection);
+      this.turn = new PostgresRelayTurn(connection, () => lease.current());
     } catch (err) {
       await pool.end();
       throw err;
