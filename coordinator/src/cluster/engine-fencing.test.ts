@@ -3,7 +3,8 @@
 // (the in-doubt call re-sent with the same key); A's late result is refused
 // by the fence, A drops the saga without failing and sends nothing more for
 // it; every call carries its epoch in the saga-fencing-epoch metadata entry.
-// A lost lease makes an engine drop everything it holds.
+// A MANUAL saga retried on the other engine is taken over (epoch bumped) and
+// finished there, once. A lost lease makes an engine drop everything it holds.
 
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -71,6 +72,25 @@ describe('engines sharing a PostgreSQL store', () => {
     } finally {
       releaseA?.(ok);
     }
+  });
+
+  it('retries a MANUAL saga on the instance that did not run it, once, and the first instance then finds it no longer MANUAL', async () => {
+    const url = await fixtures.location('postgres', 'engine retry elsewhere');
+    const fails = (c: { operation: string; stepName: string }): InvokeResult | undefined =>
+      c.operation === 'execute' && c.stepName === 'b' ? { kind: 'failed', code: 'X', message: 'x' } : undefined;
+    const invokerA = new ScriptedInvoker(
+      (c) => fails(c) ?? (c.operation === 'compensate' && c.stepName === 'a' ? { kind: 'error', code: 'UNAVAILABLE', message: 'down' } : ok),
+    );
+    const a = await engineOn(url, 'a', invokerA);
+    const invokerB = new ScriptedInvoker((c) => fails(c) ?? ok);
+    const b = await engineOn(url, 'b', invokerB);
+    const r = await a.engine.startSaga(start([step('a'), step('b')]));
+    expect(r.outcome).toBe('MANUAL');
+    expect(await b.engine.retry(r.sagaId)).toBe('COMPENSATING');
+    expect(await b.engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPENSATED');
+    expect(invokerB.calls.map((c) => [c.operation, c.stepName, c.metadata[EPOCH_METADATA_KEY]])).toEqual([['compensate', 'a', String(FIRST_EPOCH + 1)]]);
+    await expect(a.engine.retry(r.sagaId)).rejects.toMatchObject({ kind: 'FAILED_PRECONDITION' });
+    expect(a.fatal).toEqual([]);
   });
 
   it('drops every saga it holds when its lease is found expired, and goes on as a new instance', async () => {
