@@ -153,6 +153,7 @@ export class CoordinatorApp {
             adopt: (claimed) => engine.adopt(claimed),
             dropAll: (reason) => engine.dropAll(reason),
             adoptMessage: (id, wakeAt) => messages.service.adopt(id, wakeAt),
+            dropMessages: () => messages.service.dropAll(),
             intervalMs: config.database.postgres.claimIntervalMs,
             batch: config.database.postgres.claimBatch,
             logger: logger.child({ component: 'cluster' }),

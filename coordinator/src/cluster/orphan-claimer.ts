@@ -17,6 +17,8 @@ export interface OrphanClaimerOptions {
   readonly adoptMessage: (id: string, wakeAt: number) => void;
   /** Drops every saga held here (SagaEngine.dropAll). */
   readonly dropAll: (reason: string) => number;
+  /** Drops every message check-back and delivery armed here (MessageService.dropAll). */
+  readonly dropMessages: () => void;
   readonly intervalMs: number;
   readonly batch: number;
   readonly logger: Logger;
@@ -39,6 +41,7 @@ export class OrphanClaimer {
       if (this.stop.signal.aborted) return;
       this.options.logger.error({ err: err.message, instance: this.options.ownership.instanceId() }, 'this instance lost its lease; dropping its sagas');
       this.options.dropAll(err.message);
+      this.options.dropMessages();
     });
     this.loop = this.run();
   }

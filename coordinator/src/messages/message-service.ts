@@ -197,6 +197,16 @@ export class MessageService {
     this.timers.set(messageId, wakeAt);
   }
 
+  /**
+   * This instance's lease was lost: other instances may claim its pending
+   * messages, so their check-backs and deliveries are no longer armed here
+   * (claimed again, by whoever comes first, they are re-armed there).
+   */
+  dropAll(): void {
+    this.timers.clear();
+    this.due.clear();
+  }
+
   /** PREPARED messages right now (for gauges). */
   preparedMessages(): number {
     return this.preparedCount;
