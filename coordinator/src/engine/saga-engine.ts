@@ -2,7 +2,9 @@
 // through the Store (group-committed), and only then acted on: a call goes out
 // after its dispatch intent is durable, and the next step is decided in the
 // same write as the previous step's result. I/O (store, participants, time) is
-// injected.
+// injected. On a store several coordinators share, this instance holds each
+// saga under a fencing epoch: a write the epoch refuses (another instance took
+// the saga over) drops the saga here; claimed sagas are adopted through recovery.
 
 import type { Logger } from 'pino';
 import {
