@@ -7,7 +7,9 @@
 #   2. SIGTERM: exit 0 within the drain time, with a saga still in flight;
 #   3. a new container on the same volume: the finished saga is still there and
 #      the in-flight one resumes and completes;
-#   4. compose.yaml up with podman-compose: the demo prints both outcomes; down.
+#   4. compose.yaml up with podman-compose and its "postgres" profile: the demo
+#      prints both outcomes, on the SQLite coordinator and on the PostgreSQL one
+#      (whose sagas are then rows in PostgreSQL); down.
 # Prints the image size, build time and start-to-ready time. Needs root or sudo
 # (podman, Debian packages); see container/test/prepare-podman.sh.
 set -euo pipefail
@@ -98,7 +100,8 @@ podman healthcheck run "saga-$RUN-1" || fail "HEALTHCHECK failed"
 uid=$(podman exec "saga-$RUN-1" id -u); [ "$uid" != 0 ] || fail "the coordinator runs as root"
 pid1=$(podman exec "saga-$RUN-1" cat /proc/1/cmdline | tr '\0' ' ')
 case "$pid1" in node*coordinator/dist/main.js*) ;; *) fail "PID 1 is '$pid1', not the coordinator";; esac
-curl -fsS --max-time 10 "http://127.0.0.1:$CONSOLE_PORT/" | grep -qi '<!doctype html' || fail "the image's web console does not answer on its port"
+# Bodies are read whole before grep -q: an early grep exit would fail curl's write (pipefail).
+page=$(curl -fsS --max-time 10 "http://127.0.0.1:$CONSOLE_PORT/") && grep -qi '<!doctype html' <<<"$page" || fail "the image's web console does not answer on its port"
 podman exec "saga-$RUN-1" sh -c 'grep -q "^Uid:[[:space:]]*1000" /proc/1/status' || fail "PID 1 is not uid 1000"
 echo "process: uid $uid, PID 1 = $pid1"
 
@@ -108,7 +111,7 @@ JSON
 outcome=$(saga --address "$ADDR" --json start --file "$WORK/$RUN-ok.json" --saga-id "$RUN-ok" --wait 30000 | json_field outcome)
 [ "$outcome" = COMPLETED ] || fail "saga $RUN-ok: $outcome, not COMPLETED"
 echo "saga $RUN-ok: $outcome"
-curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q '^saga_sagas_finished_total' || fail "no metrics on $METRICS_PORT"
+metrics=$(curl -fsS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics") && grep -q '^saga_sagas_finished_total' <<<"$metrics" || fail "no metrics on $METRICS_PORT"
 
 step "2. SIGTERM with a saga in flight (its stock participant is not up yet)"
 cat >"$WORK/$RUN-inflight.json" <<'JSON'
@@ -138,22 +141,33 @@ final=$(timeout 60 node "$ROOT/cli/dist/main.js" --address "$ADDR" --json watch 
 echo "after the restart: $RUN-ok still COMPLETED, $RUN-inflight resumed -> $final"
 stop_coordinator "saga-$RUN-2"
 
-step "4. compose.yaml with podman-compose"
+step "4. compose.yaml with podman-compose, profile postgres"
 if [ ! -x "$WORK/venv/bin/podman-compose" ]; then
   python3 -m venv "$WORK/venv"
   "$WORK/venv/bin/pip" install -q podman-compose
 fi
 COMPOSE="$WORK/venv/bin/podman-compose"
 export SAGA_PORT=$(free_port) SAGA_METRICS_PORT=$(free_port) SAGA_CONSOLE_PORT=$(free_port)
+export SAGA_POSTGRES_PORT=$(free_port) SAGA_POSTGRES_METRICS_PORT=$(free_port) SAGA_POSTGRES_CONSOLE_PORT=$(free_port)
+COMPOSE="$COMPOSE --profile postgres"
 $COMPOSE -p "$PROJECT" up -d >"$WORK/$RUN-compose.log" 2>&1 || { tail -30 "$WORK/$RUN-compose.log"; fail "podman-compose up"; }
-demo=$(podman ps -a --filter "label=io.podman.compose.project=$PROJECT" --filter "label=com.docker.compose.service=demo" --format '{{.Names}}' | head -n 1)
-[ -n "$demo" ] || fail "no demo container"
-timeout 180 podman wait "$demo" >/dev/null || fail "the demo did not end"
-podman logs "$demo" >"$WORK/$RUN-demo.out" 2>&1
-cat "$WORK/$RUN-demo.out"
-grep -Eq '^saga demo-[0-9]+-1: COMPLETED' "$WORK/$RUN-demo.out" || fail "the demo's first order did not complete"
-grep -Eq '^saga demo-[0-9]+-2: COMPENSATED' "$WORK/$RUN-demo.out" || fail "the demo's second order was not compensated"
-grep -Eq 'COMPENSATE +1 .*SUCCEEDED' "$WORK/$RUN-demo.out" || fail "the demo's timeline shows no compensation"
+container_of() { podman ps -a --filter "label=io.podman.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -n 1; }
+check_demo() { # service saga-id-prefix
+  local demo; demo=$(container_of "$1")
+  [ -n "$demo" ] || fail "no $1 container"
+  timeout 240 podman wait "$demo" >/dev/null || fail "$1 did not end"
+  podman logs "$demo" >"$WORK/$RUN-$1.out" 2>&1
+  cat "$WORK/$RUN-$1.out"
+  grep -Eq "^saga $2-[0-9]+-1: COMPLETED" "$WORK/$RUN-$1.out" || fail "$1: the first order did not complete"
+  grep -Eq "^saga $2-[0-9]+-2: COMPENSATED" "$WORK/$RUN-$1.out" || fail "$1: the second order was not compensated"
+  grep -Eq 'COMPENSATE +1 .*SUCCEEDED' "$WORK/$RUN-$1.out" || fail "$1: the timeline shows no compensation"
+}
+check_demo demo demo
+check_demo demo-postgres demo-pg
+# The PostgreSQL coordinator's sagas are rows in PostgreSQL, not in a SQLite file.
+pg_sagas=$(podman exec "$(container_of postgres)" psql -U saga -d saga -tAc "SELECT count(*) FROM sagas WHERE id LIKE 'demo-pg-%'")
+[ "$pg_sagas" = 2 ] || fail "PostgreSQL holds $pg_sagas demo sagas, not 2"
+echo "profile postgres: both demo sagas are rows of PostgreSQL's sagas table"
 $COMPOSE -p "$PROJECT" down -v >>"$WORK/$RUN-compose.log" 2>&1 || fail "podman-compose down"
 COMPOSE=
 step "container test passed"

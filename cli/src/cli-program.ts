@@ -8,10 +8,20 @@ import { CheckFailedError, EXIT_OK, EXIT_USAGE, UsageError, describeFailure } fr
 import { CommandContext } from './command-context.js';
 import { positiveInteger, type GlobalFlags } from './connection-options.js';
 import { readDefinitionFile } from './definition-file.js';
-import { parseSince, parseStates } from './list-filters.js';
+import { collectUpTo } from './collect-pages.js';
+import { messageListFilter, parseInstant, parseStates, type MessageListFlags } from './list-filters.js';
 import { HealthCheckError } from './health-client.js';
 import { createOutput } from './output.js';
-import { renderDeadLetters, renderManualQueue, renderMessage, renderSaga, renderSnapshotLine, renderStartResult, renderSummaries } from './saga-views.js';
+import {
+  renderDeadLetters,
+  renderManualQueue,
+  renderMessage,
+  renderMessageSummaries,
+  renderSaga,
+  renderSnapshotLine,
+  renderStartResult,
+  renderSummaries,
+} from './saga-views.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -19,7 +29,7 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** ListSagas pages are at most this big. */
+/** ListSagas and ListMessages pages are at most this big. */
 const MAX_PAGE = 1000;
 /** Pause between health checks while --wait lasts. */
 const HEALTH_POLL_MS = 250;
@@ -112,7 +122,7 @@ function buildProgram(io: CliIo): Command {
         const filter = {
           states: parseStates(opts.state),
           name: opts.name,
-          createdAfter: opts.since === undefined ? undefined : parseSince(opts.since, new Date()),
+          createdAfter: opts.since === undefined ? undefined : parseInstant('--since', opts.since, new Date()),
         };
         const { sagas, more } = await listUpTo(ctx.sagaClient(), filter, limit);
         if (ctx.out.json) ctx.out.writeJson({ sagas, more });
@@ -213,6 +223,34 @@ function buildProgram(io: CliIo): Command {
       }),
     );
 
+  messages
+    .command('list')
+    .description('transactional messages, newest first, without payloads (operator or producer token)')
+    .option('--state <states...>', 'only these states: PREPARED, COMMITTED, ROLLED_BACK, DISCARDED (comma-separated or repeated)', [])
+    .option('--subject <subject>', 'only messages to this exact subject')
+    .option('--key <key>', 'only messages with this exact business key')
+    .option('--producer <name>', 'only this producer\'s messages')
+    .option('--since <when>', 'only messages created since: a duration back (30s, 15m, 2h, 7d) or an ISO 8601 instant')
+    .option('--until <when>', 'only messages created before: a duration back or an ISO 8601 instant')
+    .option('--limit <n>', 'at most this many messages (follows pages)', '100')
+    .action(
+      run(async (ctx, opts: MessageListFlags & { limit: string }) => {
+        const limit = positiveInteger('--limit', opts.limit);
+        const filter = messageListFilter(opts, new Date());
+        const client = ctx.messageClient();
+        const { items, more } = await collectUpTo(
+          async (pageSize, pageToken) => {
+            const page = await client.list({ ...filter, pageSize, pageToken });
+            return { items: page.messages, nextPageToken: page.nextPageToken };
+          },
+          limit,
+          MAX_PAGE,
+        );
+        if (ctx.out.json) ctx.out.writeJson({ messages: items, more });
+        else ctx.out.writeLines([...renderMessageSummaries(items, ctx.out), ...(more ? [ctx.out.dim(`(more than ${limit}; raise --limit)`)] : [])]);
+      }),
+    );
+
   const deadLetters = program.command('dead-letters').description("the outbox's dead letters: events the relay could not publish");
   deadLetters
     .command('list')
@@ -250,14 +288,15 @@ async function listUpTo(
   filter: { states?: SagaState[]; name?: string; createdAfter?: Date },
   limit: number,
 ): Promise<{ sagas: SagaSummary[]; more: boolean }> {
-  const sagas: SagaSummary[] = [];
-  let pageToken = '';
-  do {
-    const page = await client.list({ ...filter, pageSize: Math.min(MAX_PAGE, limit - sagas.length + 1), pageToken });
-    sagas.push(...page.sagas);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== '' && sagas.length <= limit);
-  return { sagas: sagas.slice(0, limit), more: sagas.length > limit || pageToken !== '' };
+  const { items, more } = await collectUpTo(
+    async (pageSize, pageToken) => {
+      const page = await client.list({ ...filter, pageSize, pageToken });
+      return { items: page.sagas, nextPageToken: page.nextPageToken };
+    },
+    limit,
+    MAX_PAGE,
+  );
+  return { sagas: items, more };
 }
 
 function manualSince(s: SagaSummary): number {

@@ -1,7 +1,8 @@
 // Human views of saga records: the compensation log of one saga (steps ×
-// attempts), a list of sagas, the MANUAL queue, one line per watched snapshot.
+// attempts), a list of sagas, the MANUAL queue, one line per watched snapshot;
+// and of transactional messages and dead letters.
 
-import type { SagaRecord, SagaSummary, StartSagaResult, TxMessageRecord } from '@saga/sdk';
+import type { SagaRecord, SagaSummary, StartSagaResult, TxMessageRecord, TxMessageSummary } from '@saga/sdk';
 import type { DeadLetterRecord } from './dead-letter-client.js';
 import { isoOrDash, offsetMs, renderTable, stateColumn, type Output } from './output.js';
 
@@ -99,6 +100,38 @@ export function renderMessage(message: TxMessageRecord, out: Output): string[] {
     ...(message.reason === '' ? [] : [`  reason: ${message.reason}`]),
     `  payload ${message.payload.length} bytes, headers ${Object.keys(message.headers).length}`,
   ];
+}
+
+/** Messages, newest first: state, check-backs, decision and publication. */
+export function renderMessageSummaries(messages: readonly TxMessageSummary[], out: Output): string[] {
+  if (messages.length === 0) return ['no messages'];
+  return renderTable(
+    [
+      { header: 'MESSAGE' },
+      { header: 'SUBJECT' },
+      { header: 'KEY' },
+      { header: 'PRODUCER' },
+      stateColumn('STATE', out),
+      { header: 'CREATED' },
+      { header: 'CHECKS' },
+      { header: 'NEXT CHECK' },
+      { header: 'PUBLISHED' },
+      { header: 'REASON' },
+    ],
+    messages.map((m) => [
+      m.messageId,
+      m.subject,
+      m.key || '-',
+      m.producer,
+      m.state,
+      isoOrDash(m.createdAt),
+      `${m.checks}/${m.maxChecks}`,
+      isoOrDash(m.nextCheckAt),
+      isoOrDash(m.publishedAt),
+      m.reason,
+    ]),
+    out,
+  );
 }
 
 export function renderDeadLetters(letters: readonly DeadLetterRecord[], out: Output): string[] {

@@ -9,9 +9,10 @@
 # - no base image can be pulled: localhost/ci-debian:bookworm is debootstrapped
 #   from Debian's packages, and two stand-ins are tagged with the names the
 #   Dockerfile and compose.yaml use: node:20-bookworm-slim (this machine's
-#   Node 20 copied in, a `node` user with uid 1000) and nats:2.10 (this
-#   machine's nats-server). They exist for the test only; a user builds on the
-#   real images.
+#   Node 20 copied in, a `node` user with uid 1000), nats:2.10 (this
+#   machine's nats-server) and postgres:15-bookworm (Debian's postgresql-15,
+#   container/test/postgres-stand-in). They exist for the test only; a user
+#   builds on the real images.
 #
 # Inputs: WORK (scratch dir). Sets: CONTAINERS_CONF.
 
@@ -33,10 +34,11 @@ runtime = "runc"
 CONF
 export CONTAINERS_CONF="$WORK/containers.conf"
 
+mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+mirror=${mirror:-http://deb.debian.org/debian}
+
 if ! podman image exists localhost/ci-debian:bookworm; then
   echo "-- base image localhost/ci-debian:bookworm (mmdebstrap)"
-  mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-  mirror=${mirror:-http://deb.debian.org/debian}
   mmdebstrap --quiet --variant=minbase bookworm - "$mirror" | podman import --change 'CMD ["bash"]' - localhost/ci-debian:bookworm >/dev/null
 fi
 
@@ -78,4 +80,15 @@ if ! podman image exists docker.io/library/nats:2.10; then
   # The official image's entrypoint is the server itself, with its arguments from CMD.
   printf 'FROM localhost/ci-debian:bookworm\nCOPY nats-server /nats-server\nEXPOSE 4222 8222\nENTRYPOINT ["/nats-server"]\nCMD ["-js"]\n' > "$ctx/Containerfile"
   podman build -q --pull=never -t docker.io/library/nats:2.10 "$ctx" >/dev/null
+fi
+
+if ! podman image exists docker.io/library/postgres:15-bookworm; then
+  echo "-- stand-in docker.io/library/postgres:15-bookworm (Debian's postgresql-15)"
+  if ! podman image exists localhost/ci-postgres-rootfs:bookworm; then
+    # Debian's package makes a cluster of its own on install: not needed, PGDATA is the volume.
+    mmdebstrap --quiet --variant=minbase --include=postgresql-15 \
+      --customize-hook='rm -rf "$1/var/lib/postgresql/15/main" "$1/etc/postgresql/15/main"' bookworm - "$mirror" |
+      podman import -q - localhost/ci-postgres-rootfs:bookworm >/dev/null
+  fi
+  podman build -q --pull=never -t docker.io/library/postgres:15-bookworm container/test/postgres-stand-in >/dev/null
 fi

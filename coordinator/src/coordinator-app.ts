@@ -19,7 +19,7 @@ import { OrphanClaimer } from './cluster/orphan-claimer.js';
 import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
-import { outcomeEventFactory } from './events/outcome-events.js';
+import { checkOutcomeEventFits, outcomeEventFactory } from './events/outcome-events.js';
 import { grpcDeadLetterHandlers } from './events/grpc-dead-letter-handlers.js';
 import { createCoordinatorService } from './grpc/coordinator-service.js';
 import { GrpcParticipantInvoker } from './grpc/grpc-participant-invoker.js';
@@ -117,7 +117,7 @@ export class CoordinatorApp {
       admission,
       drainTimeoutMs: config.drainTimeoutMs,
       hooks: {
-        outcomeEvents: outcomeEventFactory(config.events.subjectPrefix),
+        outcomeEvents: outcomeEventFactory(config.events.subjectPrefix, () => events.maxEventBytes()),
         crashPoint: options.crashPoint,
         ...eventHooks,
         onCommitted: consoleFeed.observing(
@@ -172,6 +172,7 @@ export class CoordinatorApp {
       messages: messages.handlers,
       deadLetters: grpcDeadLetterHandlers(events.deadLetters),
       tracing,
+      checkEventsFit: (sagaId, definition) => checkOutcomeEventFits(sagaId, definition, events.maxEventBytes()),
     });
     const server = await startGrpcServer({
       listen: config.listen,

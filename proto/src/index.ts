@@ -75,6 +75,8 @@ export {
   RollbackMessageResponse,
   GetMessageRequest,
   GetMessageResponse,
+  ListMessagesRequest,
+  ListMessagesResponse,
   DeadLetter,
   ListDeadLettersRequest,
   ListDeadLettersResponse,
@@ -93,6 +95,7 @@ export {
   CheckPolicy,
   TransactionalMessage,
   TransactionalMessage_HeadersEntry,
+  MessageSummary,
 } from "./gen/saga/v1/message.js";
 export {
   AlertKind,

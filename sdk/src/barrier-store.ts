@@ -22,6 +22,8 @@ export interface BarrierResult {
 /** One row of `saga_barrier`. */
 export interface BarrierRecord extends BarrierKey, BarrierResult {
   op: BarrierOp;
+  /** The compensation epoch the result was decided in (0 for every op but a compensate after a RetrySaga). */
+  compensationEpoch: number;
   createdAt: Date;
 }
 
@@ -30,7 +32,7 @@ export interface BarrierRecord extends BarrierKey, BarrierResult {
  * and the business change commit in one local transaction. `Tx` is the
  * database's transaction handle, also handed to the business callback.
  * Implemented for SQLite by the SDK; a PostgreSQL store implements the same
- * five operations (INSERT … ON CONFLICT DO NOTHING, SAVEPOINT).
+ * operations (INSERT … ON CONFLICT DO NOTHING, SAVEPOINT).
  */
 export interface BarrierStore<Tx> {
   /** Runs fn in one local transaction: commits when fn resolves, rolls back when it throws. */
@@ -42,6 +44,12 @@ export interface BarrierStore<Tx> {
   find(tx: Tx, key: BarrierKey, op: BarrierOp): Promise<BarrierRecord | undefined>;
   /** Sets the result of an existing row. */
   update(tx: Tx, key: BarrierKey, op: BarrierOp, result: BarrierResult): Promise<void>;
+  /**
+   * Claims an existing row again for a later compensation epoch: sets its
+   * epoch and creation time (retention counts from here); the barrier sets
+   * the result with `update` before the transaction commits.
+   */
+  reopen(tx: Tx, key: BarrierKey, op: BarrierOp, compensationEpoch: number, createdAt: Date): Promise<void>;
   /** Deletes rows created before the instant; resolves to the number deleted. */
   deleteOlderThan(before: Date): Promise<number>;
 }

@@ -5,6 +5,8 @@ import { isTerminalError, TerminalError } from './terminal-error.js';
 /** What the barrier needs from a call: the step it is about, and optionally a logger (a StepContext fits). */
 export interface BarrierContext extends BarrierKey {
   readonly logger?: Logger;
+  /** Compensate: the call's compensation epoch (StepCall.compensation_epoch); default 0. */
+  readonly compensationEpoch?: number;
 }
 
 /** A business change run by the barrier inside its transaction; `tx` is that transaction. */
@@ -63,12 +65,21 @@ export class Barrier<Tx> {
    * Guards a Compensate. Resolves to the output to return; when Execute never
    * ran, failed, or was rejected, records a null compensation and resolves
    * without calling `business`. Error handling as for {@link execute}.
+   *
+   * A stored FAILED compensation answers the calls of its own compensation
+   * epoch; a call at a later epoch (the operator retried the saga) runs
+   * `business` again. Any other stored result answers every later call: a
+   * compensation that took effect never runs twice.
    */
   async compensate(ctx: BarrierContext, business: BarrierCallback<Tx>): Promise<Buffer | undefined> {
     const key = keyOf(ctx);
+    const epoch = epochOf(ctx);
     const decided = await this.store.transaction(async (tx): Promise<Decided> => {
-      if (!(await this.store.insert(tx, record(key, 'compensate', pending())))) {
-        return { result: await this.stored(tx, key, 'compensate', ctx) };
+      if (!(await this.store.insert(tx, record(key, 'compensate', pending(), epoch)))) {
+        const stored = await this.found(tx, key, 'compensate');
+        if (stored.outcome !== 'FAILED' || stored.compensationEpoch >= epoch) return { result: this.duplicate(stored, ctx) };
+        ctx.logger?.info({ barrier: 'new-epoch', storedEpoch: stored.compensationEpoch, epoch }, 'compensation failed in an earlier epoch: running it again');
+        await this.store.reopen(tx, key, 'compensate', epoch, new Date());
       }
       const executed = await this.store.find(tx, key, 'execute');
       if (executed === undefined || executed.outcome === 'FAILED' || executed.outcome === 'REJECTED') {
@@ -109,10 +120,19 @@ export class Barrier<Tx> {
     }
   }
 
+  /** The stored result of a duplicate call, logged as such. */
   protected async stored(tx: Tx, key: BarrierKey, op: BarrierOp, ctx: BarrierContext): Promise<BarrierResult> {
+    return this.duplicate(await this.found(tx, key, op), ctx);
+  }
+
+  private async found(tx: Tx, key: BarrierKey, op: BarrierOp): Promise<BarrierRecord> {
     const row = await this.store.find(tx, key, op);
     if (row === undefined) throw new Error(`barrier row ${key.sagaId}/${key.step}/${op} vanished inside its transaction`);
-    ctx.logger?.info({ barrier: 'duplicate', op, outcome: row.outcome }, 'duplicate call: answering the stored result');
+    return row;
+  }
+
+  private duplicate(row: BarrierRecord, ctx: BarrierContext): BarrierRecord {
+    ctx.logger?.info({ barrier: 'duplicate', op: row.op, outcome: row.outcome }, 'duplicate call: answering the stored result');
     return row;
   }
 }
@@ -131,8 +151,14 @@ export function rejectedResult(message: string): BarrierResult {
   return { outcome: 'REJECTED', output: undefined, errorCode: BARRIER_REJECTED, errorMessage: message };
 }
 
-export function record(key: BarrierKey, op: BarrierOp, result: BarrierResult): BarrierRecord {
-  return { ...key, op, ...result, createdAt: new Date() };
+export function record(key: BarrierKey, op: BarrierOp, result: BarrierResult, compensationEpoch = 0): BarrierRecord {
+  return { ...key, op, ...result, compensationEpoch, createdAt: new Date() };
+}
+
+function epochOf(ctx: BarrierContext): number {
+  const epoch = ctx.compensationEpoch ?? 0;
+  if (!Number.isInteger(epoch) || epoch < 0) throw new TypeError(`barrier: compensationEpoch must be an integer >= 0, got ${epoch}`);
+  return epoch;
 }
 
 /** Turns a committed result into the handler's answer: output, or a TerminalError thrown after commit. */

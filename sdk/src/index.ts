@@ -66,6 +66,8 @@ export type {
   StepStatus,
   AttemptOperation,
   AttemptOutcome,
+  TransactionKind,
+  TccPhase,
 } from './saga-enums.js';
 
 // Shared.
@@ -94,4 +96,13 @@ export type { ConsumedMessage, ConsumedMessageHandler, IdempotentConsumerOptions
 export { SqliteProcessedMessageLog, PROCESSED_MESSAGES_SCHEMA } from './sqlite-processed-message-log.js';
 export type { SqliteProcessedMessageLogOptions } from './sqlite-processed-message-log.js';
 export type { ProcessedMessageLog } from './processed-message-log.js';
-export type { CheckPolicyOptions, TxMessage, TxMessageCallOptions, TxMessageRecord, TxMessageState } from './tx-message-types.js';
+export type {
+  CheckPolicyOptions,
+  TxMessage,
+  TxMessageCallOptions,
+  TxMessageListFilter,
+  TxMessagePage,
+  TxMessageRecord,
+  TxMessageState,
+  TxMessageSummary,
+} from './tx-message-types.js';

@@ -5,7 +5,7 @@
 
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { CompensationStatus, ForwardStatus, SagaEvent, SagaState } from '@saga/proto';
+import { CompensationStatus, ForwardStatus, SagaEvent, SagaState, TccPhase, TransactionKind } from '@saga/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,9 @@ async function publish(sagaName: string, state: 'completed' | 'compensated' | 'm
     reason: '',
     resolutionNote: '',
     metadata: { tenant: 't1' },
+    truncatedFields: state === 'compensated' ? ['reason'] : [],
+    kind: TransactionKind.TRANSACTION_KIND_SAGA,
+    phase: TccPhase.TCC_PHASE_UNSPECIFIED,
   };
   await jetstream(nc).publish(`saga.events.${sagaName}.${state}`, SagaEvent.encode(event).finish(), { msgID: eventId });
   return eventId;
@@ -87,6 +90,7 @@ describe('subscribeOutcomes', () => {
       durationMs: 250,
       failedStep: 'charge',
       metadata: { tenant: 't1' },
+      truncatedFields: ['reason'],
       subject: 'saga.events.order.compensated',
     });
     expect(seen[0]!.occurredAt?.getTime()).toBe(1250);

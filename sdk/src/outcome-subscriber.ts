@@ -40,6 +40,8 @@ export interface SagaOutcomeEvent {
   /** The operator's note (RESOLVED). */
   readonly resolutionNote: string;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Fields cut to fit NATS's max_payload ('reason', 'resolution_note', 'metadata'); empty = complete. GetSaga has them whole. */
+  readonly truncatedFields: readonly string[];
   /** The subject it was published on. */
   readonly subject: string;
 }
@@ -221,6 +223,7 @@ function toOutcomeEvent(e: SagaEvent, subject: string): SagaOutcomeEvent {
     reason: e.reason,
     resolutionNote: e.resolutionNote,
     metadata: { ...e.metadata },
+    truncatedFields: [...e.truncatedFields],
     subject,
   };
 }

@@ -32,6 +32,7 @@ function call(op: 'try' | 'confirm' | 'cancel', action = 'reserve'): StepCall {
     action,
     payload: Buffer.from('{"sku":"A","quantity":2}'),
     attempt: 1,
+    compensationEpoch: 0,
     idempotencyKey: `tx-1/stock/${op}`,
     deadline: new Date(Date.now() + 5_000),
     outputs: {},

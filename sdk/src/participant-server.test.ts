@@ -41,6 +41,7 @@ function stepCall(overrides: Partial<StepCall> = {}): StepCall {
     action: 'deduct',
     payload: Buffer.from('{"sku":"A"}'),
     attempt: 2,
+    compensationEpoch: 0,
     idempotencyKey: 'saga-1/deduct-stock/execute',
     deadline: new Date(Date.now() + 5_000),
     outputs: { 'create-order': Buffer.from('{"orderId":"o-1"}') },

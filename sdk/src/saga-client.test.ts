@@ -133,6 +133,7 @@ beforeEach(async () => {
           {
             sagaId: 'saga-1',
             name: 'place-order',
+            kind: TransactionKind.TRANSACTION_KIND_SAGA,
             state: SagaState.SAGA_STATE_MANUAL,
             createdAt: new Date(1_000),
             updatedAt: new Date(2_000),
@@ -317,6 +318,7 @@ describe('SagaClient', () => {
         {
           sagaId: 'saga-1',
           name: 'place-order',
+          kind: 'SAGA',
           state: 'MANUAL',
           createdAt: new Date(1_000),
           updatedAt: new Date(2_000),

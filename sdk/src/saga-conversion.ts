@@ -18,6 +18,8 @@ import {
   forwardStatusCodec,
   sagaOutcomeCodec,
   sagaStateCodec,
+  tccPhaseCodec,
+  transactionKindCodec,
   stepStatusCodec,
 } from './saga-enum-codecs.js';
 import type {
@@ -123,6 +125,7 @@ function fromProtoStep(step: ProtoStep): StepRecord {
     output: Buffer.from(step.output),
     attempts: step.attempts.map(fromProtoAttempt),
     nextAttemptAt: step.nextAttemptAt,
+    confirmStatus: stepStatusCodec.fromProto(step.confirmStatus),
   };
 }
 
@@ -130,6 +133,8 @@ export function fromProtoSaga(saga: ProtoSaga): SagaRecord {
   return {
     sagaId: saga.sagaId,
     name: saga.name,
+    kind: transactionKindCodec.fromProto(saga.kind),
+    phase: tccPhaseCodec.fromProto(saga.phase),
     state: sagaStateCodec.fromProto(saga.state),
     forwardStatus: forwardStatusCodec.fromProto(saga.forwardStatus),
     compensationStatus: compensationStatusCodec.fromProto(saga.compensationStatus),
@@ -155,6 +160,7 @@ export function fromProtoSagaSummary(summary: ProtoSagaSummary): SagaSummary {
   return {
     sagaId: summary.sagaId,
     name: summary.name,
+    kind: transactionKindCodec.fromProto(summary.kind),
     state: sagaStateCodec.fromProto(summary.state),
     createdAt: summary.createdAt,
     updatedAt: summary.updatedAt,

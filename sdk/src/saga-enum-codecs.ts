@@ -6,6 +6,8 @@ import {
   SagaOutcome as ProtoSagaOutcome,
   SagaState as ProtoSagaState,
   StepStatus as ProtoStepStatus,
+  TccPhase as ProtoTccPhase,
+  TransactionKind as ProtoTransactionKind,
 } from '@saga/proto';
 import { enumCodec } from './enum-codec.js';
 import type {
@@ -16,6 +18,8 @@ import type {
   SagaOutcome,
   SagaState,
   StepStatus,
+  TccPhase,
+  TransactionKind,
 } from './saga-enums.js';
 
 // Generated enum <-> SDK name, one codec per enum (internal).
@@ -85,6 +89,28 @@ export const attemptOperationCodec = enumCodec<AttemptOperation, ProtoOperation>
     UNSPECIFIED: ProtoOperation.OPERATION_UNSPECIFIED,
     EXECUTE: ProtoOperation.OPERATION_EXECUTE,
     COMPENSATE: ProtoOperation.OPERATION_COMPENSATE,
+    TRY: ProtoOperation.OPERATION_TRY,
+    CONFIRM: ProtoOperation.OPERATION_CONFIRM,
+    CANCEL: ProtoOperation.OPERATION_CANCEL,
+  },
+  'UNSPECIFIED',
+);
+
+export const transactionKindCodec = enumCodec<TransactionKind, ProtoTransactionKind>(
+  {
+    UNSPECIFIED: ProtoTransactionKind.TRANSACTION_KIND_UNSPECIFIED,
+    SAGA: ProtoTransactionKind.TRANSACTION_KIND_SAGA,
+    TCC: ProtoTransactionKind.TRANSACTION_KIND_TCC,
+  },
+  'UNSPECIFIED',
+);
+
+export const tccPhaseCodec = enumCodec<TccPhase, ProtoTccPhase>(
+  {
+    UNSPECIFIED: ProtoTccPhase.TCC_PHASE_UNSPECIFIED,
+    TRY: ProtoTccPhase.TCC_PHASE_TRY,
+    CONFIRM: ProtoTccPhase.TCC_PHASE_CONFIRM,
+    CANCEL: ProtoTccPhase.TCC_PHASE_CANCEL,
   },
   'UNSPECIFIED',
 );

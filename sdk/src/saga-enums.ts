@@ -12,7 +12,11 @@ export type CompensationStatus = 'UNSPECIFIED' | 'NOT_NEEDED' | 'RUNNING' | 'SUC
 /** Status of one direction of one step. */
 export type StepStatus = 'UNSPECIFIED' | 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 /** The operation of an attempt. */
-export type AttemptOperation = 'UNSPECIFIED' | 'EXECUTE' | 'COMPENSATE';
+export type AttemptOperation = 'UNSPECIFIED' | 'EXECUTE' | 'COMPENSATE' | 'TRY' | 'CONFIRM' | 'CANCEL';
+/** What kind of transaction a saga record is: a saga, or a TCC transaction. */
+export type TransactionKind = 'UNSPECIFIED' | 'SAGA' | 'TCC';
+/** The phase of a TCC transaction ('UNSPECIFIED' for a saga). */
+export type TccPhase = 'UNSPECIFIED' | 'TRY' | 'CONFIRM' | 'CANCEL';
 /** How an attempt ended. */
 export type AttemptOutcome = 'UNSPECIFIED' | 'IN_FLIGHT' | 'SUCCEEDED' | 'FAILED' | 'ERROR';
 

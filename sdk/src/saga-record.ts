@@ -7,6 +7,8 @@ import type {
   SagaOutcome,
   SagaState,
   StepStatus,
+  TccPhase,
+  TransactionKind,
 } from './saga-enums.js';
 
 /** The answer of StartSaga. */
@@ -23,7 +25,7 @@ export interface StartSagaResult {
   failureReason: string;
 }
 
-/** One call (attempt) of Execute or Compensate. */
+/** One call (attempt) of Execute or Compensate (TCC: Try, Confirm or Cancel). */
 export interface AttemptRecord {
   operation: AttemptOperation;
   /** 1-based attempt number within the operation. */
@@ -60,12 +62,18 @@ export interface StepRecord {
   attempts: AttemptRecord[];
   /** When the next attempt is scheduled (during backoff). */
   nextAttemptAt: Date | undefined;
+  /** TCC branches: the Confirm's status (executeStatus is the Try's, compensateStatus the Cancel's); 'UNSPECIFIED' for saga steps. */
+  confirmStatus: StepStatus;
 }
 
 /** A saga with its full record. */
 export interface SagaRecord {
   sagaId: string;
   name: string;
+  /** SAGA or TCC. */
+  kind: TransactionKind;
+  /** TCC: the phase it is in or ended in ('UNSPECIFIED' for a saga). */
+  phase: TccPhase;
   state: SagaState;
   forwardStatus: ForwardStatus;
   compensationStatus: CompensationStatus;
@@ -89,6 +97,8 @@ export interface SagaRecord {
 export interface SagaSummary {
   sagaId: string;
   name: string;
+  /** SAGA or TCC. */
+  kind: TransactionKind;
   state: SagaState;
   createdAt: Date | undefined;
   updatedAt: Date | undefined;

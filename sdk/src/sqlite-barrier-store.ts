@@ -13,10 +13,20 @@ CREATE TABLE IF NOT EXISTS saga_barrier (
   error_code    TEXT    NOT NULL DEFAULT '',
   error_message TEXT    NOT NULL DEFAULT '',
   created_at    INTEGER NOT NULL,
+  compensation_epoch INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (saga_id, step, op)
 );
 CREATE INDEX IF NOT EXISTS saga_barrier_created_at ON saga_barrier (created_at);
 `;
+
+/** Tables created before compensation epochs existed get the column (their rows are epoch 0). */
+const ADD_COMPENSATION_EPOCH = 'ALTER TABLE saga_barrier ADD COLUMN compensation_epoch INTEGER NOT NULL DEFAULT 0';
+
+async function migrate(tx: SqliteTx): Promise<void> {
+  await tx.exec(SAGA_BARRIER_SCHEMA);
+  const columns = await tx.all<{ name: string }>("SELECT name FROM pragma_table_info('saga_barrier')");
+  if (!columns.some((c) => c.name === 'compensation_epoch')) await tx.exec(ADD_COMPENSATION_EPOCH);
+}
 
 interface BarrierRow {
   saga_id: string;
@@ -27,6 +37,7 @@ interface BarrierRow {
   error_code: string;
   error_message: string;
   created_at: number;
+  compensation_epoch: number;
 }
 
 /** BarrierStore on one SQLite connection (transactions serialized). */
@@ -34,12 +45,12 @@ export class SqliteBarrierStore implements BarrierStore<SqliteTx> {
   private connection: SqliteConnection | undefined;
   private savepoints = 0;
 
-  /** Opens the database (WAL mode) and creates the barrier table. */
+  /** Opens the database (WAL mode) and creates (or migrates) the barrier table. */
   async open(path: string, busyTimeoutMs: number): Promise<void> {
     if (this.connection !== undefined) throw new Error('the barrier database is already open');
     const connection = await SqliteConnection.open(path, busyTimeoutMs);
     try {
-      await connection.transaction((tx) => tx.exec(SAGA_BARRIER_SCHEMA));
+      await connection.transaction(migrate);
     } catch (err) {
       await connection.close();
       throw err;
@@ -74,8 +85,8 @@ export class SqliteBarrierStore implements BarrierStore<SqliteTx> {
   async insert(tx: SqliteTx, record: BarrierRecord): Promise<boolean> {
     const { changes } = await tx.run(
       `INSERT OR IGNORE INTO saga_barrier
-         (saga_id, step, op, outcome, output, error_code, error_message, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+         (saga_id, step, op, outcome, output, error_code, error_message, created_at, compensation_epoch)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         record.sagaId,
         record.step,
@@ -85,6 +96,7 @@ export class SqliteBarrierStore implements BarrierStore<SqliteTx> {
         record.errorCode,
         record.errorMessage,
         record.createdAt.getTime(),
+        record.compensationEpoch,
       ],
     );
     return changes === 1;
@@ -104,6 +116,7 @@ export class SqliteBarrierStore implements BarrierStore<SqliteTx> {
       output: row.output === null ? undefined : Buffer.from(row.output),
       errorCode: row.error_code,
       errorMessage: row.error_message,
+      compensationEpoch: row.compensation_epoch,
       createdAt: new Date(row.created_at),
     };
   }
@@ -115,6 +128,14 @@ export class SqliteBarrierStore implements BarrierStore<SqliteTx> {
       [result.outcome, result.output ?? null, result.errorCode, result.errorMessage, key.sagaId, key.step, op],
     );
     if (changes !== 1) throw new Error(`barrier row ${key.sagaId}/${key.step}/${op} not found for update`);
+  }
+
+  async reopen(tx: SqliteTx, key: BarrierKey, op: BarrierOp, compensationEpoch: number, createdAt: Date): Promise<void> {
+    const { changes } = await tx.run(
+      'UPDATE saga_barrier SET compensation_epoch = ?, created_at = ? WHERE saga_id = ? AND step = ? AND op = ?',
+      [compensationEpoch, createdAt.getTime(), key.sagaId, key.step, op],
+    );
+    if (changes !== 1) throw new Error(`barrier row ${key.sagaId}/${key.step}/${op} not found to reopen`);
   }
 
   deleteOlderThan(before: Date): Promise<number> {

@@ -17,12 +17,19 @@ export function toStepContext(
     step: call.stepName,
     action: call.action,
     attempt: call.attempt,
+    compensationEpoch: call.compensationEpoch,
     idempotencyKey: call.idempotencyKey,
     deadline,
     signal,
     payload: Buffer.from(call.payload),
     outputs,
     metadata: Object.freeze({ ...call.metadata }),
-    logger: logger.child({ sagaId: call.sagaId, step: call.stepName, action: call.action, attempt: call.attempt }),
+    logger: logger.child({
+      sagaId: call.sagaId,
+      step: call.stepName,
+      action: call.action,
+      attempt: call.attempt,
+      ...(call.compensationEpoch > 0 ? { compensationEpoch: call.compensationEpoch } : {}),
+    }),
   };
 }

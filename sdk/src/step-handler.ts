@@ -10,6 +10,11 @@ export interface StepContext {
   readonly action: string;
   /** 1-based attempt number of this operation. */
   readonly attempt: number;
+  /**
+   * Compensate: RetrySagas of the saga so far (0 before the first). The
+   * barrier runs a compensation that answered FAILED again at a later epoch.
+   */
+  readonly compensationEpoch: number;
   /** Stable across retries of the same operation: "<sagaId>/<step>/execute|compensate|try|confirm|cancel". */
   readonly idempotencyKey: string;
   /** After this instant the coordinator has given up on this attempt. */

@@ -10,6 +10,9 @@ import {
   MessageState,
   type CommitMessageResponse,
   type GetMessageResponse,
+  type ListMessagesRequest,
+  type ListMessagesResponse,
+  type MessageSummary,
   type PrepareMessageRequest,
   type PrepareMessageResponse,
   type RollbackMessageResponse,
@@ -20,7 +23,15 @@ import { checkInteger, checkNonEmptyString, invalidOption } from './option-valid
 import { encodePayload } from './payload.js';
 import { SagaClientError } from './saga-client-error.js';
 import { callMetadata, unaryCall, type UnaryInvoke } from './unary-call.js';
-import type { TxMessage, TxMessageCallOptions, TxMessageRecord, TxMessageState } from './tx-message-types.js';
+import type {
+  TxMessage,
+  TxMessageCallOptions,
+  TxMessageListFilter,
+  TxMessagePage,
+  TxMessageRecord,
+  TxMessageState,
+  TxMessageSummary,
+} from './tx-message-types.js';
 
 /** Options of {@link TxMessageClient}. */
 export interface TxMessageClientOptions {
@@ -44,16 +55,17 @@ export interface TxMessagePrepareResult {
 }
 
 
-const STATES: Record<number, TxMessageState | undefined> = {
-  [MessageState.MESSAGE_STATE_PREPARED]: 'PREPARED',
-  [MessageState.MESSAGE_STATE_COMMITTED]: 'COMMITTED',
-  [MessageState.MESSAGE_STATE_ROLLED_BACK]: 'ROLLED_BACK',
-  [MessageState.MESSAGE_STATE_DISCARDED]: 'DISCARDED',
+const TO_PROTO: Readonly<Record<TxMessageState, MessageState>> = {
+  PREPARED: MessageState.MESSAGE_STATE_PREPARED,
+  COMMITTED: MessageState.MESSAGE_STATE_COMMITTED,
+  ROLLED_BACK: MessageState.MESSAGE_STATE_ROLLED_BACK,
+  DISCARDED: MessageState.MESSAGE_STATE_DISCARDED,
 };
+const FROM_PROTO = new Map<number, TxMessageState>((Object.keys(TO_PROTO) as TxMessageState[]).map((name) => [TO_PROTO[name], name]));
 
 /**
  * Client of the coordinator's transactional-message calls (PrepareMessage,
- * CommitMessage, RollbackMessage, GetMessage). Every call has a deadline;
+ * CommitMessage, RollbackMessage, GetMessage, ListMessages). Every call has a deadline;
  * gRPC errors reject with a {@link SagaClientError} (decide on `codeName`:
  * FAILED_PRECONDITION = commit after rollback or the reverse, ALREADY_EXISTS =
  * the id names other content, UNAVAILABLE = retry later).
@@ -117,6 +129,19 @@ export class TxMessageClient {
     return fromProtoMessage(response.message);
   }
 
+  /**
+   * One page of messages, newest first, without payloads (operator or
+   * producer credential; a producer sees only its own). Follow
+   * `nextPageToken` with the same filter for the next page.
+   */
+  async list(filter: TxMessageListFilter = {}, options?: TxMessageCallOptions): Promise<TxMessagePage> {
+    const request = toListRequest(filter);
+    const response = await this.unary<ListMessagesResponse>('ListMessages', options, (md, opts, cb) =>
+      this.client.listMessages(request, md, opts, cb),
+    );
+    return { messages: response.messages.map(fromProtoSummary), nextPageToken: response.nextPageToken };
+  }
+
   private callMetadataOf(): Metadata {
     return callMetadata(this.callMetadata);
   }
@@ -173,8 +198,60 @@ function toPrepareRequest(message: TxMessage, producer: string): PrepareMessageR
   };
 }
 
+function toListRequest(filter: TxMessageListFilter): ListMessagesRequest {
+  const owner = 'TxMessageClient.list';
+  if (typeof filter !== 'object' || filter === null) throw invalidOption(owner, 'filter', 'an object', filter);
+  const states = (filter.states ?? []).map((state, i) => {
+    const value = TO_PROTO[state];
+    if (value === undefined) throw invalidOption(owner, `states[${i}]`, `one of ${Object.keys(TO_PROTO).join(', ')}`, state);
+    return value;
+  });
+  for (const k of ['createdAfter', 'createdBefore'] as const) {
+    const at = filter[k];
+    if (at !== undefined && !(at instanceof Date && Number.isFinite(at.getTime()))) throw invalidOption(owner, k, 'a valid Date', at);
+  }
+  return {
+    states,
+    subject: filter.subject ?? '',
+    key: filter.key ?? '',
+    producer: filter.producer ?? '',
+    createdAfter: filter.createdAfter,
+    createdBefore: filter.createdBefore,
+    pageSize: filter.pageSize === undefined ? 0 : checkInteger(owner, 'pageSize', filter.pageSize, 1, 1000),
+    pageToken: filter.pageToken ?? '',
+  };
+}
+
+function fromProtoSummary(m: MessageSummary): TxMessageSummary {
+  return {
+    messageId: m.messageId,
+    subject: m.subject,
+    key: m.key,
+    producer: m.producer,
+    maxChecks: m.maxChecks,
+    ...lifecycleOf('ListMessages', m),
+  };
+}
+
+/** The state, check-backs and instants a message and its summary share. */
+function lifecycleOf(
+  method: string,
+  m: MessageSummary | TransactionalMessage,
+): Pick<TxMessageRecord, 'state' | 'checks' | 'createdAt' | 'decidedAt' | 'deliverAt' | 'publishedAt' | 'nextCheckAt' | 'reason'> {
+  return {
+    state: stateOf(method, m.state),
+    checks: m.checks,
+    createdAt: m.createdAt ?? new Date(0),
+    decidedAt: m.decidedAt,
+    deliverAt: m.deliverAt,
+    publishedAt: m.publishedAt,
+    nextCheckAt: m.nextCheckAt,
+    reason: m.reason,
+  };
+}
+
 function stateOf(method: string, state: MessageState): TxMessageState {
-  const mapped = STATES[state];
+  const mapped = FROM_PROTO.get(state);
   if (mapped === undefined) throw new SagaClientError(method, status.INTERNAL, `unknown message state ${state}`);
   return mapped;
 }
@@ -193,13 +270,6 @@ function fromProtoMessage(m: TransactionalMessage): TxMessageRecord {
       maxChecks: m.checkPolicy?.maxChecks ?? 0,
       checkTimeoutMs: m.checkPolicy?.checkTimeoutMs ?? 0,
     },
-    state: stateOf('GetMessage', m.state),
-    checks: m.checks,
-    createdAt: m.createdAt ?? new Date(0),
-    decidedAt: m.decidedAt,
-    deliverAt: m.deliverAt,
-    publishedAt: m.publishedAt,
-    nextCheckAt: m.nextCheckAt,
-    reason: m.reason,
+    ...lifecycleOf('GetMessage', m),
   };
 }

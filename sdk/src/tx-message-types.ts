@@ -56,6 +56,39 @@ export interface TxMessageRecord {
   reason: string;
 }
 
+/** Which messages {@link TxMessageClient.list} returns; unset fields do not filter. */
+export interface TxMessageListFilter {
+  /** Only messages in one of these states; empty or unset = all. */
+  states?: readonly TxMessageState[];
+  /** Only messages to exactly this subject. */
+  subject?: string;
+  /** Only messages with exactly this business key. */
+  key?: string;
+  /** Only this producer's messages (a producer credential sees only its own anyway). */
+  producer?: string;
+  /** Only messages created at or after this instant. */
+  createdAfter?: Date;
+  /** Only messages created before this instant. */
+  createdBefore?: Date;
+  /** 1..1000; unset = the coordinator's default (100). */
+  pageSize?: number;
+  /** From a previous page's `nextPageToken` (with the same filter). */
+  pageToken?: string;
+}
+
+/** A transactional message as ListMessages shows it: no payload or headers, and of its check policy only `maxChecks`. */
+export type TxMessageSummary = Omit<TxMessageRecord, 'payload' | 'headers' | 'checkPolicy'> & {
+  /** The most check-backs its check policy allows. */
+  maxChecks: number;
+};
+
+/** One page of {@link TxMessageClient.list}, newest first. */
+export interface TxMessagePage {
+  messages: TxMessageSummary[];
+  /** '' when there are no more pages. */
+  nextPageToken: string;
+}
+
 /** Per-call options of the transactional-message calls. */
 export interface TxMessageCallOptions {
   /** Deadline of this call in ms; default: the client's. */

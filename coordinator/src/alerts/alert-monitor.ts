@@ -6,7 +6,7 @@
 
 import type { Logger } from 'pino';
 import type { AlertsConfig } from '../config/config.js';
-import type { JournalEvent } from '../domain/journal-event.js';
+import { beginsCompensation, type JournalEvent } from '../domain/journal-event.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import type { Store } from '../store/store.js';
 import { alertOutboxRow } from './alert-events.js';
@@ -57,7 +57,7 @@ export class AlertMonitor {
     let changed = false;
     for (const e of events) {
       if (e.t === 'finish' && e.state !== 'COMPLETED') this.options.window.record(e.at, e.state === 'COMPENSATED');
-      if (e.t === 'finish' || e.t === 'resolve' || e.t === 'retry' || e.t === 'compensate') changed = true;
+      if (e.t === 'finish' || e.t === 'resolve' || beginsCompensation(e)) changed = true;
     }
     if (changed && this.soon === undefined && !this.closed) {
       this.soon = setTimeout(() => {

@@ -16,6 +16,7 @@ export type Rpc =
   | 'CommitMessage'
   | 'RollbackMessage'
   | 'GetMessage'
+  | 'ListMessages'
   | 'ListDeadLetters'
   | 'ReplayDeadLetter'
   | 'DropDeadLetter';
@@ -37,6 +38,8 @@ export const RPC_ROLES: Readonly<Record<Rpc, readonly Role[]>> = {
   CommitMessage: ['producer'],
   RollbackMessage: ['producer'],
   GetMessage: ['producer', 'operator'],
+  // Messages carry other producers' business keys: not for the client role.
+  ListMessages: ['producer', 'operator'],
   ListDeadLetters: ['operator'],
   ReplayDeadLetter: ['operator'],
   DropDeadLetter: ['operator'],

@@ -2,6 +2,7 @@
 // FieldError naming the query parameter.
 
 import type { ListSagasFilter, SagaState } from '../domain/saga-types.js';
+import { UNFILTERED, type MessageListQuery } from '../messages/message-list.js';
 import type { MessageState } from '../messages/message-types.js';
 import { FieldError } from './http-status-map.js';
 
@@ -35,9 +36,9 @@ export function parseSagaListQuery(q: URLSearchParams): SagaListQuery {
   };
 }
 
-export function parseMessageListQuery(q: URLSearchParams): { states: MessageState[]; pageSize: number; pageToken: string } {
+export function parseMessageListQuery(q: URLSearchParams): MessageListQuery {
   rejectUnknown(q, new Set(['state', 'pageSize', 'pageToken']));
-  return { states: listParam(q, 'state').map((s) => oneOf('state', s, MESSAGE_STATES)), pageSize: pageSize(q), pageToken: pageToken(q) };
+  return { ...UNFILTERED, states: listParam(q, 'state').map((s) => oneOf('state', s, MESSAGE_STATES)), pageSize: pageSize(q), pageToken: pageToken(q) };
 }
 
 export function parsePageQuery(q: URLSearchParams): { pageSize: number; pageToken: string } {

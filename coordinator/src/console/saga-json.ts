@@ -14,6 +14,8 @@ export interface StepJson {
   readonly noCompensation: boolean;
   readonly executeStatus: StepStatus;
   readonly compensateStatus: StepStatus;
+  /** TCC branches: the Confirm's status (executeStatus is the Try's, compensateStatus the Cancel's). */
+  readonly confirmStatus: StepStatus | undefined;
   readonly payloadBytes: number;
   /** undefined = no output recorded. */
   readonly outputBytes: number | undefined;
@@ -31,6 +33,8 @@ export interface SizedEntry {
 export interface SagaJson {
   readonly sagaId: string;
   readonly name: string;
+  readonly kind: SagaView['kind'];
+  readonly phase: SagaView['phase'];
   readonly state: SagaView['state'];
   readonly forwardStatus: SagaView['forwardStatus'];
   readonly compensationStatus: SagaView['compensationStatus'];
@@ -52,6 +56,8 @@ export function sagaJson(view: SagaView): SagaJson {
   return {
     sagaId: view.sagaId,
     name: view.name,
+    kind: view.kind,
+    phase: view.phase,
     state: view.state,
     forwardStatus: view.forwardStatus,
     compensationStatus: view.compensationStatus,
@@ -79,6 +85,7 @@ export function sagaJson(view: SagaView): SagaJson {
         noCompensation: def.noCompensation,
         executeStatus: rec?.executeStatus ?? 'PENDING',
         compensateStatus: rec?.compensateStatus ?? 'PENDING',
+        confirmStatus: rec?.confirmStatus,
         payloadBytes: def.payload.length,
         outputBytes: rec?.output?.length,
         metadata: sizedEntries(def.metadata),
@@ -94,6 +101,7 @@ export function summaryOf(view: SagaView): SagaSummary {
   return {
     sagaId: view.sagaId,
     name: view.name,
+    kind: view.kind,
     state: view.state,
     createdAt: view.createdAt,
     updatedAt: view.updatedAt,

@@ -10,12 +10,16 @@ export const FIELD_LIMITS = {
   id: 128,
   /** Saga, step, action, participant and producer names (NAME_PATTERN). */
   name: 128,
+  /** PrepareMessage.subject, ListMessages.subject. */
+  subject: 256,
   /** A participant field may hold an allowlisted raw host:port instead of a name. */
   participant: 261,
   /** AbortSaga.reason, ResolveSaga.note, RollbackMessage.reason, in characters. */
   reason: 1024,
   /** ListSagas.page_token, as ListSagas hands it out. */
   pageToken: 256,
+  /** ListMessages.page_token, as ListMessages hands it out (a PostgreSQL cursor holds a message id). */
+  messagePageToken: 512,
 } as const;
 
 export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;

@@ -2,7 +2,7 @@
 // order. The full state of a saga is the fold of its events over its definition
 // (see engine/saga-runtime.ts), which is how recovery and GetSaga rebuild it.
 
-import type { Operation, SagaState } from './saga-types.js';
+import type { Operation, SagaState, TccPhase } from './saga-types.js';
 
 export type CompensationCause = 'failure' | 'deadline' | 'abort';
 
@@ -53,6 +53,14 @@ export interface CompensateEvent {
   readonly reason: string;
 }
 
+/**
+ * TCC: the Try phase is over. CONFIRM: every Try succeeded, Confirm every
+ * branch; CANCEL: Cancel every branch whose Try was sent at least once.
+ */
+export type PhaseEvent =
+  | { readonly t: 'phase'; readonly at: number; readonly phase: Extract<TccPhase, 'CONFIRM'> }
+  | { readonly t: 'phase'; readonly at: number; readonly phase: Extract<TccPhase, 'CANCEL'>; readonly cause: CompensationCause; readonly step: string; readonly reason: string };
+
 /** The saga reached an outcome. */
 export interface FinishEvent {
   readonly t: 'finish';
@@ -79,9 +87,15 @@ export type JournalEvent =
   | ResultEvent
   | ResentEvent
   | CompensateEvent
+  | PhaseEvent
   | FinishEvent
   | RetryEvent
   | ResolveEvent;
+
+/** Whether the event begins a compensation: a saga's compensate, a TCC Cancel phase, or a RetrySaga. */
+export function beginsCompensation(e: JournalEvent): boolean {
+  return e.t === 'compensate' || e.t === 'retry' || (e.t === 'phase' && e.phase === 'CANCEL');
+}
 
 /** Stored form: JSON with bytes as base64. */
 export function encodeJournalEvent(e: JournalEvent): string {

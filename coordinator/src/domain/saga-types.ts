@@ -5,7 +5,13 @@ export type SagaState = 'RUNNING' | 'COMPENSATING' | 'COMPLETED' | 'COMPENSATED'
 export type ForwardStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'DEADLINE_EXCEEDED' | 'ABORTED';
 export type CompensationStatus = 'NOT_NEEDED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 export type StepStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
-export type Operation = 'execute' | 'compensate';
+export type SagaOperation = 'execute' | 'compensate';
+/** The calls of a TCC branch. */
+export type TccOperation = 'try' | 'confirm' | 'cancel';
+export type Operation = SagaOperation | TccOperation;
+/** SAGA: Execute forward, Compensate in reverse; TCC: Try, then Confirm or Cancel (see saga.proto TransactionKind). */
+export type TransactionKind = 'SAGA' | 'TCC';
+export type TccPhase = 'TRY' | 'CONFIRM' | 'CANCEL';
 export type AttemptOutcome = 'IN_FLIGHT' | 'SUCCEEDED' | 'FAILED' | 'ERROR';
 
 /** States in which the engine still has work to do. */
@@ -50,6 +56,8 @@ export interface StartSagaInput {
   defaultCompensationRetry: RetryPolicyInput | undefined;
   metadata: Record<string, string>;
   waitMs: number;
+  /** Absent = SAGA. */
+  kind?: TransactionKind;
 }
 
 /** A validated step, policies resolved, dependencies as indexes. */
@@ -75,6 +83,8 @@ export interface SagaDefinition {
   readonly metadata: Readonly<Record<string, string>>;
   /** True when any step declares dependsOn (the saga is a graph, not a sequence). */
   readonly graph: boolean;
+  /** TCC for a TCC transaction; absent = a saga. Stored with the definition, so recovery knows it. */
+  readonly kind?: 'TCC';
   /**
    * W3C traceparent of the saga's span when tracing is on: stored so that the
    * calls of a saga resumed after a restart stay in its trace. Not part of the
@@ -101,12 +111,17 @@ export interface StepRecord {
   output: Buffer | undefined;
   attempts: AttemptRecord[];
   nextAttemptAt: number | undefined;
+  /** TCC branches: the Confirm's status (executeStatus is the Try's, compensateStatus the Cancel's). */
+  confirmStatus?: StepStatus;
 }
 
 /** The full record of a saga, as returned by GetSaga. */
 export interface SagaView {
   sagaId: string;
   name: string;
+  kind: TransactionKind;
+  /** TCC only: the phase it is in or ended in. */
+  phase: TccPhase | undefined;
   state: SagaState;
   forwardStatus: ForwardStatus;
   compensationStatus: CompensationStatus;
@@ -125,6 +140,7 @@ export interface SagaView {
 export interface SagaSummary {
   sagaId: string;
   name: string;
+  kind: TransactionKind;
   state: SagaState;
   createdAt: number;
   updatedAt: number;

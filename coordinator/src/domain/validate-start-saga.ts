@@ -82,6 +82,7 @@ export function validateStartSaga(
     limits,
   );
 
+  const tcc = input.kind === 'TCC';
   const names = new Map<string, number>();
   let totalPayload = 0;
   const steps: StepDefinition[] = input.steps.map((step, i) => {
@@ -98,6 +99,10 @@ export function validateStartSaga(
     // Lengths before any lookup of the names (checkDependencies).
     step.dependsOn.forEach((dep, j) => checkMaxLength(`${f}.depends_on[${j}]`, dep, FIELD_LIMITS.name));
     checkName(`${f}.action`, step.action);
+    if (tcc && step.compensateAction !== '') {
+      throw invalidArgument(`${f}.compensate_action`, 'must be empty for a TCC branch: Try, Confirm and Cancel all get the action');
+    }
+    if (tcc && step.noCompensation) throw invalidArgument(`${f}.no_compensation`, 'must be false for a TCC branch: every tried branch is cancelled');
     if (step.compensateAction !== '') checkName(`${f}.compensate_action`, step.compensateAction);
     if (step.payload.length > limits.maxPayloadBytes) {
       throw invalidArgument(`${f}.payload`, `${step.payload.length} bytes exceed the limit of ${limits.maxPayloadBytes}`);
@@ -129,6 +134,7 @@ export function validateStartSaga(
     deadlineMs: input.deadlineMs,
     metadata: input.metadata,
     graph,
+    ...(tcc ? { kind: 'TCC' as const } : {}),
   };
   return { sagaId: input.sagaId, definition, definitionHash: hashRequest(input), waitMs: input.waitMs };
 }
@@ -232,6 +238,8 @@ function checkDependencies(steps: readonly StepDefinition[], names: Map<string, 
 function hashRequest(input: StartSagaInput): string {
   const sorted = (m: Record<string, string>): [string, string][] => Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const canonical = JSON.stringify([
+    // Only a TCC kind is hashed, so that the hashes of sagas stay as they were.
+    ...(input.kind === 'TCC' ? ['TCC'] : []),
     input.name,
     input.deadlineMs,
     input.defaultRetry ?? null,

@@ -47,6 +47,8 @@ describe('an operator command whose write fails', () => {
     expect(await engine.waitForOutcome(r.sagaId, 5000)).toBe('COMPENSATED');
     const view = await engine.getSaga(r.sagaId);
     expect(view.steps[0]?.compensateStatus).toBe('SUCCEEDED');
+    // The failed RetrySaga opened no compensation epoch: the log has one retry.
+    expect(new Set(invoker.calls.slice(-2).map((c) => `${c.operation}@${c.compensationEpoch}`))).toEqual(new Set(['compensate@1']));
   });
 
   it('AbortSaga: the saga runs on as the log has it, its later events numbered after the log', async () => {

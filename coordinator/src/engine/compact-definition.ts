@@ -20,13 +20,23 @@ function intern(s: string): string {
 }
 
 const messages = new Map<string, string>();
+const MAX_MESSAGES = 1000;
+/** Longer texts are not kept: the cache is bounded in bytes as well as entries. */
+const MAX_MESSAGE_CHARS = 1024;
 
 /** One shared, flat copy of an error message seen before (a failing participant repeats itself). */
 export function internMessage(s: string): string {
   const known = messages.get(s);
   if (known !== undefined) return known;
-  if (messages.size < 1000) messages.set(s, s);
+  if (messages.size < MAX_MESSAGES && s.length <= MAX_MESSAGE_CHARS) messages.set(s, s);
   return s;
+}
+
+/** How many messages the cache holds and their total length (for its test). */
+export function internedMessageStats(): { entries: number; chars: number } {
+  let chars = 0;
+  for (const m of messages.keys()) chars += m.length;
+  return { entries: messages.size, chars };
 }
 
 function internPolicy(p: RetryPolicy): RetryPolicy {
@@ -85,6 +95,7 @@ export function compactDefinition(def: SagaDefinition): SagaDefinition {
     deadlineMs: def.deadlineMs,
     metadata: map(def.metadata),
     graph: def.graph,
+    ...(def.kind !== undefined ? { kind: def.kind } : {}),
     ...(def.traceParent !== undefined ? { traceParent: def.traceParent } : {}),
   };
 }

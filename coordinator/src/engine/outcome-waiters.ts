@@ -77,9 +77,11 @@ export class OutcomeWaiters {
         signal?.removeEventListener('abort', onAbort);
         resolve(state);
       };
-      // The committed saga says whether this change was its outcome.
+      // The committed saga says whether this change was its outcome. With another
+      // write of it still pending, memory is ahead of the log (two results of
+      // parallel calls): its outcome counts once that write is durable too.
       const unsubscribe = this.subscribe(id, (saga) => {
-        if (!saga.isActive()) finish(saga);
+        if (!saga.isActive() && saga.writing === 0) finish(saga);
       });
       const timer = setTimeout(() => void current().then(finish, () => finish(first)), timeoutMs);
       // Changes made by another instance: read the state now and then.

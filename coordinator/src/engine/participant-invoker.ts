@@ -12,6 +12,8 @@ export interface StepInvocation {
   readonly action: string;
   readonly payload: Buffer;
   readonly attempt: number;
+  /** RetrySagas of the saga so far: a stored FAILED compensation is run again at a later epoch. */
+  readonly compensationEpoch: number;
   /** Stable across retries and re-sends of the same operation. */
   readonly idempotencyKey: string;
   /** Epoch ms after which the call is abandoned. */

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../domain/journal-event.js';
+import type { Operation } from '../domain/saga-types.js';
 import { decide } from './saga-decider.js';
 import { start, step } from './engine-test-support.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
@@ -18,8 +19,8 @@ function saga(steps: number): SagaRuntime {
 
 const at = 1;
 const apply = (s: SagaRuntime, events: JournalEvent[]): void => events.forEach((e) => applyEvent(s, e));
-const ok = (i: number, op: 'execute' | 'compensate' = 'execute'): JournalEvent => ({ t: 'result', at, s: i, op, n: 1, o: 'S' });
-const failed = (i: number, op: 'execute' | 'compensate' = 'execute'): JournalEvent => ({ t: 'result', at, s: i, op, n: 1, o: 'F', code: 'X', msg: 'x' });
+const ok = (i: number, op: Operation = 'execute'): JournalEvent => ({ t: 'result', at, s: i, op, n: 1, o: 'S' });
+const failed = (i: number, op: Operation = 'execute'): JournalEvent => ({ t: 'result', at, s: i, op, n: 1, o: 'F', code: 'X', msg: 'x' });
 
 describe('decide while shutting down (dispatch: false)', () => {
   it('dispatches no next step after a result', () => {

@@ -6,40 +6,17 @@
 import { backoffDelayMs } from './backoff.js';
 import type { InvokeResult } from './participant-invoker.js';
 import type { JournalEvent, ResultEvent } from '../domain/journal-event.js';
-import { applyEvent, type SagaRuntime } from './saga-runtime.js';
-import type { Operation, SagaDefinition } from '../domain/saga-types.js';
+import { applyEvent, mirrorTcc, type SagaRuntime } from './saga-runtime.js';
+import type { Operation, TccOperation } from '../domain/saga-types.js';
+import { stepGraph } from './step-graph.js';
+import { decideTcc, tccAbortEvent, tccResultEvent } from './tcc-decider.js';
+
+export { stepGraph };
 
 export interface Decision {
   readonly events: JournalEvent[];
   /** Earliest instant the saga must be looked at again (backoff, deadline), if any. */
   readonly wakeAt: number | undefined;
-}
-
-interface StepGraph {
-  /** For each step, the steps that must succeed before it runs. */
-  readonly requires: readonly (readonly number[])[];
-  /** For each step, the steps that must be compensated before it is. */
-  readonly dependents: readonly (readonly number[])[];
-}
-
-const graphs = new WeakMap<SagaDefinition, StepGraph>();
-/** A sequential saga's graph depends only on its number of steps: one per length, shared. */
-const sequences = new Map<number, StepGraph>();
-
-/** Sequential sagas chain each step to the previous one; graphs use depends_on. */
-export function stepGraph(def: SagaDefinition): StepGraph {
-  const cached = def.graph ? graphs.get(def) : sequences.get(def.steps.length);
-  if (cached !== undefined) return cached;
-  const index = new Map(def.steps.map((s, i) => [s.name, i]));
-  const requires = def.steps.map((s, i) =>
-    def.graph ? s.dependsOn.map((d) => index.get(d) ?? -1).filter((d) => d >= 0) : i === 0 ? [] : [i - 1],
-  );
-  const dependents: number[][] = def.steps.map(() => []);
-  requires.forEach((reqs, i) => reqs.forEach((r) => dependents[r]?.push(i)));
-  const graph = { requires, dependents };
-  if (def.graph) graphs.set(def, graph);
-  else sequences.set(def.steps.length, graph);
-  return graph;
 }
 
 export interface DecideOptions {
@@ -53,6 +30,11 @@ export interface DecideOptions {
 
 /** Runs decision rounds until the saga has nothing more to decide now. */
 export function decide(saga: SagaRuntime, now: number, options: DecideOptions = {}): Decision {
+  if (saga.tcc !== undefined) {
+    const d = decideTcc(saga.tcc, now, options);
+    mirrorTcc(saga);
+    return d;
+  }
   const events: JournalEvent[] = [];
   const dispatch = options.dispatch ?? true;
   let held = false;
@@ -161,6 +143,7 @@ export function resultEvent(
   now: number,
   random: () => number,
 ): ResultEvent {
+  if (saga.tcc !== undefined) return tccResultEvent(saga.tcc, s, op as TccOperation, n, result, now, random);
   if (result.kind === 'succeeded') {
     return { t: 'result', at: now, s, op, n, o: 'S', out: result.output.length > 0 ? result.output : undefined };
   }
@@ -185,6 +168,15 @@ export function resultEvent(
   }
   const e: ResultEvent = { t: 'result', at: now, s, op, n, o: 'E', code: result.code, msg: result.message };
   return next === undefined ? e : { ...e, next };
+}
+
+/**
+ * AbortSaga of an active saga: compensation (TCC: the Cancel phase) begins.
+ * A TCC transaction that decided to confirm refuses, saying why.
+ */
+export function abortEvent(saga: SagaRuntime, now: number, reason: string): JournalEvent | { readonly refused: string } {
+  if (saga.tcc !== undefined) return tccAbortEvent(saga.tcc, now, reason);
+  return { t: 'compensate', at: now, cause: 'abort', step: '', reason: reason || 'aborted by request' };
 }
 
 function failureReason(saga: SagaRuntime, i: number): string {

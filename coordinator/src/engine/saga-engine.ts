@@ -20,9 +20,9 @@ import type { ValidatedStart } from '../domain/validate-start-saga.js';
 import { FIRST_EPOCH, type ClaimedSaga, type SagaOwnership, type SagaRow, type Store } from '../store/store.js';
 import { SagaFencedError } from '../store/saga-fenced-error.js';
 import type { Clock } from './clock.js';
-import type { DispatchEvent, JournalEvent } from '../domain/journal-event.js';
+import { beginsCompensation, type DispatchEvent, type JournalEvent } from '../domain/journal-event.js';
 import type { InvokeResult, ParticipantInvoker } from './participant-invoker.js';
-import { decide, resultEvent } from './saga-decider.js';
+import { abortEvent, decide, resultEvent } from './saga-decider.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
 import { TimerQueue } from './timer-queue.js';
 import { newSagaId } from './saga-id.js';
@@ -192,7 +192,7 @@ export class SagaEngine {
     const saga = runtimeFromRow(row, events, false);
     this.sagas.adopt(saga);
     if (saga.state === 'COMPENSATING') {
-      const began = [...events].reverse().find((e) => e.t === 'compensate' || e.t === 'retry');
+      const began = [...events].reverse().find(beginsCompensation);
       if (began !== undefined) this.compensationStarts.set(saga.id, began.at);
     }
     return this.resume(saga, now);
@@ -389,7 +389,8 @@ export class SagaEngine {
       }
       if (saga.state === 'COMPENSATING') return saga.state;
       const now = this.clock.now();
-      const e: JournalEvent = { t: 'compensate', at: now, cause: 'abort', step: '', reason: reason || 'aborted by request' };
+      const e = abortEvent(saga, now, reason);
+      if ('refused' in e) throw failedPrecondition(`saga "${id}": ${e.refused}`);
       applyEvent(saga, e);
       const decision = decide(saga, now);
       // The state this command made durable (calls it triggers may move it on).
@@ -675,12 +676,13 @@ export class SagaEngine {
   private afterCommit(saga: SagaRuntime, events: readonly JournalEvent[], wakeAt: number | undefined): void {
     // Dropped while the write was queued (lease lost): durable, but another instance carries on from the log.
     if (this.dropped.has(saga)) return;
-    for (const e of events) if (e.t === 'compensate' || e.t === 'retry') this.compensationStarts.set(saga.id, e.at);
+    for (const e of events) if (beginsCompensation(e)) this.compensationStarts.set(saga.id, e.at);
     this.hooks.onCommitted?.(saga, events);
     // After the hook, so that it can still read the start of a compensation that just ended.
     if (saga.state !== 'COMPENSATING') this.compensationStarts.delete(saga.id);
     for (const e of events) {
       if (e.t === 'compensate') this.log.info({ sagaId: saga.id, saga: saga.definition.name, cause: e.cause, step: e.step }, 'compensating');
+      if (e.t === 'phase') this.log.info({ sagaId: saga.id, saga: saga.definition.name, phase: e.phase, ...(e.phase === 'CANCEL' ? { cause: e.cause, step: e.step } : {}) }, 'tcc phase');
       if (e.t === 'finish') {
         // COMPLETED is the common case: debug, so that info costs nothing per saga.
         const level = e.state === 'MANUAL' ? 'warn' : e.state === 'COMPLETED' ? 'debug' : 'info';

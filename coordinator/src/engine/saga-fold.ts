@@ -5,6 +5,8 @@ import type { SagaRow } from '../store/store.js';
 import { compactDefinition } from './compact-definition.js';
 import type { JournalEvent } from '../domain/journal-event.js';
 import { applyEvent, SagaRuntime } from './saga-runtime.js';
+import { restoreTcc } from './tcc-runtime.js';
+import { copySummary } from './transaction-summary.js';
 
 /** Folds a stored saga; `keepAttempts` builds a view (GetSaga) rather than a live saga. */
 export function runtimeFromRow(row: SagaRow, events: readonly JournalEvent[], keepAttempts: boolean): SagaRuntime {
@@ -46,14 +48,10 @@ export function outcomeOf(state: SagaState): SagaOutcome {
  * place: calls in flight hold the same object and their results land on it.
  */
 export function restoreFrom(saga: SagaRuntime, fresh: SagaRuntime): void {
-  saga.state = fresh.state;
+  copySummary(saga, fresh);
   saga.forward = fresh.forward;
   saga.compensation = fresh.compensation;
-  saga.failedStep = fresh.failedStep;
-  saga.reason = fresh.reason;
-  saga.note = fresh.note;
-  saga.finishedAt = fresh.finishedAt;
-  saga.updatedAt = fresh.updatedAt;
-  saga.version = fresh.version;
+  saga.compensationEpoch = fresh.compensationEpoch;
   saga.steps.forEach((step, i) => Object.assign(step, fresh.step(i)));
+  if (saga.tcc !== undefined && fresh.tcc !== undefined) restoreTcc(saga.tcc, fresh.tcc);
 }

@@ -24,7 +24,8 @@ export function markInDoubt(saga: SagaRuntime, now: number): { events: JournalEv
   saga.steps.forEach((step, s) => {
     if (step.inFlight === undefined) return;
     const op = step.inFlight;
-    const n = op === 'execute' ? step.execAttempts : step.compAttempts;
+    const branch = saga.tcc?.branch(s);
+    const n = branch !== undefined && (op === 'try' || op === 'confirm' || op === 'cancel') ? branch[op].attempts : op === 'execute' ? step.execAttempts : step.compAttempts;
     const e: JournalEvent = { t: 'resent', at: now, s, op, n };
     applyEvent(saga, e);
     events.push(e);

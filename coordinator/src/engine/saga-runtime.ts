@@ -13,7 +13,11 @@ import type {
 } from '../domain/saga-types.js';
 import { findAttempt, settleAttempt } from './attempt-log.js';
 import { internMessage } from './compact-definition.js';
+import { applyResolve, reopen, retriedAgain } from './operator-changes.js';
 import type { JournalEvent } from '../domain/journal-event.js';
+import type { SagaIdentity } from './saga-identity.js';
+import { applyTccEvent, TccRuntime, type TccJournalEvent } from './tcc-runtime.js';
+import { copySummary } from './transaction-summary.js';
 
 const NO_OUTPUTS: ReadonlyMap<string, Buffer> = new Map();
 
@@ -37,16 +41,7 @@ export interface StepRuntime {
   lastError: string;
 }
 
-export interface SagaIdentity {
-  /** Store-assigned integer key. */
-  readonly key: number;
-  readonly id: string;
-  readonly definition: SagaDefinition;
-  readonly createdAt: number;
-  readonly deadlineAt: number | undefined;
-  /** Hash of the definition as requested, for idempotent StartSaga. */
-  readonly definitionHash: string;
-}
+export type { SagaIdentity };
 
 export class SagaRuntime implements SagaIdentity {
   readonly key: number;
@@ -65,6 +60,8 @@ export class SagaRuntime implements SagaIdentity {
   updatedAt: number;
   /** Number of journal events applied; the next event's sequence number is version + 1. */
   version = 0;
+  /** Compensation epoch sent with Compensate calls: the number of RetrySagas (retry events) so far. */
+  compensationEpoch = 0;
   readonly steps: StepRuntime[];
   /** Writes of this saga queued to the store and not yet committed (engine bookkeeping, not folded). */
   writing = 0;
@@ -75,6 +72,12 @@ export class SagaRuntime implements SagaIdentity {
   epoch = 0;
   /** Every attempt per step; kept only for views (GetSaga), not by the live engine. */
   readonly attempts: AttemptRecord[][] | undefined;
+  /**
+   * A TCC transaction (definition kind TCC): its fold. The saga's own fields
+   * (state, statuses, steps' calls in flight) mirror it (mirrorTcc), so that
+   * the engine, parking, metrics and events read either kind alike.
+   */
+  readonly tcc: TccRuntime | undefined;
 
   constructor(identity: SagaIdentity, keepAttempts: boolean) {
     this.key = identity.key;
@@ -97,6 +100,7 @@ export class SagaRuntime implements SagaIdentity {
       lastError: '',
     }));
     this.attempts = keepAttempts ? identity.definition.steps.map(() => []) : undefined;
+    this.tcc = identity.definition.kind === 'TCC' ? new TccRuntime(identity, keepAttempts) : undefined;
   }
 
   step(index: number): StepRuntime {
@@ -112,6 +116,7 @@ export class SagaRuntime implements SagaIdentity {
   /** Outputs of the steps that succeeded, by step name (one shared empty map when there are none). */
   outputs(): ReadonlyMap<string, Buffer> {
     let out: Map<string, Buffer> | undefined;
+    // TCC: the outputs of the Tries that succeeded (mirrored onto the steps).
     this.steps.forEach((step, i) => {
       if (step.exec === 'SUCCEEDED' && step.output !== undefined) {
         (out ??= new Map()).set(this.definition.steps[i]?.name ?? '', step.output);
@@ -121,20 +126,37 @@ export class SagaRuntime implements SagaIdentity {
   }
 
   toView(): SagaView {
+    const tcc = this.tcc;
     return {
       sagaId: this.id,
       name: this.definition.name,
+      kind: tcc === undefined ? 'SAGA' : 'TCC',
+      phase: tcc?.phase,
       state: this.state,
       forwardStatus: this.forward,
       compensationStatus: this.compensation,
       definition: this.definition,
-      steps: this.steps.map((step, i) => ({
-        executeStatus: step.exec,
-        compensateStatus: this.state === 'COMPLETED' ? 'SKIPPED' : step.comp,
-        output: step.output,
-        attempts: this.attempts?.[i] ?? [],
-        nextAttemptAt: step.nextAt,
-      })),
+      steps: this.steps.map((step, i) => {
+        const b = tcc?.branches[i];
+        if (tcc === undefined || b === undefined) {
+          return {
+            executeStatus: step.exec,
+            compensateStatus: this.state === 'COMPLETED' ? 'SKIPPED' : step.comp,
+            output: step.output,
+            attempts: this.attempts?.[i] ?? [],
+            nextAttemptAt: step.nextAt,
+          };
+        }
+        // A phase that was not chosen shows as skipped.
+        return {
+          executeStatus: b.try.status,
+          compensateStatus: tcc.phase === 'CONFIRM' ? 'SKIPPED' : b.cancel.status,
+          confirmStatus: tcc.phase === 'CANCEL' ? 'SKIPPED' : b.confirm.status,
+          output: b.output,
+          attempts: tcc.attempts[i] ?? [],
+          nextAttemptAt: b.nextAt,
+        };
+      }),
       createdAt: this.createdAt,
       updatedAt: this.updatedAt,
       finishedAt: this.finishedAt,
@@ -149,6 +171,12 @@ export class SagaRuntime implements SagaIdentity {
 
 /** Applies one journal event. Deterministic, no I/O. */
 export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
+  if (saga.tcc !== undefined) {
+    // A TCC transaction's journal holds only TCC events (its calls are try/confirm/cancel).
+    applyTccEvent(saga.tcc, e as TccJournalEvent);
+    mirrorTcc(saga);
+    return;
+  }
   saga.version += 1;
   saga.updatedAt = e.at;
   switch (e.t) {
@@ -197,6 +225,9 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       if (attempt !== undefined) attempt.resent += 1;
       return;
     }
+    case 'phase':
+      // TCC only (above).
+      return;
     case 'compensate': {
       saga.state = 'COMPENSATING';
       saga.forward = e.cause === 'abort' ? 'ABORTED' : e.cause === 'deadline' ? 'DEADLINE_EXCEEDED' : 'FAILED';
@@ -229,11 +260,11 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       return;
     }
     case 'retry': {
-      saga.state = 'COMPENSATING';
+      saga.compensationEpoch += 1;
+      reopen(saga, 'COMPENSATING');
       saga.compensation = 'RUNNING';
-      saga.finishedAt = undefined;
       for (const step of saga.steps) {
-        if (step.comp === 'FAILED' || step.comp === 'PENDING' || step.comp === 'RUNNING') {
+        if (retriedAgain(step.comp)) {
           step.comp = 'PENDING';
           step.compBase = step.compAttempts;
           step.nextAt = undefined;
@@ -241,11 +272,42 @@ export function applyEvent(saga: SagaRuntime, e: JournalEvent): void {
       }
       return;
     }
-    case 'resolve': {
-      saga.state = 'RESOLVED';
-      saga.note = e.note;
-      saga.finishedAt = e.at;
+    case 'resolve':
+      applyResolve(saga, e);
       return;
-    }
   }
+}
+
+/**
+ * Copies a TCC transaction's state onto its saga: summary fields, the
+ * saga-level statuses (forward = the Try phase, compensation = the Cancel
+ * phase), and per branch the call in flight, backoff, send time and the Try's
+ * status and output. Idempotent; called after every TCC change.
+ */
+export function mirrorTcc(saga: SagaRuntime): void {
+  const tx = saga.tcc;
+  if (tx === undefined) return;
+  copySummary(saga, tx);
+  saga.compensationEpoch = tx.retries;
+  if (tx.phase === 'TRY') {
+    saga.forward = 'RUNNING';
+    saga.compensation = 'NOT_NEEDED';
+  } else if (tx.phase === 'CONFIRM') {
+    saga.forward = 'SUCCEEDED';
+    saga.compensation = 'NOT_NEEDED';
+  } else {
+    saga.forward = tx.cancelCause === 'abort' ? 'ABORTED' : tx.cancelCause === 'deadline' ? 'DEADLINE_EXCEEDED' : 'FAILED';
+    saga.compensation = tx.state === 'COMPENSATED' ? 'SUCCEEDED' : tx.state === 'MANUAL' || tx.state === 'RESOLVED' ? 'FAILED' : 'RUNNING';
+  }
+  tx.branches.forEach((b, i) => {
+    const step = saga.steps[i];
+    if (step === undefined) return;
+    step.inFlight = b.inFlight;
+    step.nextAt = b.nextAt;
+    step.sentAt = b.sentAt;
+    step.exec = b.try.status;
+    step.comp = b.cancel.status;
+    step.output = b.output;
+    step.lastError = b.lastError;
+  });
 }

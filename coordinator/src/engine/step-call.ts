@@ -8,18 +8,23 @@ import type { SagaRuntime } from './saga-runtime.js';
 export function stepInvocation(saga: SagaRuntime, d: DispatchEvent, now: number): StepInvocation | undefined {
   const def = saga.definition.steps[d.s];
   if (def === undefined) return undefined;
-  const policy = d.op === 'execute' ? def.retry : def.compensationRetry;
+  // Execute and Try go forward (bounded by the deadline); Compensate, Confirm and Cancel settle.
+  const forward = d.op === 'execute' || d.op === 'try';
+  const policy = forward ? def.retry : def.compensationRetry;
   let deadline = now + policy.attemptTimeoutMs;
-  if (d.op === 'execute' && saga.deadlineAt !== undefined) deadline = Math.min(deadline, saga.deadlineAt);
+  if (forward && saga.deadlineAt !== undefined) deadline = Math.min(deadline, saga.deadlineAt);
   return {
     participant: def.participant,
     operation: d.op,
     sagaId: saga.id,
     sagaName: saga.definition.name,
     stepName: def.name,
-    action: d.op === 'execute' ? def.action : def.compensateAction,
+    // TCC: Try, Confirm and Cancel all carry the branch's action.
+    action: d.op === 'compensate' ? def.compensateAction : def.action,
     payload: def.payload,
     attempt: d.n,
+    // Execute runs before any RetrySaga: always 0 there.
+    compensationEpoch: saga.compensationEpoch,
     idempotencyKey: `${saga.id}/${def.name}/${d.op}`,
     deadline,
     outputs: saga.outputs(),

@@ -9,7 +9,7 @@
 
 import { backoffDelayMs } from './backoff.js';
 import type { InvokeResult } from './participant-invoker.js';
-import { stepGraph } from './saga-decider.js';
+import { stepGraph } from './step-graph.js';
 import { applyTccEvent, type TccJournalEvent, type TccOp, type TccResultEvent, type TccRuntime } from './tcc-runtime.js';
 
 export interface TccDecision {
@@ -17,10 +17,25 @@ export interface TccDecision {
   readonly wakeAt: number | undefined;
 }
 
+export interface TccDecideOptions {
+  /**
+   * False while the coordinator shuts down: no call is dispatched (each is
+   * decided again at the next start); results, phases and outcomes still are.
+   */
+  readonly dispatch?: boolean;
+}
+
 /** Runs decision rounds until the transaction has nothing more to decide now. */
-export function decideTcc(tx: TccRuntime, now: number): TccDecision {
+export function decideTcc(tx: TccRuntime, now: number, options: TccDecideOptions = {}): TccDecision {
   const events: TccJournalEvent[] = [];
+  const dispatch = options.dispatch ?? true;
+  let held = false;
   const emit = (e: TccJournalEvent): void => {
+    if (e.t === 'dispatch' && !dispatch) {
+      // The branch counts as moving: it is not what blocks the transaction.
+      held = true;
+      return;
+    }
     applyTccEvent(tx, e);
     events.push(e);
   };
@@ -29,7 +44,7 @@ export function decideTcc(tx: TccRuntime, now: number): TccDecision {
     const before = events.length;
     if (tx.isActive()) {
       if (tx.phase === 'TRY') decideTry(tx, now, emit);
-      else decideSecondPhase(tx, now, emit);
+      else decideSecondPhase(tx, now, emit, () => held);
     }
     if (events.length === before) break;
   }
@@ -65,7 +80,7 @@ function decideTry(tx: TccRuntime, now: number, emit: (e: TccJournalEvent) => vo
 }
 
 /** Confirm or Cancel every branch, in parallel; finish when all are done, MANUAL when one gave up. */
-function decideSecondPhase(tx: TccRuntime, now: number, emit: (e: TccJournalEvent) => void): void {
+function decideSecondPhase(tx: TccRuntime, now: number, emit: (e: TccJournalEvent) => void, held: () => boolean): void {
   const name: TccOp = tx.phaseOp();
   const done = (i: number): boolean => {
     const s = tx.branch(i)[name].status;
@@ -84,7 +99,7 @@ function decideSecondPhase(tx: TccRuntime, now: number, emit: (e: TccJournalEven
     return;
   }
   const failed = tx.branches.findIndex((b) => b[name].status === 'FAILED');
-  const moving = tx.branches.some((b) => b.inFlight !== undefined || (b[name].status === 'RUNNING' && b.nextAt !== undefined));
+  const moving = held() || tx.branches.some((b) => b.inFlight !== undefined || (b[name].status === 'RUNNING' && b.nextAt !== undefined));
   if (failed >= 0 && !moving) {
     const branch = tx.identity.definition.steps[failed]?.name ?? '';
     emit({ t: 'finish', at: now, state: 'MANUAL', reason: `${name} of branch ${branch} gave up: ${tx.branch(failed).lastError || 'retry policy exhausted'}` });

@@ -5,16 +5,18 @@
 // `compensate`. `applyTccEvent` is the only place that changes it, so a live
 // run, recovery and GetSaga agree.
 
-import type { AttemptOutcome, SagaState, StepStatus } from '../domain/saga-types.js';
+import type { AttemptOutcome, SagaState, StepStatus, TccOperation, TccPhase } from '../domain/saga-types.js';
 import { findAttempt, settleAttempt } from './attempt-log.js';
 import { internMessage } from './compact-definition.js';
-import type { DispatchEvent, FinishEvent, ResentEvent, ResolveEvent, ResultEvent, RetryEvent } from '../domain/journal-event.js';
-import type { SagaIdentity } from './saga-runtime.js';
+import type { CompensationCause, DispatchEvent, FinishEvent, PhaseEvent, ResentEvent, ResolveEvent, ResultEvent, RetryEvent } from '../domain/journal-event.js';
+import { applyResolve, reopen, retriedAgain } from './operator-changes.js';
+import type { SagaIdentity } from './saga-identity.js';
+import { copySummary } from './transaction-summary.js';
 
-export type TccOp = 'try' | 'confirm' | 'cancel';
-export type TccPhase = 'TRY' | 'CONFIRM' | 'CANCEL';
+export type TccOp = TccOperation;
+export type { TccPhase };
 /** Why the Try phase ended in Cancel. */
-export type TccCancelCause = 'failure' | 'deadline' | 'abort';
+export type TccCancelCause = CompensationCause;
 
 type WithOp<E> = Omit<E, 'op'> & { readonly op: TccOp };
 export type TccDispatchEvent = WithOp<DispatchEvent>;
@@ -22,9 +24,7 @@ export type TccResultEvent = WithOp<ResultEvent>;
 export type TccResentEvent = WithOp<ResentEvent>;
 
 /** The Try phase is over: Confirm every branch, or Cancel every branch that was tried. */
-export type TccPhaseEvent =
-  | { readonly t: 'phase'; readonly at: number; readonly phase: 'CONFIRM' }
-  | { readonly t: 'phase'; readonly at: number; readonly phase: 'CANCEL'; readonly cause: TccCancelCause; readonly step: string; readonly reason: string };
+export type TccPhaseEvent = PhaseEvent;
 
 export type TccJournalEvent = TccDispatchEvent | TccResultEvent | TccResentEvent | TccPhaseEvent | FinishEvent | RetryEvent | ResolveEvent;
 
@@ -45,6 +45,8 @@ export interface TccBranchRuntime {
   inFlight: TccOp | undefined;
   /** When the next attempt is due, while waiting out a backoff. */
   nextAt: number | undefined;
+  /** When the branch's latest call went out (its dispatch, or its re-send after a restart). */
+  sentAt: number | undefined;
   /** The Try's output, passed to Confirm and Cancel. */
   output: Buffer | undefined;
   /** "CODE: message" of the last failed or errored attempt. */
@@ -70,6 +72,10 @@ export class TccRuntime {
   phase: TccPhase = 'TRY';
   failedStep = '';
   reason = '';
+  /** Why the Try phase ended in Cancel (phase CANCEL only). */
+  cancelCause: TccCancelCause | undefined;
+  /** RetrySaga events so far: the compensation epoch of the Confirm/Cancel calls (StepCall.compensation_epoch). */
+  retries = 0;
   note = '';
   finishedAt: number | undefined;
   updatedAt: number;
@@ -78,7 +84,11 @@ export class TccRuntime {
   /** Every attempt per branch (GetSaga). */
   readonly attempts: TccAttemptRecord[][];
 
-  constructor(readonly identity: SagaIdentity) {
+  /** `keepAttempts` false (a live transaction, not a view): no attempt records are kept. */
+  constructor(
+    readonly identity: SagaIdentity,
+    keepAttempts = true,
+  ) {
     this.updatedAt = identity.createdAt;
     this.branches = identity.definition.steps.map(() => ({
       try: op(),
@@ -86,10 +96,11 @@ export class TccRuntime {
       cancel: op(),
       inFlight: undefined,
       nextAt: undefined,
+      sentAt: undefined,
       output: undefined,
       lastError: '',
     }));
-    this.attempts = identity.definition.steps.map(() => []);
+    this.attempts = keepAttempts ? identity.definition.steps.map(() => []) : [];
   }
 
   branch(index: number): TccBranchRuntime {
@@ -117,6 +128,7 @@ export function applyTccEvent(tx: TccRuntime, e: TccJournalEvent): void {
       const b = tx.branch(e.s);
       b.inFlight = e.op;
       b.nextAt = undefined;
+      b.sentAt = e.at;
       b[e.op].status = 'RUNNING';
       b[e.op].attempts = e.n;
       tx.attempts[e.s]?.push({ operation: e.op, number: e.n, startedAt: e.at, finishedAt: undefined, outcome: 'IN_FLIGHT', errorCode: '', errorMessage: '', resent: 0 });
@@ -135,6 +147,7 @@ export function applyTccEvent(tx: TccRuntime, e: TccJournalEvent): void {
       return;
     }
     case 'resent': {
+      tx.branch(e.s).sentAt = e.at;
       const attempt = findAttempt(tx.attempts[e.s], e.op, e.n);
       if (attempt !== undefined) attempt.resent += 1;
       return;
@@ -146,6 +159,7 @@ export function applyTccEvent(tx: TccRuntime, e: TccJournalEvent): void {
         return;
       }
       tx.state = 'COMPENSATING';
+      tx.cancelCause = e.cause;
       tx.failedStep = e.step;
       tx.reason = e.reason;
       for (const b of tx.branches) {
@@ -165,12 +179,12 @@ export function applyTccEvent(tx: TccRuntime, e: TccJournalEvent): void {
       return;
     }
     case 'retry': {
-      tx.state = tx.phase === 'CANCEL' ? 'COMPENSATING' : 'RUNNING';
-      tx.finishedAt = undefined;
+      tx.retries += 1;
+      reopen(tx, tx.phase === 'CANCEL' ? 'COMPENSATING' : 'RUNNING');
       const name = tx.phaseOp();
       for (const b of tx.branches) {
         const o = b[name];
-        if (o.status === 'FAILED' || o.status === 'RUNNING' || o.status === 'PENDING') {
+        if (retriedAgain(o.status)) {
           o.status = 'PENDING';
           o.base = o.attempts;
           b.nextAt = undefined;
@@ -178,11 +192,30 @@ export function applyTccEvent(tx: TccRuntime, e: TccJournalEvent): void {
       }
       return;
     }
-    case 'resolve': {
-      tx.state = 'RESOLVED';
-      tx.note = e.note;
-      tx.finishedAt = e.at;
+    case 'resolve':
+      applyResolve(tx, e);
       return;
-    }
   }
+}
+
+/**
+ * Puts a live transaction back as its log has it (`fresh`, folded from the
+ * log), in place: calls in flight hold the same object.
+ */
+export function restoreTcc(tx: TccRuntime, fresh: TccRuntime): void {
+  copySummary(tx, fresh);
+  tx.phase = fresh.phase;
+  tx.cancelCause = fresh.cancelCause;
+  tx.retries = fresh.retries;
+  tx.branches.forEach((b, i) => {
+    const f = fresh.branch(i);
+    Object.assign(b.try, f.try);
+    Object.assign(b.confirm, f.confirm);
+    Object.assign(b.cancel, f.cancel);
+    b.inFlight = f.inFlight;
+    b.nextAt = f.nextAt;
+    b.sentAt = f.sentAt;
+    b.output = f.output;
+    b.lastError = f.lastError;
+  });
 }

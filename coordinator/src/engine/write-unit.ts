@@ -18,7 +18,7 @@ export function buildWriteUnit(
 ): WriteUnit {
   const first = saga.version - events.length + 1;
   const journal: JournalAppend[] = events.map((event, i) => ({ key: saga.key, seq: first + i, event }));
-  const changesState = events.some((e) => e.t === 'compensate' || e.t === 'finish' || e.t === 'retry' || e.t === 'resolve');
+  const changesState = events.some((e) => e.t === 'compensate' || e.t === 'phase' || e.t === 'finish' || e.t === 'retry' || e.t === 'resolve');
   // In event order, so that a saga's events are published in the order they happened.
   const outbox: OutboxInsert[] = [];
   for (const e of events) {

@@ -135,7 +135,9 @@ export class EventServices {
 
   /** The engine hooks this module provides (merge with the others). */
   engineHooks(): Pick<EngineHooks, 'stepEvents' | 'onCommitted'> {
-    const stepEvents = this.options.config.events.stepEvents ? stepEventFactory(this.options.config.events.subjectPrefix) : undefined;
+    const stepEvents = this.options.config.events.stepEvents
+      ? stepEventFactory(this.options.config.events.subjectPrefix, () => this.maxEventBytes())
+      : undefined;
     return {
       stepEvents,
       onCommitted: (saga, events) => this.onCommitted(saga, events, stepEvents !== undefined),

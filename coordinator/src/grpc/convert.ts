@@ -18,7 +18,7 @@ import {
   type StartSagaRequest,
   type StartSagaResponse,
 } from '@saga/proto';
-import { DomainError, invalidArgument } from '../domain/errors.js';
+import { invalidArgument } from '../domain/errors.js';
 import type {
   AttemptOutcome,
   CompensationStatus,
@@ -34,6 +34,8 @@ import type {
   StartSagaInput,
   StartSagaResult,
   StepStatus,
+  TccPhase,
+  TransactionKind,
 } from '../domain/saga-types.js';
 
 const SAGA_STATE: Record<SagaState, PbSagaState> = {
@@ -72,6 +74,20 @@ const STEP_STATUS: Record<StepStatus, PbStepStatus> = {
 const OPERATION: Record<Operation, PbOperation> = {
   execute: PbOperation.OPERATION_EXECUTE,
   compensate: PbOperation.OPERATION_COMPENSATE,
+  try: PbOperation.OPERATION_TRY,
+  confirm: PbOperation.OPERATION_CONFIRM,
+  cancel: PbOperation.OPERATION_CANCEL,
+};
+
+const KIND: Record<TransactionKind, PbTransactionKind> = {
+  SAGA: PbTransactionKind.TRANSACTION_KIND_SAGA,
+  TCC: PbTransactionKind.TRANSACTION_KIND_TCC,
+};
+
+const TCC_PHASE: Record<TccPhase, PbTccPhase> = {
+  TRY: PbTccPhase.TCC_PHASE_TRY,
+  CONFIRM: PbTccPhase.TCC_PHASE_CONFIRM,
+  CANCEL: PbTccPhase.TCC_PHASE_CANCEL,
 };
 
 const ATTEMPT_OUTCOME: Record<AttemptOutcome, PbAttemptOutcome> = {
@@ -101,14 +117,34 @@ export function compensationStatusToPb(status: CompensationStatus): PbCompensati
   return COMPENSATION[status];
 }
 
+export function operationToPb(op: Operation): PbOperation {
+  return OPERATION[op];
+}
+
+export function transactionKindToPb(kind: TransactionKind): PbTransactionKind {
+  return KIND[kind];
+}
+
+export function tccPhaseToPb(phase: TccPhase | undefined): PbTccPhase {
+  return phase === undefined ? PbTccPhase.TCC_PHASE_UNSPECIFIED : TCC_PHASE[phase];
+}
+
+function kindFromPb(kind: PbTransactionKind): TransactionKind {
+  switch (kind) {
+    case PbTransactionKind.TRANSACTION_KIND_UNSPECIFIED:
+    case PbTransactionKind.TRANSACTION_KIND_SAGA:
+      return 'SAGA';
+    case PbTransactionKind.TRANSACTION_KIND_TCC:
+      return 'TCC';
+    default:
+      throw invalidArgument('kind', `unknown transaction kind ${String(kind)}`);
+  }
+}
+
 export function startSagaFromPb(req: StartSagaRequest): StartSagaInput {
-  if (req.kind === PbTransactionKind.TRANSACTION_KIND_TCC) {
-    throw new DomainError('UNIMPLEMENTED', 'kind: TCC transactions are not run by this coordinator version');
-  }
-  if (req.kind !== PbTransactionKind.TRANSACTION_KIND_UNSPECIFIED && req.kind !== PbTransactionKind.TRANSACTION_KIND_SAGA) {
-    throw invalidArgument('kind', `unknown transaction kind ${String(req.kind)}`);
-  }
+  const kind = kindFromPb(req.kind);
   return {
+    ...(kind === 'TCC' ? { kind } : {}),
     sagaId: req.sagaId,
     name: req.name,
     steps: req.steps.map((s) => ({
@@ -198,7 +234,7 @@ export function sagaViewToPb(v: SagaView): PbSaga {
           resent: a.resent,
         })),
         nextAttemptAt: date(s.nextAttemptAt),
-        confirmStatus: PbStepStatus.STEP_STATUS_UNSPECIFIED,
+        confirmStatus: s.confirmStatus === undefined ? PbStepStatus.STEP_STATUS_UNSPECIFIED : STEP_STATUS[s.confirmStatus],
       };
     }),
     options: { deadlineMs: v.definition.deadlineMs, defaultRetry: undefined, defaultCompensationRetry: undefined },
@@ -210,8 +246,8 @@ export function sagaViewToPb(v: SagaView): PbSaga {
     failedStep: v.failedStep,
     failureReason: v.failureReason,
     resolutionNote: v.resolutionNote,
-    kind: PbTransactionKind.TRANSACTION_KIND_SAGA,
-    phase: PbTccPhase.TCC_PHASE_UNSPECIFIED,
+    kind: KIND[v.kind],
+    phase: tccPhaseToPb(v.phase),
     version: v.version,
   };
 }
@@ -220,6 +256,7 @@ export function summaryToPb(s: SagaSummary): PbSagaSummary {
   return {
     sagaId: s.sagaId,
     name: s.name,
+    kind: KIND[s.kind],
     state: SAGA_STATE[s.state],
     createdAt: date(s.createdAt),
     updatedAt: date(s.updatedAt),

@@ -31,7 +31,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import { authorize, producerBound, type Rpc } from '../auth/rpc-roles.js';
 import { checkLookupId, checkMaxLength, FIELD_LIMITS } from '../domain/field-limits.js';
-import { OUTCOME_STATES } from '../domain/saga-types.js';
+import { OUTCOME_STATES, type SagaDefinition } from '../domain/saga-types.js';
 import { validateStartSaga, type RetryDefaults, type ValidationLimits } from '../domain/validate-start-saga.js';
 import type { SagaEngine } from '../engine/saga-engine.js';
 import type { ParticipantRegistry } from '../registry/participant-registry.js';
@@ -64,6 +64,8 @@ export interface CoordinatorServiceOptions {
   readonly deadLetters: DeadLetterHandlers;
   /** Saga spans (tracing on): a StartSaga's `traceparent` header becomes the parent of its saga's span. */
   readonly tracing?: SagaTracing;
+  /** StartSaga: throws INVALID_ARGUMENT when the saga's own events could not fit what NATS carries. */
+  readonly checkEventsFit?: (sagaId: string, definition: SagaDefinition) => void;
 }
 
 interface CallContext {
@@ -126,6 +128,7 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
   return {
     startSaga: unary<StartSagaRequest, StartSagaResponse>('StartSaga', async (req, { metadata: md }) => {
       const validated = validateStartSaga(startSagaFromPb(req), limits, retryDefaults, (name) => registry.check(name));
+      options.checkEventsFit?.(validated.sagaId, validated.definition);
       const tracing = options.tracing;
       if (tracing === undefined) return startSagaResultToPb(await engine.startSaga(validated));
       // The saga span's traceparent is stored with the definition (after its hash was taken).
@@ -186,6 +189,15 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
     getMessage: unary('GetMessage', async (req, { signal, principal }) => {
       await authorizeMessage('GetMessage', principal, req.messageId, signal);
       return options.messages.get(req, signal);
+    }),
+    listMessages: unary('ListMessages', async (req, { signal, principal }) => {
+      assertTimestampsValid(req);
+      checkMaxLength('producer', req.producer, FIELD_LIMITS.name);
+      if (!producerBound(principal, 'ListMessages')) return options.messages.list(req, signal);
+      // A producer credential lists its own producer's messages: by default, and only those.
+      const producer = req.producer === '' ? (principal.producer ?? '') : req.producer;
+      authorize(principal, 'ListMessages', producer);
+      return options.messages.list({ ...req, producer }, signal);
     }),
     listDeadLetters: unary('ListDeadLetters', (req) => {
       checkMaxLength('page_token', req.pageToken, FIELD_LIMITS.pageToken);

@@ -3,15 +3,8 @@
 // failure becomes a typed InvokeResult. Plaintext and TLS participants go
 // through the same transport (participant-transport.ts).
 
-import {
-  CompensateRequest,
-  CompensateResponse,
-  ExecuteRequest,
-  ExecuteResponse,
-  StepOutcome,
-  type StepCall,
-  type StepResult,
-} from '@saga/proto';
+import { ExecuteRequest, ExecuteResponse, StepOutcome, type StepCall, type StepResult } from '@saga/proto';
+import { PARTICIPANT_METHODS } from './participant-methods.js';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from '../engine/participant-invoker.js';
 import type { ParticipantRegistry } from '../registry/participant-registry.js';
 import type { ParticipantTransport } from './participant-transport.js';
@@ -29,9 +22,6 @@ export interface GrpcParticipantInvokerOptions {
   readonly spanId?: () => string;
 }
 
-const EXECUTE_PATH = '/saga.v1.Participant/Execute';
-const COMPENSATE_PATH = '/saga.v1.Participant/Compensate';
-
 const NO_ENTRIES: Record<string, Buffer> = Object.freeze({});
 
 interface Cancellable {
@@ -46,9 +36,14 @@ interface Cancellable {
 const sharedWriter = ExecuteRequest.encode(ExecuteRequest.fromPartial({}));
 sharedWriter.finish();
 
-function encodeWithSharedWriter(execute: boolean, call: StepCall): Uint8Array {
+/**
+ * Every participant request (Execute, Compensate, Try, Confirm, Cancel) is
+ * `{ StepCall call = 1; }` and every response `{ StepResult result = 1; }`:
+ * one encoding and one decoding serve them all, the path says which RPC.
+ */
+function encodeWithSharedWriter(call: StepCall): Uint8Array {
   try {
-    return execute ? ExecuteRequest.encode({ call }, sharedWriter).finish() : CompensateRequest.encode({ call }, sharedWriter).finish();
+    return ExecuteRequest.encode({ call }, sharedWriter).finish();
   } catch (err) {
     sharedWriter.finish(); // leave it empty for the next call
     throw err;
@@ -79,6 +74,7 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
       action: call.action,
       payload: call.payload,
       attempt: call.attempt,
+      compensationEpoch: call.compensationEpoch,
       idempotencyKey: call.idempotencyKey,
       deadline: new Date(call.deadline),
       // Only read by the encoder: no copies when there is nothing to copy.
@@ -87,22 +83,22 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
     };
     // A call the tracer wrapped carries its own span's traceparent: sent as is, so the participant's span is its child.
     const traceparent = call.traceparent ?? traceparentFor(call.sagaId, call.metadata.traceparent, this.spanId());
-    return this.send(transport, call.operation === 'execute', stepCall, call.deadline, traceparent, this.callsOf(signal));
+    return this.send(transport, PARTICIPANT_METHODS[call.operation].path, stepCall, call.deadline, traceparent, this.callsOf(signal));
   }
 
-  private send(transport: ParticipantTransport, execute: boolean, stepCall: StepCall, deadline: number, traceparent: string, calls: Set<Cancellable>): Promise<InvokeResult> {
-    const message = encodeWithSharedWriter(execute, stepCall);
+  private send(transport: ParticipantTransport, path: string, stepCall: StepCall, deadline: number, traceparent: string, calls: Set<Cancellable>): Promise<InvokeResult> {
+    const message = encodeWithSharedWriter(stepCall);
     return new Promise<InvokeResult>((resolve) => {
       // The answer never comes before unary() returns.
-      const handle = transport.unary({ path: execute ? EXECUTE_PATH : COMPENSATE_PATH, message, deadline, metadata: stepCall.metadata, traceparent }, (answer) => {
+      const handle = transport.unary({ path, message, deadline, metadata: stepCall.metadata, traceparent }, (answer) => {
         calls.delete(handle);
         if (answer.code !== 0 || answer.message === undefined) {
           resolve({ kind: 'error', code: statusName(answer.code), message: answer.details });
           return;
         }
-        let res: ExecuteResponse | CompensateResponse;
+        let res: ExecuteResponse;
         try {
-          res = execute ? ExecuteResponse.decode(answer.message) : CompensateResponse.decode(answer.message);
+          res = ExecuteResponse.decode(answer.message);
         } catch (err) {
           resolve({ kind: 'error', code: 'INTERNAL', message: `Response message parsing error: ${(err as Error).message}` });
           return;

@@ -92,6 +92,10 @@ function coordinatorServiceCheckingTimestamps(): typeof CoordinatorService {
       ...CoordinatorService.listSagas,
       requestDeserialize: checkingTimestamps(CoordinatorService.listSagas.requestDeserialize, { 3: 'created_after', 4: 'created_before' }),
     },
+    listMessages: {
+      ...CoordinatorService.listMessages,
+      requestDeserialize: checkingTimestamps(CoordinatorService.listMessages.requestDeserialize, { 5: 'created_after', 6: 'created_before' }),
+    },
     prepareMessage: {
       ...CoordinatorService.prepareMessage,
       requestDeserialize: checkingTimestamps(CoordinatorService.prepareMessage.requestDeserialize, { 8: 'deliver_at' }),

@@ -32,7 +32,7 @@ async function serve(handler: Handler, port = 0): Promise<{ server: Server; addr
 }
 
 function call(channel: Http2UnaryChannel, deadlineMs = 5000, path = '/saga.v1.Participant/Execute'): Promise<UnaryAnswer> {
-  const request = ExecuteRequest.encode({ call: { sagaId: 's-1', sagaName: 'n', stepName: 'a', action: 'do', payload: Buffer.from('p'), attempt: 1, idempotencyKey: 's-1/a/execute', deadline: new Date(), outputs: {}, metadata: { k: 'v' } } }).finish();
+  const request = ExecuteRequest.encode({ call: { sagaId: 's-1', sagaName: 'n', stepName: 'a', action: 'do', payload: Buffer.from('p'), attempt: 1, compensationEpoch: 0, idempotencyKey: 's-1/a/execute', deadline: new Date(), outputs: {}, metadata: { k: 'v' } } }).finish();
   return new Promise((resolve) => channel.unary({ path, message: request, deadline: Date.now() + deadlineMs }, resolve));
 }
 

@@ -6,6 +6,8 @@ import type {
   CommitMessageResponse,
   GetMessageRequest,
   GetMessageResponse,
+  ListMessagesRequest,
+  ListMessagesResponse,
   PrepareMessageRequest,
   PrepareMessageResponse,
   RollbackMessageRequest,
@@ -17,6 +19,8 @@ export interface MessageHandlers {
   commit(req: CommitMessageRequest, signal: AbortSignal): Promise<CommitMessageResponse>;
   rollback(req: RollbackMessageRequest, signal: AbortSignal): Promise<RollbackMessageResponse>;
   get(req: GetMessageRequest, signal: AbortSignal): Promise<GetMessageResponse>;
+  /** ListMessages, its producer filter already set to what the caller may see. */
+  list(req: ListMessagesRequest, signal: AbortSignal): Promise<ListMessagesResponse>;
   /** The producer of a message (NOT_FOUND when there is none), for authorization. */
   producerOf(messageId: string, signal: AbortSignal): Promise<string>;
 }

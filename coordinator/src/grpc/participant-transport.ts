@@ -1,4 +1,4 @@
-// The coordinator's one way of calling a participant (Execute, Compensate,
+// The coordinator's one way of calling a participant (Execute, Compensate, Try, Confirm, Cancel,
 // CheckTransaction): a unary gRPC call to one endpoint, plaintext or TLS. The
 // invokers encode and decode messages; a transport moves bytes, headers and
 // deadlines. The lean HTTP/2 channel implements it (http2-unary-channel.ts);

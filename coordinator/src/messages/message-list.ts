@@ -1,6 +1,6 @@
-// Listing transactional messages for people (the web console): summaries
-// without payloads, newest first, over an opaque cursor. A store backend that
-// offers these reads gets the console's messages page.
+// Listing transactional messages for people (the web console, ListMessages):
+// summaries without payloads, newest first, over an opaque cursor. A store
+// backend that offers these reads gets the console's messages page.
 
 import type { MessageState } from './message-types.js';
 
@@ -24,6 +24,16 @@ export interface MessageSummary {
 export interface MessageListQuery {
   /** Empty = every state. */
   readonly states: readonly MessageState[];
+  /** Exact NATS subject; '' = any. */
+  readonly subject: string;
+  /** Exact business key; '' = any. */
+  readonly key: string;
+  /** Exact producer; '' = any. */
+  readonly producer: string;
+  /** Epoch ms: created at or after; undefined = no bound. */
+  readonly createdAfter: number | undefined;
+  /** Epoch ms: created before; undefined = no bound. */
+  readonly createdBefore: number | undefined;
   readonly pageSize: number;
   /** '' = the first page; else a nextPageToken (anything else is INVALID_ARGUMENT on "pageToken"). */
   readonly pageToken: string;
@@ -33,6 +43,15 @@ export interface MessageListPage {
   readonly messages: MessageSummary[];
   readonly nextPageToken: string;
 }
+
+/** No filter besides states and paging (what the console asks for). */
+export const UNFILTERED: Pick<MessageListQuery, 'subject' | 'key' | 'producer' | 'createdAfter' | 'createdBefore'> = {
+  subject: '',
+  key: '',
+  producer: '',
+  createdAfter: undefined,
+  createdBefore: undefined,
+};
 
 export interface MessageListReads {
   listMessages(query: MessageListQuery): Promise<MessageListPage>;

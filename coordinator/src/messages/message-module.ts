@@ -60,7 +60,7 @@ export async function startMessageModule(options: MessageModuleOptions): Promise
     throw err;
   }
   return {
-    handlers: grpcMessageHandlers(service),
+    handlers: grpcMessageHandlers(service, { reads: options.store, maxKeyBytes: config.messages.limits.maxKeyBytes }),
     service,
     close: async () => {
       await service.close();

@@ -19,7 +19,6 @@ export interface PrepareContext {
   readonly allowedSubjects: readonly string[];
 }
 
-const MAX_SUBJECT_LENGTH = 256;
 // Printable ASCII without the wildcards; "." separates tokens.
 const SUBJECT_TOKEN = /^[\x21-\x7e]+$/;
 // An HTTP header token (RFC 9110), which NATS headers follow.
@@ -76,7 +75,7 @@ export function validatePrepare(input: PrepareInput, settings: MessageSettings, 
 
 function checkSubject(subject: string, reservedPrefix: string): void {
   if (subject === '') throw invalidArgument('subject', 'is required');
-  checkMaxLength('subject', subject, MAX_SUBJECT_LENGTH);
+  checkMaxLength('subject', subject, FIELD_LIMITS.subject);
   const tokens = subject.split('.');
   for (const token of tokens) {
     if (token === '') throw invalidArgument('subject', `${quote(subject)} has an empty token`);

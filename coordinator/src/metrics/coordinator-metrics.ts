@@ -56,31 +56,31 @@ export class CoordinatorMetrics {
   constructor(options: CoordinatorMetricsOptions) {
     const registers = [this.registry];
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
-    this.sagasStarted = new Counter({ name: 'saga_sagas_started_total', help: 'Sagas started, by saga name.', labelNames: ['saga'], registers });
+    this.sagasStarted = new Counter({ name: 'saga_sagas_started_total', help: 'Sagas started, by saga name (TCC transactions also kind="tcc").', labelNames: ['saga', 'kind'], registers });
     this.sagasFinished = new Counter({
       name: 'saga_sagas_finished_total',
-      help: 'Sagas that reached an outcome (completed, compensated, manual, resolved), by saga name.',
-      labelNames: ['saga', 'outcome'],
+      help: 'Sagas that reached an outcome (completed, compensated, manual, resolved), by saga name (TCC transactions also kind="tcc").',
+      labelNames: ['saga', 'outcome', 'kind'],
       registers,
     });
     this.stepDuration = new Histogram({
       name: 'saga_step_duration_seconds',
-      help: 'Duration of one Execute or Compensate attempt, from dispatch to result.',
-      labelNames: ['saga', 'step', 'operation', 'outcome'],
+      help: 'Duration of one Execute or Compensate attempt (TCC: Try, Confirm or Cancel, kind="tcc"), from dispatch to result.',
+      labelNames: ['saga', 'step', 'operation', 'outcome', 'kind'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     });
     this.compensationDuration = new Histogram({
       name: 'saga_compensation_duration_seconds',
       help: 'Duration of a whole compensation, from its start to COMPENSATED (outcome=compensated) or MANUAL (outcome=manual).',
-      labelNames: ['saga', 'outcome'],
+      labelNames: ['saga', 'outcome', 'kind'],
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
       registers,
     });
     this.stepRetries = new Counter({
       name: 'saga_step_retries_total',
-      help: 'Attempts after the first (retries) of Execute and Compensate.',
-      labelNames: ['saga', 'step', 'operation'],
+      help: 'Attempts after the first (retries) of Execute and Compensate (TCC: Try, Confirm, Cancel, kind="tcc").',
+      labelNames: ['saga', 'step', 'operation', 'kind'],
       registers,
     });
     this.outboxPublished = new Counter({ name: 'saga_outbox_published_total', help: 'Outbox events acknowledged by JetStream.', registers });

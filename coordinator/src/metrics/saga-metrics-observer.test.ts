@@ -33,4 +33,21 @@ describe('SagaMetricsObserver label caps', () => {
     for (let s = 0; s < 5; s++) observer.observe({ ...many, version: 9 } as SagaRuntime, [retried(s)]);
     expect(await labelValues(metrics, 'saga_step_retries_total', 'step')).toEqual(['a', 'b', 'c', 'other']);
   });
+
+  it('labels the series of a TCC transaction kind="tcc", its operations try/confirm/cancel; those of sagas carry no kind', async () => {
+    const metrics = new CoordinatorMetrics({ processMetrics: false });
+    const observer = new SagaMetricsObserver({ metrics, compensationStartedAt: () => undefined, maxLabelValues: 10 });
+    observer.observe(saga('plain', ['a']), [{ t: 'dispatch', at: 1, s: 0, op: 'execute', n: 1 }]);
+    const tcc = { ...saga('checkout', ['stock']), tcc: {} } as unknown as SagaRuntime;
+    observer.observe(tcc, [{ t: 'dispatch', at: 1, s: 0, op: 'try', n: 1 }]);
+    observer.observe({ ...tcc, version: 5 } as SagaRuntime, [
+      { t: 'result', at: 2, s: 0, op: 'confirm', n: 1, o: 'S' },
+      { t: 'finish', at: 3, state: 'COMPLETED', reason: '' },
+    ]);
+    const started = (await metrics.registry.getSingleMetric('saga_sagas_started_total')?.get())?.values.map((v) => v.labels);
+    expect(started).toEqual([{ saga: 'plain' }, { saga: 'checkout', kind: 'tcc' }]);
+    const finished = (await metrics.registry.getSingleMetric('saga_sagas_finished_total')?.get())?.values.map((v) => v.labels);
+    expect(finished).toEqual([{ saga: 'checkout', outcome: 'completed', kind: 'tcc' }]);
+    expect(await labelValues(metrics, 'saga_step_duration_seconds', 'operation')).toEqual(['confirm']);
+  });
 });

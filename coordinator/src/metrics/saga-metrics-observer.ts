@@ -18,6 +18,8 @@ export interface SagaMetricsObserverOptions {
 }
 
 const OUTCOME = { S: 'succeeded', F: 'failed', E: 'error' } as const;
+const NO_KIND = {};
+const TCC_KIND = { kind: 'tcc' } as const;
 
 export class SagaMetricsObserver {
   private readonly sagaNames: LabelCap;
@@ -32,16 +34,18 @@ export class SagaMetricsObserver {
   observe(saga: SagaRuntime, events: readonly JournalEvent[]): void {
     const m = this.options.metrics;
     const name = this.sagaNames.label(saga.definition.name);
+    // Only TCC series carry a kind label, so that the series of sagas stay as they were.
+    const k = saga.tcc === undefined ? NO_KIND : TCC_KIND;
     const stepName = (s: number): string => {
       const step = saga.definition.steps[s]?.name ?? String(s);
       return this.stepNames.label(step, `${name}\u0000${step}`);
     };
     // The first write of a saga holds all of its events so far: it was just started.
-    if (saga.version === events.length) m.sagasStarted.inc({ saga: name });
+    if (saga.version === events.length) m.sagasStarted.inc({ saga: name, ...k });
     for (const e of events) {
       switch (e.t) {
         case 'dispatch':
-          if (e.n > 1) m.stepRetries.inc({ saga: name, step: stepName(e.s), operation: e.op });
+          if (e.n > 1) m.stepRetries.inc({ saga: name, step: stepName(e.s), operation: e.op, ...k });
           break;
         case 'result': {
           // Timed from the call's dispatch, or from its re-send after a restart
@@ -49,7 +53,7 @@ export class SagaMetricsObserver {
           const at = saga.steps[e.s]?.sentAt;
           if (at !== undefined) {
             m.stepDuration.observe(
-              { saga: name, step: stepName(e.s), operation: e.op, outcome: OUTCOME[e.o] },
+              { saga: name, step: stepName(e.s), operation: e.op, outcome: OUTCOME[e.o], ...k },
               Math.max(0, e.at - at) / 1000,
             );
           }
@@ -57,15 +61,15 @@ export class SagaMetricsObserver {
         }
         case 'finish': {
           const outcome = e.state.toLowerCase();
-          m.sagasFinished.inc({ saga: name, outcome });
+          m.sagasFinished.inc({ saga: name, outcome, ...k });
           if (e.state !== 'COMPLETED') {
             const since = this.options.compensationStartedAt(saga.id);
-            if (since !== undefined) m.compensationDuration.observe({ saga: name, outcome }, Math.max(0, e.at - since) / 1000);
+            if (since !== undefined) m.compensationDuration.observe({ saga: name, outcome, ...k }, Math.max(0, e.at - since) / 1000);
           }
           break;
         }
         case 'resolve':
-          m.sagasFinished.inc({ saga: name, outcome: 'resolved' });
+          m.sagasFinished.inc({ saga: name, outcome: 'resolved', ...k });
           break;
         default:
           break;

@@ -48,6 +48,12 @@ describe('definition codec', () => {
     expect(decodeDefinition(encodeDefinition(plain))).toEqual(plain);
   });
 
+  it('keeps the kind of a TCC transaction (recovery folds it as TCC)', () => {
+    const tcc: SagaDefinition = { ...graph, kind: 'TCC' };
+    expect(decodeDefinition(encodeDefinition(tcc)).kind).toBe('TCC');
+    expect(decodeDefinition(encodeDefinition(graph)).kind).toBeUndefined();
+  });
+
   it('stores each distinct retry policy once', () => {
     const stored = JSON.parse(encodeDefinition(graph)) as { p: unknown[] };
     expect(stored.p).toHaveLength(2);

@@ -26,6 +26,8 @@ interface StoredDefinitionV2 {
   readonly d?: number;
   readonly m?: Record<string, string>;
   readonly g?: 1;
+  /** 1 = a TCC transaction (kind TCC); absent = a saga. */
+  readonly k?: 1;
   /** The saga span's traceparent (tracing on). */
   readonly t?: string;
 }
@@ -72,6 +74,7 @@ export function encodeDefinition(def: SagaDefinition): string {
     ...(def.deadlineMs !== 0 ? { d: def.deadlineMs } : {}),
     ...(Object.keys(def.metadata).length > 0 ? { m: { ...def.metadata } } : {}),
     ...(def.graph ? { g: 1 as const } : {}),
+    ...(def.kind === 'TCC' ? { k: 1 as const } : {}),
     ...(def.traceParent !== undefined ? { t: def.traceParent } : {}),
   };
   return JSON.stringify(stored);
@@ -102,6 +105,7 @@ export function decodeDefinition(text: string): SagaDefinition {
     deadlineMs: parsed.d ?? 0,
     metadata: parsed.m ?? {},
     graph: parsed.g === 1,
+    ...(parsed.k === 1 ? { kind: 'TCC' as const } : {}),
     ...(parsed.t !== undefined ? { traceParent: parsed.t } : {}),
     steps: parsed.s.map(([name, participant, action, compensateAction, payload, retry, compensationRetry, dependsOn, noCompensation, metadata]) => ({
       name,

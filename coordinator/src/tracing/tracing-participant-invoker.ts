@@ -1,9 +1,10 @@
-// A child span of the saga's span per Execute/Compensate call (participant,
+// A child span of the saga's span per Execute/Compensate (TCC: Try/Confirm/Cancel) call (participant,
 // action, attempt, outcome); the call carries that span's traceparent, so the
 // participant's own spans hang under it.
 
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from '../engine/participant-invoker.js';
+import { PARTICIPANT_METHODS } from '../grpc/participant-methods.js';
 import { contextFromTraceparent, traceparentOf } from './trace-context.js';
 
 export class TracingParticipantInvoker implements ParticipantInvoker {
@@ -15,14 +16,14 @@ export class TracingParticipantInvoker implements ParticipantInvoker {
   async invoke(call: StepInvocation, signal: AbortSignal): Promise<InvokeResult> {
     // No traceparent: the saga was started while tracing was off.
     if (call.traceparent === undefined) return this.inner.invoke(call, signal);
-    const method = call.operation === 'execute' ? 'Execute' : 'Compensate';
+    const { service, method } = PARTICIPANT_METHODS[call.operation];
     const span = this.tracer.startSpan(
       `${method} ${call.stepName}`,
       {
         kind: SpanKind.CLIENT,
         attributes: {
           'rpc.system': 'grpc',
-          'rpc.service': 'saga.v1.Participant',
+          'rpc.service': service,
           'rpc.method': method,
           'saga.id': call.sagaId,
           'saga.name': call.sagaName,

@@ -78,11 +78,16 @@ const Schema = `CREATE TABLE IF NOT EXISTS saga_barrier (
   error_code    TEXT    NOT NULL DEFAULT '',
   error_message TEXT    NOT NULL DEFAULT '',
   created_at    INTEGER NOT NULL,
+  compensation_epoch INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (saga_id, step, op)
 )`
 
 // schemaIndex makes retention cleanup a range delete instead of a table scan.
 const schemaIndex = `CREATE INDEX IF NOT EXISTS saga_barrier_created_at ON saga_barrier (created_at)`
+
+// addCompensationEpoch migrates a table created before compensation epochs
+// existed (its rows are epoch 0).
+const addCompensationEpoch = `ALTER TABLE saga_barrier ADD COLUMN compensation_epoch INTEGER NOT NULL DEFAULT 0`
 
 // Result is what an operation answers: SUCCEEDED with output, or FAILED with a
 // business error code and message.
@@ -122,6 +127,10 @@ const (
 	// KindRejected: Execute after its Compensate (hanging); answered FAILED
 	// BARRIER_REJECTED, nothing runs.
 	KindRejected Kind = "rejected"
+	// KindNewEpoch: a Compensate at a later compensation epoch (the saga was
+	// retried) for a compensation that answered FAILED in an earlier one: the
+	// business callback ran again and its result replaced the stored one.
+	KindNewEpoch Kind = "new_epoch"
 )
 
 // Decision is the answer to one Execute or Compensate plus the path taken.
@@ -176,12 +185,31 @@ func New(db *sql.DB, opts ...Option) *Barrier {
 	return b
 }
 
-// Init creates the barrier table (and its cleanup index) if missing.
+// Init creates the barrier table (and its cleanup index) if missing, and adds
+// what a table of an older version lacks, in one transaction.
 func (b *Barrier) Init(ctx context.Context) error {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("barrier: create schema: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
 	for _, stmt := range []string{Schema, schemaIndex} {
-		if _, err := b.db.ExecContext(ctx, stmt); err != nil {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("barrier: create schema: %w", err)
 		}
+	}
+	var has int
+	if err := tx.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM pragma_table_info('saga_barrier') WHERE name = 'compensation_epoch'`).Scan(&has); err != nil {
+		return fmt.Errorf("barrier: migrate schema: %w", err)
+	}
+	if has == 0 {
+		if _, err := tx.ExecContext(ctx, addCompensationEpoch); err != nil {
+			return fmt.Errorf("barrier: migrate schema: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("barrier: create schema: %w", err)
 	}
 	return nil
 }
@@ -227,24 +255,40 @@ func (b *Barrier) Execute(ctx context.Context, key Key, fn Business) (Decision, 
 	})
 }
 
-// Compensate runs a step's compensation through the barrier:
+// Compensate runs a step's compensation through the barrier, at the call's
+// compensation epoch (StepCall.compensation_epoch: the saga's RetrySagas so
+// far):
 //
-//   - a compensate row exists → duplicate: the stored result;
+//   - a compensate row exists → duplicate: the stored result, unless it is
+//     FAILED from an earlier epoch: then fn runs again (KindNewEpoch) and its
+//     result replaces the stored one (the operator fixed the cause and
+//     retried the saga); a compensation that succeeded never runs twice;
 //   - no execute row, or one with outcome FAILED or REJECTED → null
 //     compensation: SUCCEEDED, no effect, and an execute row REJECTED is
 //     recorded (if none exists) so that a late Execute is refused;
 //   - else fn runs and its result is committed together with the row.
-func (b *Barrier) Compensate(ctx context.Context, key Key, fn Business) (Decision, error) {
+func (b *Barrier) Compensate(ctx context.Context, key Key, epoch uint32, fn Business) (Decision, error) {
 	if err := key.validate(); err != nil {
 		return Decision{}, err
 	}
 	return b.inTx(ctx, func(tx *sql.Tx) (Decision, error) {
-		claimed, err := b.claim(ctx, tx, key, OpCompensate)
+		claimed, err := b.claimAt(ctx, tx, key, OpCompensate, epoch)
 		if err != nil {
 			return Decision{}, err
 		}
+		applied := KindApplied
 		if !claimed {
-			return b.duplicate(ctx, tx, key, OpCompensate)
+			prev, err := b.loadExisting(ctx, tx, key, OpCompensate)
+			if err != nil {
+				return Decision{}, err
+			}
+			if prev.Outcome != OutcomeFailed || prev.Epoch >= epoch {
+				return answerStored(key, OpCompensate, prev)
+			}
+			if err := b.reopen(ctx, tx, key, OpCompensate, epoch); err != nil {
+				return Decision{}, err
+			}
+			applied = KindNewEpoch
 		}
 		exec, found, err := b.load(ctx, tx, key, OpExecute)
 		if err != nil {
@@ -268,7 +312,7 @@ func (b *Barrier) Compensate(ctx context.Context, key Key, fn Business) (Decisio
 		if err := b.store(ctx, tx, key, OpCompensate, res.Outcome, res); err != nil {
 			return Decision{}, err
 		}
-		return Decision{Result: res, Kind: KindApplied}, nil
+		return Decision{Result: res, Kind: applied}, nil
 	})
 }
 
@@ -372,10 +416,15 @@ func (b *Barrier) runBusiness(ctx context.Context, tx *sql.Tx, fn Business) (Res
 
 // claim inserts a pending row for (key, op); false when the row already exists.
 func (b *Barrier) claim(ctx context.Context, tx *sql.Tx, key Key, op Op) (bool, error) {
+	return b.claimAt(ctx, tx, key, op, 0)
+}
+
+// claimAt is claim for a row of the given compensation epoch.
+func (b *Barrier) claimAt(ctx context.Context, tx *sql.Tx, key Key, op Op, epoch uint32) (bool, error) {
 	r, err := tx.ExecContext(ctx,
-		`INSERT INTO saga_barrier (saga_id, step, op, outcome, created_at) VALUES (?, ?, ?, ?, ?)
+		`INSERT INTO saga_barrier (saga_id, step, op, outcome, created_at, compensation_epoch) VALUES (?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (saga_id, step, op) DO NOTHING`,
-		key.SagaID, key.Step, string(op), string(outcomePending), b.now().UnixMilli())
+		key.SagaID, key.Step, string(op), string(outcomePending), b.now().UnixMilli(), int64(epoch))
 	if err != nil {
 		return false, fmt.Errorf("barrier: insert %s row: %w", op, err)
 	}
@@ -414,9 +463,28 @@ func (b *Barrier) store(ctx context.Context, tx *sql.Tx, key Key, op Op, outcome
 	return nil
 }
 
+// reopen claims an existing row again for a later compensation epoch: the row
+// is pending again (store replaces it before commit) and its retention counts
+// from now.
+func (b *Barrier) reopen(ctx context.Context, tx *sql.Tx, key Key, op Op, epoch uint32) error {
+	r, err := tx.ExecContext(ctx,
+		`UPDATE saga_barrier SET outcome = ?, output = NULL, error_code = '', error_message = '', compensation_epoch = ?, created_at = ?
+		 WHERE saga_id = ? AND step = ? AND op = ?`,
+		string(outcomePending), int64(epoch), b.now().UnixMilli(), key.SagaID, key.Step, string(op))
+	if err != nil {
+		return fmt.Errorf("barrier: reopen %s row: %w", op, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("barrier: reopen %s row: %d rows updated (%v)", op, n, err)
+	}
+	return nil
+}
+
 type row struct {
 	Outcome Outcome
 	Result  Result
+	// Epoch is the compensation epoch the result was decided in.
+	Epoch uint32
 }
 
 func (b *Barrier) load(ctx context.Context, tx *sql.Tx, key Key, op Op) (row, bool, error) {
@@ -426,10 +494,11 @@ func (b *Barrier) load(ctx context.Context, tx *sql.Tx, key Key, op Op) (row, bo
 		code   string
 		msg    string
 		stored string
+		epoch  int64
 	)
 	err := tx.QueryRowContext(ctx,
-		`SELECT outcome, output, error_code, error_message FROM saga_barrier WHERE saga_id = ? AND step = ? AND op = ?`,
-		key.SagaID, key.Step, string(op)).Scan(&stored, &out, &code, &msg)
+		`SELECT outcome, output, error_code, error_message, compensation_epoch FROM saga_barrier WHERE saga_id = ? AND step = ? AND op = ?`,
+		key.SagaID, key.Step, string(op)).Scan(&stored, &out, &code, &msg, &epoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row{}, false, nil
 	}
@@ -438,18 +507,33 @@ func (b *Barrier) load(ctx context.Context, tx *sql.Tx, key Key, op Op) (row, bo
 	}
 	r.Outcome = Outcome(stored)
 	r.Result = Result{Outcome: r.Outcome, Output: out, ErrorCode: code, ErrorMessage: msg}
+	r.Epoch = uint32(epoch)
 	return r, true, nil
+}
+
+// loadExisting is load of a row this transaction found claimed.
+func (b *Barrier) loadExisting(ctx context.Context, tx *sql.Tx, key Key, op Op) (row, error) {
+	r, found, err := b.load(ctx, tx, key, op)
+	if err != nil {
+		return row{}, err
+	}
+	if !found {
+		return row{}, fmt.Errorf("barrier: %s row for %s/%s vanished", op, key.SagaID, key.Step)
+	}
+	return r, nil
 }
 
 // duplicate answers the stored result of (key, op).
 func (b *Barrier) duplicate(ctx context.Context, tx *sql.Tx, key Key, op Op) (Decision, error) {
-	r, found, err := b.load(ctx, tx, key, op)
+	r, err := b.loadExisting(ctx, tx, key, op)
 	if err != nil {
 		return Decision{}, err
 	}
-	if !found {
-		return Decision{}, fmt.Errorf("barrier: %s row for %s/%s vanished", op, key.SagaID, key.Step)
-	}
+	return answerStored(key, op, r)
+}
+
+// answerStored turns a stored row into the answer to a duplicate.
+func answerStored(key Key, op Op, r row) (Decision, error) {
 	var res Result
 	switch r.Outcome {
 	case OutcomeSucceeded:

@@ -145,7 +145,7 @@ func TestNullCompensationThenLateExecuteIsRejected(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 
-	d, err := f.b.Compensate(ctx, key, mustNotRun(t))
+	d, err := f.b.Compensate(ctx, key, 0, mustNotRun(t))
 	if err != nil {
 		t.Fatalf("compensate: %v", err)
 	}
@@ -172,7 +172,7 @@ func TestNullCompensationThenLateExecuteIsRejected(t *testing.T) {
 	}
 
 	// A duplicate of the null compensation answers SUCCEEDED again.
-	dup, err := f.b.Compensate(ctx, key, mustNotRun(t))
+	dup, err := f.b.Compensate(ctx, key, 0, mustNotRun(t))
 	if err != nil {
 		t.Fatalf("duplicate compensate: %v", err)
 	}
@@ -188,7 +188,7 @@ func TestExecuteAfterCompensateIsRejectedEvenWhenExecuted(t *testing.T) {
 	if _, err := f.b.Execute(ctx, key, add(5, "x", &calls)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.b.Compensate(ctx, key, add(-5, "y", &calls)); err != nil {
+	if _, err := f.b.Compensate(ctx, key, 0, add(-5, "y", &calls)); err != nil {
 		t.Fatal(err)
 	}
 	d, err := f.b.Execute(ctx, key, mustNotRun(t))
@@ -214,14 +214,14 @@ func TestDuplicateCompensateAppliesOnce(t *testing.T) {
 	if _, err := f.b.Execute(ctx, key, add(3, "took 3", &calls)); err != nil {
 		t.Fatal(err)
 	}
-	d1, err := f.b.Compensate(ctx, key, add(-3, "gave 3", &calls))
+	d1, err := f.b.Compensate(ctx, key, 0, add(-3, "gave 3", &calls))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d1.Kind != barrier.KindApplied || string(d1.Result.Output) != "gave 3" {
 		t.Fatalf("compensate = %+v, want applied", d1)
 	}
-	d2, err := f.b.Compensate(ctx, key, mustNotRun(t))
+	d2, err := f.b.Compensate(ctx, key, 0, mustNotRun(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestBusinessFailureIsRecordedWithoutBusinessChange(t *testing.T) {
 	}
 
 	// Compensating a failed Execute is a null compensation.
-	c, err := f.b.Compensate(ctx, key, mustNotRun(t))
+	c, err := f.b.Compensate(ctx, key, 0, mustNotRun(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestCompensationFailureIsRecorded(t *testing.T) {
 	if _, err := f.b.Execute(ctx, key, add(1, "", &calls)); err != nil {
 		t.Fatal(err)
 	}
-	d, err := f.b.Compensate(ctx, key, func(context.Context, *sql.Tx) (barrier.Result, error) {
+	d, err := f.b.Compensate(ctx, key, 0, func(context.Context, *sql.Tx) (barrier.Result, error) {
 		return barrier.Failed("CANNOT_UNDO", "gone"), nil
 	})
 	if err != nil {
@@ -300,7 +300,7 @@ func TestCompensationFailureIsRecorded(t *testing.T) {
 	if d.Result.OK() || d.Result.ErrorCode != "CANNOT_UNDO" {
 		t.Fatalf("compensate = %+v, want FAILED CANNOT_UNDO", d)
 	}
-	dup, err := f.b.Compensate(ctx, key, mustNotRun(t))
+	dup, err := f.b.Compensate(ctx, key, 0, mustNotRun(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestTransientErrorRollsEverythingBack(t *testing.T) {
 	}
 
 	// Same for a transient error in a compensation.
-	_, err = f.b.Compensate(ctx, key, func(context.Context, *sql.Tx) (barrier.Result, error) { return barrier.Result{}, boom })
+	_, err = f.b.Compensate(ctx, key, 0, func(context.Context, *sql.Tx) (barrier.Result, error) { return barrier.Result{}, boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("compensate err = %v, want %v", err, boom)
 	}

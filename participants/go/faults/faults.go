@@ -46,6 +46,10 @@ type Op string
 const (
 	Execute    Op = "execute"
 	Compensate Op = "compensate"
+	// TCC branches (saga.v1.TccParticipant): "fault.try", "fault.confirm", "fault.cancel".
+	Try     Op = "try"
+	Confirm Op = "confirm"
+	Cancel  Op = "cancel"
 )
 
 // MetadataKey is the metadata key holding the directives for op.

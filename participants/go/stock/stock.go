@@ -50,7 +50,7 @@ var Schema = []string{
 
 // Init creates the stock tables if missing.
 func Init(ctx context.Context, db *sql.DB) error {
-	for _, stmt := range Schema {
+	for _, stmt := range append(append([]string{}, Schema...), FreezeSchema...) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("stock: create schema: %w", err)
 		}

@@ -68,7 +68,7 @@ func (f *fixture) deduct(key barrier.Key, payload string) barrier.Decision {
 
 func (f *fixture) restore(key barrier.Key) barrier.Decision {
 	f.t.Helper()
-	d, err := f.b.Compensate(context.Background(), key, func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
+	d, err := f.b.Compensate(context.Background(), key, 0, func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
 		return stock.Restore(ctx, tx, key, time.Now())
 	})
 	if err != nil {

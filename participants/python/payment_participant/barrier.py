@@ -6,7 +6,9 @@ The barrier row and the business change are written in ONE local transaction, so
 row exists if and only if the change (or the recorded business failure) was committed.
 
 Reusable by any Python participant: it knows nothing about protobuf or payments. A call
-only needs `saga_id` and `step_name` attributes (e.g. a saga.v1 StepCall). A handler is
+only needs `saga_id` and `step_name` attributes (e.g. a saga.v1 StepCall), and for
+Compensate optionally `compensation_epoch` (absent = 0): a compensation stored as FAILED
+answers its own epoch only, and runs again at a later one (after a RetrySaga). A handler is
 `handler(conn, call) -> Result`; it runs inside the barrier's open transaction and must
 not commit or roll back itself. Raise to signal a transient error (everything is rolled
 back, no row is written, the exception propagates); return `Result.fail(...)` for a
@@ -34,11 +36,16 @@ CREATE TABLE IF NOT EXISTS saga_barrier (
   error_code    TEXT    NOT NULL DEFAULT '',
   error_message TEXT    NOT NULL DEFAULT '',
   created_at    INTEGER NOT NULL,
+  compensation_epoch INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (saga_id, step, op)
 )
 """
 # Retention cleanup scans by age; without this index it would read the whole table.
 INDEX = "CREATE INDEX IF NOT EXISTS saga_barrier_created_at ON saga_barrier (created_at)"
+# Tables created before compensation epochs existed get the column (their rows are epoch 0).
+ADD_COMPENSATION_EPOCH = (
+    "ALTER TABLE saga_barrier ADD COLUMN compensation_epoch INTEGER NOT NULL DEFAULT 0"
+)
 
 # op column
 EXECUTE = "execute"
@@ -58,6 +65,7 @@ DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 # How the barrier answered (for logs and tests; the coordinator only sees the Result).
 APPLIED = "applied"
 DUPLICATE = "duplicate"
+NEW_EPOCH = "new_epoch"  # a compensation FAILED in an earlier epoch ran again
 HANGING = "hanging"
 NULL_COMPENSATED = "null_compensation"
 
@@ -74,7 +82,7 @@ Handler = Callable[[sqlite3.Connection, C], Result]
 @dataclass(frozen=True)
 class BarrierAnswer:
     result: Result
-    path: str  # APPLIED | DUPLICATE | HANGING | NULL_COMPENSATED
+    path: str  # APPLIED | DUPLICATE | HANGING | NULL_COMPENSATED | NEW_EPOCH
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class _Row:
     output: Optional[bytes]
     error_code: str
     error_message: str
+    compensation_epoch: int
 
     def to_result(self) -> Result:
         if self.outcome in (SUCCEEDED, NULL_COMPENSATION):
@@ -107,8 +116,14 @@ class Barrier:
 
     @staticmethod
     def create_schema(conn: sqlite3.Connection) -> None:
-        conn.execute(SCHEMA)
-        conn.execute(INDEX)
+        """Creates the table, or adds what an older one lacks (in one transaction, so two
+        processes starting on one file cannot both add the column)."""
+        with database.immediate_transaction(conn):
+            conn.execute(SCHEMA)
+            conn.execute(INDEX)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(saga_barrier)")}
+            if "compensation_epoch" not in columns:
+                conn.execute(ADD_COMPENSATION_EPOCH)
 
     def execute(self, conn: sqlite3.Connection, call: C, handler: Handler) -> BarrierAnswer:
         saga_id, step = _key(call)
@@ -131,11 +146,23 @@ class Barrier:
 
     def compensate(self, conn: sqlite3.Connection, call: C, handler: Handler) -> BarrierAnswer:
         saga_id, step = _key(call)
+        epoch = _epoch(call)
 
         def body() -> BarrierAnswer:
             rows = self._rows(conn, saga_id, step)
-            if COMPENSATE in rows:
-                return BarrierAnswer(rows[COMPENSATE].to_result(), DUPLICATE)
+            stored = rows.get(COMPENSATE)
+            if stored is not None:
+                if stored.outcome != FAILED or stored.compensation_epoch >= epoch:
+                    return BarrierAnswer(stored.to_result(), DUPLICATE)
+                # FAILED in an earlier epoch and the saga was retried: run it again. The old
+                # row goes; the new result is written in its place in this transaction.
+                conn.execute(
+                    "DELETE FROM saga_barrier WHERE saga_id = ? AND step = ? AND op = ?",
+                    (saga_id, step, COMPENSATE),
+                )
+                result = self._run_business(conn, call, handler)
+                self._insert_result(conn, saga_id, step, COMPENSATE, result, epoch)
+                return BarrierAnswer(result, NEW_EPOCH)
             executed = rows.get(EXECUTE)
             if executed is None or executed.outcome in (FAILED, REJECTED):
                 # Null compensation: nothing was applied, so there is nothing to undo. The
@@ -143,10 +170,11 @@ class Barrier:
                 if executed is None:
                     self._insert(conn, saga_id, step, EXECUTE, REJECTED, None,
                                  BARRIER_REJECTED, HANGING_MESSAGE)
-                self._insert(conn, saga_id, step, COMPENSATE, NULL_COMPENSATION, None, "", "")
+                self._insert(conn, saga_id, step, COMPENSATE, NULL_COMPENSATION, None, "", "",
+                             epoch)
                 return BarrierAnswer(Result.ok(), NULL_COMPENSATED)
             result = self._run_business(conn, call, handler)
-            self._insert_result(conn, saga_id, step, COMPENSATE, result)
+            self._insert_result(conn, saga_id, step, COMPENSATE, result, epoch)
             return BarrierAnswer(result, APPLIED)
 
         return self._in_transaction(conn, body)
@@ -190,20 +218,23 @@ class Barrier:
     @staticmethod
     def _rows(conn: sqlite3.Connection, saga_id: str, step: str) -> dict[str, _Row]:
         cur = conn.execute(
-            "SELECT op, outcome, output, error_code, error_message FROM saga_barrier"
-            " WHERE saga_id = ? AND step = ?",
+            "SELECT op, outcome, output, error_code, error_message, compensation_epoch"
+            " FROM saga_barrier WHERE saga_id = ? AND step = ?",
             (saga_id, step),
         )
-        return {op: _Row(outcome, output, code, msg) for op, outcome, output, code, msg in cur}
+        return {op: _Row(outcome, output, code, msg, epoch)
+                for op, outcome, output, code, msg, epoch in cur}
 
     def _insert_result(
-        self, conn: sqlite3.Connection, saga_id: str, step: str, op: str, result: Result
+        self, conn: sqlite3.Connection, saga_id: str, step: str, op: str, result: Result,
+        compensation_epoch: int = 0,
     ) -> None:
         if result.succeeded:
-            self._insert(conn, saga_id, step, op, SUCCEEDED, result.output, "", "")
+            self._insert(conn, saga_id, step, op, SUCCEEDED, result.output, "", "",
+                         compensation_epoch)
         else:
             self._insert(conn, saga_id, step, op, FAILED, None,
-                         result.error_code, result.error_message)
+                         result.error_code, result.error_message, compensation_epoch)
 
     def _insert(
         self,
@@ -215,13 +246,21 @@ class Barrier:
         output: Optional[bytes],
         error_code: str,
         error_message: str,
+        compensation_epoch: int = 0,
     ) -> None:
         conn.execute(
-            "INSERT INTO saga_barrier"
-            " (saga_id, step, op, outcome, output, error_code, error_message, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (saga_id, step, op, outcome, output, error_code, error_message, self._clock_ms()),
+            "INSERT INTO saga_barrier (saga_id, step, op, outcome, output, error_code,"
+            " error_message, created_at, compensation_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (saga_id, step, op, outcome, output, error_code, error_message, self._clock_ms(),
+             compensation_epoch),
         )
+
+
+def _epoch(call: StepCall) -> int:
+    epoch = getattr(call, "compensation_epoch", 0)
+    if not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"a barrier call's compensation_epoch must be an integer >= 0, got {epoch!r}")
+    return epoch
 
 
 def _key(call: StepCall) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """Test-only fault switches read from StepCall.metadata (language-neutral, see
 test/conformance/PARTICIPANT-PROTOCOL.md, "Fault switches").
 
-`fault.execute` / `fault.compensate` hold comma-separated directives `name[=arg][@N]`;
+`fault.execute` / `fault.compensate` (TCC: `fault.try` / `fault.confirm` / `fault.cancel`) hold comma-separated directives `name[=arg][@N]`;
 `@N` limits a directive to attempts 1..N. Application order (enforced by step_runner):
 error-while-file, error, fail, sleep-before, (effect), sleep-after.
 """
@@ -18,6 +18,12 @@ from .result import Result
 
 EXECUTE_KEY = "fault.execute"
 COMPENSATE_KEY = "fault.compensate"
+
+
+def key_of(op: str) -> str:
+    """The metadata key of an operation: fault.execute, fault.compensate, and for TCC
+    branches fault.try, fault.confirm, fault.cancel."""
+    return f"fault.{op}"
 INJECTED_FAILURE = "INJECTED_FAILURE"
 
 ERROR_WHILE_FILE = "error-while-file"

@@ -11,12 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
-from . import database, payment
+from . import database, payment, payment_hold
 from .barrier import Barrier
+from .tcc_barrier import TccBarrier
 from .cleanup import PeriodicCleanup
 from .config import Config, ConfigError, from_env
 from .gateway import PaymentGateway
-from .servicer import ParticipantServicer
+from .servicer import ParticipantServicer, TccParticipantServicer
 from .signals import STOP_SIGNALS, block_stop_signals
 from .step_runner import StepRunner
 from .stubs import pb_grpc
@@ -32,6 +33,7 @@ def init_database(config: Config, barrier: Barrier) -> None:
     try:
         barrier.create_schema(conn)
         payment.create_schema(conn)
+        payment_hold.create_schema(conn)
         inserted = payment.seed(conn, config.seed)
         unknown = sorted(set(config.seed) - {"accounts"})
         if unknown:  # a harness may pass one seed to every participant
@@ -42,7 +44,7 @@ def init_database(config: Config, barrier: Barrier) -> None:
 
 
 def serve(config: Config) -> int:
-    barrier = Barrier()
+    barrier = TccBarrier()
     init_database(config, barrier)
     gateway = PaymentGateway(config.gateway_path)
     gateway.create_schema()
@@ -51,11 +53,15 @@ def serve(config: Config) -> int:
         db_path=config.db,
         execute_actions={payment.CHARGE: payment.charge},
         compensate_actions={payment.REFUND: payment.refund_through(gateway)},
+        try_actions={payment_hold.HOLD: payment_hold.hold},
+        confirm_actions={payment_hold.HOLD: payment_hold.capture},
+        cancel_actions={payment_hold.HOLD: payment_hold.release},
         barrier=barrier,
     )
     executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="rpc")
     server = grpc.server(executor)
     pb_grpc.add_ParticipantServicer_to_server(ParticipantServicer(runner), server)
+    pb_grpc.add_TccParticipantServicer_to_server(TccParticipantServicer(runner), server)
     port = server.add_insecure_port(config.bind_address)  # raises if it cannot bind
     server.start()
 

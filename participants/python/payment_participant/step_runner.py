@@ -1,4 +1,5 @@
-"""Runs one Execute or Compensate through the protocol's steps, in the protocol's order:
+"""Runs one Execute or Compensate (or TCC Try, Confirm, Cancel) through the protocol's
+steps, in the protocol's order:
 action lookup, deadline, fault switches, barrier + business handler, sleep-after.
 
 Generic: a participant supplies its action handlers; nothing here knows about payments.
@@ -11,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from . import database, faults
-from .barrier import Barrier, BarrierAnswer, Handler
+from .barrier import BarrierAnswer, Handler
 from .deadline import Deadline
 from .errors import deadline_exceeded, invalid_argument, unavailable, unimplemented
 from .result import Result
+from .tcc_barrier import CANCEL, CONFIRM, TRY, TccBarrier
 
 EXECUTE = "execute"
 COMPENSATE = "compensate"
@@ -25,7 +27,11 @@ class StepRunner:
     db_path: str
     execute_actions: Mapping[str, Handler]
     compensate_actions: Mapping[str, Handler]
-    barrier: Barrier = field(default_factory=Barrier)
+    # TCC branches (saga.v1.TccParticipant), by action.
+    try_actions: Mapping[str, Handler] = field(default_factory=dict)
+    confirm_actions: Mapping[str, Handler] = field(default_factory=dict)
+    cancel_actions: Mapping[str, Handler] = field(default_factory=dict)
+    barrier: TccBarrier = field(default_factory=TccBarrier)
     # Set at process shutdown: wakes fault sleeps so SIGTERM stays bounded.
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -35,8 +41,23 @@ class StepRunner:
     def compensate(self, call: Any, deadline: Deadline) -> BarrierAnswer:
         return self._run(COMPENSATE, call, deadline)
 
+    def try_(self, call: Any, deadline: Deadline) -> BarrierAnswer:
+        return self._run(TRY, call, deadline)
+
+    def confirm(self, call: Any, deadline: Deadline) -> BarrierAnswer:
+        return self._run(CONFIRM, call, deadline)
+
+    def cancel(self, call: Any, deadline: Deadline) -> BarrierAnswer:
+        return self._run(CANCEL, call, deadline)
+
     def _run(self, op: str, call: Any, deadline: Deadline) -> BarrierAnswer:
-        actions = self.execute_actions if op == EXECUTE else self.compensate_actions
+        actions = {
+            EXECUTE: self.execute_actions,
+            COMPENSATE: self.compensate_actions,
+            TRY: self.try_actions,
+            CONFIRM: self.confirm_actions,
+            CANCEL: self.cancel_actions,
+        }[op]
         handler = actions.get(call.action)
         if handler is None:
             known = ", ".join(sorted(actions)) or "none"
@@ -49,7 +70,7 @@ class StepRunner:
         if deadline.expired():
             raise deadline_exceeded(f"{op} arrived after its deadline; not started")
 
-        key = faults.EXECUTE_KEY if op == EXECUTE else faults.COMPENSATE_KEY
+        key = faults.key_of(op)
         try:
             plan = faults.plan_for(call.metadata, key, call.attempt)
         except faults.FaultSyntaxError as exc:
@@ -68,7 +89,13 @@ class StepRunner:
             business = _within_deadline(handler, deadline, op)
 
         with database.connection(self.db_path) as conn:
-            barrier_call = self.barrier.execute if op == EXECUTE else self.barrier.compensate
+            barrier_call = {
+                EXECUTE: self.barrier.execute,
+                COMPENSATE: self.barrier.compensate,
+                TRY: self.barrier.try_,
+                CONFIRM: self.barrier.confirm,
+                CANCEL: self.barrier.cancel,
+            }[op]
             answer = barrier_call(conn, call, business)
 
         faults.sleep(plan.sleep_after_ms, self.stopping)  # effect committed; response "lost"

@@ -242,6 +242,64 @@ describe('saga CLI', { timeout: 240_000 }, () => {
     expect(unknown.stderr).toContain('GetMessage failed: NOT_FOUND');
   });
 
+  it('messages list: filters by state, subject, key, producer and time, in text and JSON; exit 2 for bad flags, 1 for a refused call', async () => {
+    const client = new TxMessageClient({ address: s.coordinator.address });
+    const key = idFor('cli messages list key');
+    const committed = idFor('cli messages list committed');
+    const prepared = idFor('cli messages list prepared');
+    const rolledBack = idFor('cli messages list rolled back');
+    try {
+      await client.prepare({ messageId: committed, subject: 'orders.created', key, checkPolicy: { checkAfterMs: 3_600_000 } }, 'orders');
+      await client.commit(committed);
+      await client.prepare({ messageId: prepared, subject: 'orders.created', key, checkPolicy: { checkAfterMs: 3_600_000 } }, 'orders');
+      await client.prepare({ messageId: rolledBack, subject: 'orders.cancelled', key, checkPolicy: { checkAfterMs: 3_600_000 } }, 'orders');
+      await client.rollback(rolledBack, 'out of stock');
+    } finally {
+      client.close();
+    }
+    const listed = async (...args: string[]): Promise<any> => {
+      const run = await saga(['--json', 'messages', 'list', '--key', key, ...args]);
+      expect(run.code, run.stderr).toBe(0);
+      return jsonOf(run);
+    };
+    const all = await listed();
+    expect(all.more).toBe(false);
+    expect(all.messages.map((m: any) => m.messageId).sort()).toEqual([committed, prepared, rolledBack].sort());
+    expect(all.messages.every((m: any) => m.key === key && m.producer === 'orders' && !Number.isNaN(Date.parse(m.createdAt)))).toBe(true);
+    expect((await listed('--state', 'committed')).messages).toMatchObject([{ messageId: committed, state: 'COMMITTED', subject: 'orders.created' }]);
+    expect((await listed('--state', 'PREPARED,rolled_back')).messages.map((m: any) => m.messageId).sort()).toEqual([prepared, rolledBack].sort());
+    expect((await listed('--subject', 'orders.cancelled')).messages).toMatchObject([{ messageId: rolledBack, state: 'ROLLED_BACK', reason: 'out of stock' }]);
+    expect((await listed('--producer', 'orders', '--since', '10m', '--until', '2999-01-01T00:00:00Z')).messages).toHaveLength(3);
+    expect(await listed('--since', '2999-01-01T00:00:00Z')).toEqual({ messages: [], more: false });
+    expect(await listed('--until', '2000-01-01T00:00:00Z')).toEqual({ messages: [], more: false });
+    const limited = await listed('--limit', '2');
+    expect(limited.messages).toHaveLength(2);
+    expect(limited.more).toBe(true);
+
+    const text = await saga(['messages', 'list', '--key', key]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^MESSAGE +SUBJECT +KEY +PRODUCER +STATE +CREATED +CHECKS +NEXT CHECK +PUBLISHED +REASON\n/);
+    expect(text.stdout).toMatch(new RegExp(`^${rolledBack} +orders\\.cancelled +${key} +orders +ROLLED_BACK +\\S+ +0/15 +- +- +out of stock$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^${prepared} +orders\\.created +${key} +orders +PREPARED +\\S+ +0/15 +\\d{4}-`, 'm'));
+    expect(text.stdout).not.toContain('\u001b[');
+    expect(await saga(['messages', 'list', '--key', `${key}-none`])).toMatchObject({ code: 0, stdout: 'no messages\n' });
+
+    for (const [args, message] of [
+      [['--state', 'sleeping'], '--state: unknown state "sleeping" (one of PREPARED, COMMITTED, ROLLED_BACK, DISCARDED)'],
+      [['--until', 'yesterday'], '--until: "yesterday" is neither'],
+      [['--since', '1m', '--until', '2m'], '--until: must be later than --since'],
+      [['--limit', '0'], '--limit: must be a whole number > 0'],
+    ] as const) {
+      const run = await saga(['messages', 'list', ...args]);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toContain(message);
+    }
+    const refused = await saga(['--json', 'messages', 'list', '--key', 'k'.repeat(600)]);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr).error).toMatchObject({ method: 'ListMessages', code: 'INVALID_ARGUMENT' });
+    expect(JSON.parse(refused.stderr).error.details).toMatch(/^key: /);
+  });
+
   it('dead-letters list, replay and drop (text and JSON); an unknown event id answers NOT_FOUND', async () => {
     expect(await saga(['dead-letters', 'list'])).toMatchObject({ code: 0, stdout: 'no dead letters\n' });
     expect(jsonOf(await saga(['--json', 'dead-letters', 'list']))).toEqual({ deadLetters: [] });

@@ -5,10 +5,13 @@
 // switches (test/conformance/PARTICIPANT-PROTOCOL.md). All of it runs on each
 // store backend (SQLite and PostgreSQL).
 //
+// The TCC scenarios run the same way against each language's TccParticipant
+// (TS and Go stock "reserve", Python payment "hold").
+//
 // Scenarios a language cannot pass would be listed in KNOWN_GAPS with the
 // reason; today every implementation passes every scenario.
 
-import { AttemptOutcome, Operation, SagaOutcome, StepStatus, type RetryPolicy, type Saga, type StepDefinition } from '@saga/proto';
+import { AttemptOutcome, Operation, SagaOutcome, SagaState, StepStatus, TccPhase, TransactionKind, type RetryPolicy, type Saga, type StepDefinition } from '@saga/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator } from '../support/launchers.js';
 import { STORE_BACKENDS, useStoreBackends } from '../support/store-backends.js';
@@ -16,7 +19,7 @@ import type { ManagedProcess } from '../support/managed-process.js';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { idFor, testDir } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
-import { ADAPTERS, type ParticipantAdapter } from './participant-adapters.js';
+import { ADAPTERS, barrierOutcome, type ParticipantAdapter } from './participant-adapters.js';
 
 /** label -> scenario title -> reason. Empty: no implementation has a known gap. */
 const KNOWN_GAPS: Readonly<Record<string, Readonly<Record<string, string>>>> = {};
@@ -217,6 +220,100 @@ describe.each(STORE_BACKENDS)('on the %s store', (backend) => {
         expect(await a.executeEffects(db(), sagaId)).toBe(1);
         expect(await a.compensateEffects(db(), sagaId)).toBe(1);
         expect(await a.balance(db())).toBe(before);
+      });
+
+      scenario('RetrySaga after a FAILED compensation: it runs again in the new compensation epoch, restores once', async () => {
+        const sagaId = idFor(`${a.participant} retry failed compensation`);
+        const before = await a.balance(db());
+        // Compensate attempt 1 answers FAILED ("cannot be undone"): the saga goes MANUAL.
+        const r = await client.start({
+          sagaId,
+          name: 'conformance',
+          steps: [stepFor(a, 'first', { metadata: { 'fault.compensate': 'fail@1' } }), stepFor(a, 'second', { payloadValue: a.failingPayload })],
+          waitMs: 20_000,
+        });
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_MANUAL);
+        expect(await a.compensateEffects(db(), sagaId)).toBe(0);
+        // The operator fixed the cause; attempt 2 goes out at compensation epoch 1, and the barrier runs it.
+        await client.retry(sagaId);
+        const saga = await client.waitForState(sagaId, [SagaState.SAGA_STATE_COMPENSATED, SagaState.SAGA_STATE_MANUAL]);
+        expect(saga.state).toBe(SagaState.SAGA_STATE_COMPENSATED);
+        expect(attemptsOf(saga, 'first', Operation.OPERATION_COMPENSATE).map((x) => [x.outcome, x.errorCode])).toEqual([
+          [AttemptOutcome.ATTEMPT_OUTCOME_FAILED, 'INJECTED_FAILURE'],
+          [AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED, ''],
+        ]);
+        expect(await a.executeEffects(db(), sagaId)).toBe(1);
+        expect(await a.compensateEffects(db(), sagaId)).toBe(1);
+        expect(await a.balance(db())).toBe(before);
+      });
+
+      // TCC (saga.v1.TccParticipant): two branches on this participant, each freezing its resource.
+      const tccBranch = (name: string, o: Partial<StepDefinition> & { payloadValue?: unknown } = {}): StepDefinition =>
+        stepFor(a, name, { action: a.tcc.action, compensateAction: '', payloadValue: a.tcc.payload, ...o });
+      const startTcc = (sagaId: string, steps: StepDefinition[]) =>
+        client.start({ sagaId, name: 'conformance-tcc', kind: TransactionKind.TRANSACTION_KIND_TCC, steps, waitMs: 20_000 });
+
+      scenario('TCC success: both Tries freeze, both Confirms deduct, once', async () => {
+        const sagaId = idFor(`${a.participant} tcc confirm`);
+        const before = await a.balance(db());
+        const r = await startTcc(sagaId, [tccBranch('first'), tccBranch('second')]);
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
+        const saga = await client.get(sagaId);
+        expect(saga.phase).toBe(TccPhase.TCC_PHASE_CONFIRM);
+        expect(await a.tcc.freezes(db(), sagaId)).toEqual({ first: a.tcc.confirmed, second: a.tcc.confirmed });
+        expect(await a.balance(db())).toBe(before - 2 * a.tcc.unit);
+      });
+
+      scenario('TCC failed Try: the tried branch is cancelled (released), the failed one froze nothing', async () => {
+        const sagaId = idFor(`${a.participant} tcc try fails`);
+        const before = await a.balance(db());
+        const r = await startTcc(sagaId, [tccBranch('first'), tccBranch('second', { payloadValue: a.tcc.failingPayload })]);
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+        const saga = await client.get(sagaId);
+        expect(attemptsOf(saga, 'second', Operation.OPERATION_TRY).map((x) => x.outcome)).toEqual([AttemptOutcome.ATTEMPT_OUTCOME_FAILED]);
+        expect(attemptsOf(saga, 'first', Operation.OPERATION_CANCEL).map((x) => x.outcome)).toEqual([AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED]);
+        expect(await a.tcc.freezes(db(), sagaId)).toEqual({ first: a.tcc.released });
+        expect(await a.balance(db())).toBe(before);
+      });
+
+      scenario('TCC null cancel: a Cancel whose Try never took effect succeeds without touching data', async () => {
+        const sagaId = idFor(`${a.participant} tcc null cancel`);
+        const before = await a.balance(db());
+        // The Try answers UNAVAILABLE without effect and is not retried: its branch is still cancelled.
+        const r = await startTcc(sagaId, [tccBranch('first'), tccBranch('second', { metadata: { 'fault.try': 'error' }, retry: policy({ maxAttempts: 1 }) })]);
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+        const saga = await client.get(sagaId);
+        expect(attemptsOf(saga, 'second', Operation.OPERATION_CANCEL).map((x) => x.outcome)).toEqual([AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED]);
+        expect(await barrierOutcome(db(), sagaId, 'second', 'cancel')).toBe('NULL_COMPENSATION');
+        expect(await a.tcc.freezes(db(), sagaId)).toEqual({ first: a.tcc.released });
+        expect(await a.balance(db())).toBe(before);
+      });
+
+      scenario('TCC hanging Try: a Try arriving after its Cancel is refused without effect', async () => {
+        const sagaId = idFor(`${a.participant} tcc hanging`);
+        const before = await a.balance(db());
+        const lateAnswered = participantOf(a).watchLog((line) => a.answered(line, sagaId, 'try', 1));
+        const r = await startTcc(sagaId, [tccBranch('only', { metadata: { 'fault.try': 'sleep-before=900@1' }, retry: policy({ maxAttempts: 1, attemptTimeoutMs: 250 }) })]);
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+        // The Try wakes 900 ms after it was sent, after its (null) Cancel: wait for the participant's record of answering it.
+        await waitFor(lateAnswered, 'the participant to answer the late Try (after its Cancel)');
+        expect(await a.tcc.freezes(db(), sagaId)).toEqual({});
+        expect(await barrierOutcome(db(), sagaId, 'only', 'try')).toBe('REJECTED');
+        expect(await a.balance(db())).toBe(before);
+      });
+
+      scenario('TCC duplicate Confirm: a retried Confirm is answered from storage, deducted once', async () => {
+        const sagaId = idFor(`${a.participant} tcc duplicate confirm`);
+        const before = await a.balance(db());
+        const r = await startTcc(sagaId, [tccBranch('only', { metadata: { 'fault.confirm': 'sleep-after=600@1' }, compensationRetry: policy({ attemptTimeoutMs: 250 }) })]);
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_COMPLETED);
+        const saga = await client.get(sagaId);
+        const confirms = attemptsOf(saga, 'only', Operation.OPERATION_CONFIRM);
+        expect(confirms.length).toBeGreaterThanOrEqual(2);
+        expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(confirms[0]!.errorCode);
+        expect(confirms.at(-1)!.outcome).toBe(AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED);
+        expect(await a.tcc.freezes(db(), sagaId)).toEqual({ only: a.tcc.confirmed });
+        expect(await a.balance(db())).toBe(before - a.tcc.unit);
       });
     });
   }

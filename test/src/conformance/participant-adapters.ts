@@ -4,7 +4,31 @@
 
 import { startGoParticipant, startPythonParticipant, startTsParticipant, type ParticipantLaunch } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
-import { scalar } from '../support/sqlite-inspect.js';
+import { queryDb, scalar } from '../support/sqlite-inspect.js';
+
+/** A participant's TCC side (saga.v1.TccParticipant): a resource it freezes in Try. */
+export interface TccAdapter {
+  readonly action: string;
+  /** A payload its Try accepts, and one it refuses with a business failure. */
+  readonly payload: unknown;
+  readonly failingPayload: unknown;
+  /** The amount one confirmed branch takes from the balance. */
+  readonly unit: number;
+  /** How the participant's own table names a freeze once confirmed, and once released. */
+  readonly confirmed: string;
+  readonly released: string;
+  /** The freezes the transaction made, status by branch name (absent = nothing frozen). */
+  freezes(db: string, sagaId: string): Promise<Record<string, string>>;
+}
+
+/** The barrier's record of an operation of a branch (the same saga_barrier table in every language). */
+export async function barrierOutcome(db: string, sagaId: string, step: string, op: string): Promise<string | undefined> {
+  const rows = await queryDb<{ outcome: string }>(db, 'SELECT outcome FROM saga_barrier WHERE saga_id = ? AND step = ? AND op = ?', [sagaId, step, op]);
+  return rows[0]?.outcome;
+}
+
+const freezesOf = (table: string) => async (db: string, sagaId: string): Promise<Record<string, string>> =>
+  Object.fromEntries((await queryDb<{ step: string; status: string }>(db, `SELECT step, status FROM ${table} WHERE saga_id = ?`, [sagaId])).map((r) => [r.step, r.status]));
 
 export interface ParticipantAdapter {
   /** Language and service, e.g. "go stock". */
@@ -27,7 +51,8 @@ export interface ParticipantAdapter {
   /** The business balance (stock on hand, account balance). */
   balance(db: string): Promise<number>;
   /** Whether a line of the participant's log is its record of having answered `op` attempt `attempt` of the saga. */
-  answered(line: string, sagaId: string, op: 'execute' | 'compensate', attempt: number): boolean;
+  answered(line: string, sagaId: string, op: 'execute' | 'compensate' | 'try' | 'confirm' | 'cancel', attempt: number): boolean;
+  readonly tcc: TccAdapter;
 }
 
 /** A JSON log line (pino, slog), or undefined. */
@@ -53,6 +78,15 @@ const stockShape = {
   failingPayload: { sku: 'sku-1', quantity: 1_000_000 },
   unit: 2,
   ...stockQueries,
+  tcc: {
+    action: 'reserve',
+    payload: { sku: 'sku-1', quantity: 3 },
+    failingPayload: { sku: 'sku-1', quantity: 1_000_000 },
+    unit: 3,
+    confirmed: 'DEDUCTED',
+    released: 'RELEASED',
+    freezes: freezesOf('stock_freezes'),
+  },
 };
 
 export const ADAPTERS: readonly ParticipantAdapter[] = [
@@ -89,6 +123,15 @@ export const ADAPTERS: readonly ParticipantAdapter[] = [
     executeEffects: (db, sagaId) => scalar(db, 'SELECT COUNT(*) FROM payments WHERE saga_id = ?', [sagaId]),
     compensateEffects: (db, sagaId) => scalar(db, "SELECT COUNT(*) FROM payments WHERE saga_id = ? AND status = 'REFUNDED'", [sagaId]),
     balance: (db) => scalar(db, "SELECT balance_cents FROM accounts WHERE account = 'acc-1'"),
+    tcc: {
+      action: 'hold',
+      payload: { account: 'acc-1', amount_cents: 700 },
+      failingPayload: { account: 'acc-1', amount_cents: 1_000_000_000 },
+      unit: 700,
+      confirmed: 'CAPTURED',
+      released: 'RELEASED',
+      freezes: freezesOf('payment_holds'),
+    },
     // servicer.py: "<op> saga=<id> step=<step> action=<action> attempt=<n> -> SUCCEEDED|FAILED ..."
     answered: (line, sagaId, op, attempt) =>
       line.includes(` ${op} saga=${sagaId} `) && line.includes(` attempt=${attempt} -> `) && / -> (SUCCEEDED|FAILED)/.test(line),

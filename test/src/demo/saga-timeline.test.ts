@@ -29,6 +29,7 @@ function step(name: string, over: Partial<StepRecord>): StepRecord {
     output: Buffer.alloc(0),
     attempts: [],
     nextAttemptAt: undefined,
+    confirmStatus: 'UNSPECIFIED',
     ...over,
   };
 }
@@ -37,6 +38,8 @@ function saga(over: Partial<SagaRecord>): SagaRecord {
   return {
     sagaId: 's1',
     name: 'order',
+    kind: 'SAGA',
+    phase: 'UNSPECIFIED',
     state: 'COMPLETED',
     forwardStatus: 'SUCCEEDED',
     compensationStatus: 'NOT_NEEDED',

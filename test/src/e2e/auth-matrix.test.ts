@@ -120,6 +120,8 @@ const ROWS: Row[] = [
     others: [TOKENS.client, TOKENS.other],
     right: [[TOKENS.stock, 'OK'], [TOKENS.operator, 'OK']],
   },
+  // The other producer may not list stock's messages (test/src/messages/list-messages.test.ts: what each sees).
+  { rpc: 'listMessages', request: () => ({ producer: 'stock' }), others: [TOKENS.client, TOKENS.other], right: [[TOKENS.stock, 'OK'], [TOKENS.operator, 'OK']] },
 ];
 
 describe('every RPC × credential', () => {

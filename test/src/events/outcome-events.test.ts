@@ -4,11 +4,11 @@
 // completing while NATS is down and a backlog that is delivered (none lost)
 // when it returns, and the opt-in step events in per-saga order.
 
-import { SagaEvent, SagaOutcome, SagaState, StepEvent, StepStatus, Operation } from '@saga/proto';
+import { CompensationStatus, ForwardStatus, SagaEvent, SagaOutcome, SagaState, StepEvent, StepStatus, Operation, TccPhase, TransactionKind } from '@saga/proto';
 import { describe, expect, it } from 'vitest';
 import { idFor } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
-import { closedAfterEach, stepsFor, type EventsFixture, type SagaKind } from './events-fixture.js';
+import { closedAfterEach, step, stepsFor, type EventsFixture, type SagaKind } from './events-fixture.js';
 import type { Received } from './stream-collector.js';
 
 const fixture = closedAfterEach();
@@ -109,6 +109,34 @@ describe('outcome events', () => {
     expect(m.value('saga_nats_connection_state', { state: 'connected' })).toBe(1);
     // No per-saga label: no saga id anywhere in the exposition.
     for (const id of [...ok, ...compensated, ...manual]) expect(m.text).not.toContain(id);
+  });
+
+  it('publishes the outcomes of TCC transactions on the same stream, with their kind and phase; their metrics carry kind="tcc"', async () => {
+    const fx = await fixture('tcc outcome events');
+    const events = await fx.collector('tcc-outcomes', 'saga.events.>');
+    const start = async (name: string, tryAction: string): Promise<string> => {
+      const sagaId = idFor('tcc outcome events', name);
+      const branches = [step('stock', 'ok', ''), step('points', tryAction, '')];
+      const r = await fx.client.start({ sagaId, name, kind: TransactionKind.TRANSACTION_KIND_TCC, steps: branches, waitMs: 20_000 });
+      expect(r.outcome).toBe(tryAction === 'ok' ? SagaOutcome.SAGA_OUTCOME_COMPLETED : SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+      return sagaId;
+    };
+    const confirmed = await start('tcc-ok', 'ok');
+    const cancelled = await start('tcc-bad', 'fail');
+    await events.waitForCount(2, 'both outcome events');
+    await settled(fx, events);
+    const per = bySaga(events.received);
+    expect(per.get(confirmed)!.map((r) => [r.subject, r.value.kind, r.value.phase, r.value.forwardStatus])).toEqual([
+      ['saga.events.tcc-ok.completed', TransactionKind.TRANSACTION_KIND_TCC, TccPhase.TCC_PHASE_CONFIRM, ForwardStatus.FORWARD_STATUS_SUCCEEDED],
+    ]);
+    expect(per.get(cancelled)!.map((r) => [r.subject, r.value.kind, r.value.phase, r.value.compensationStatus, r.value.failedStep])).toEqual([
+      ['saga.events.tcc-bad.compensated', TransactionKind.TRANSACTION_KIND_TCC, TccPhase.TCC_PHASE_CANCEL, CompensationStatus.COMPENSATION_STATUS_SUCCEEDED, 'points'],
+    ]);
+    const m = await fx.scrape();
+    expect(m.value('saga_sagas_started_total', { saga: 'tcc-ok', kind: 'tcc' })).toBe(1);
+    expect(m.value('saga_sagas_finished_total', { saga: 'tcc-bad', outcome: 'compensated', kind: 'tcc' })).toBe(1);
+    expect(m.value('saga_step_duration_seconds_count', { saga: 'tcc-ok', step: 'points', operation: 'confirm', outcome: 'succeeded', kind: 'tcc' })).toBe(1);
+    expect(m.value('saga_step_duration_seconds_count', { saga: 'tcc-bad', step: 'stock', operation: 'cancel', outcome: 'succeeded', kind: 'tcc' })).toBe(1);
   });
 
   it('keeps completing sagas while NATS is down and delivers the whole backlog when it returns', async () => {

@@ -3,18 +3,23 @@
 // definition says what happens:
 //   execute   ok           SUCCEEDED
 //             fail         FAILED (business failure: compensation starts)
+//             fail-long    FAILED with a 20,000-byte error message (LONG_ERROR_MESSAGE)
 //             flaky        UNAVAILABLE on attempt 1 (retried), then SUCCEEDED
 //   compensate undo        SUCCEEDED
 //             undo-fail    FAILED (the saga goes to MANUAL)
 //             undo-hold    held until release(sagaId), then SUCCEEDED
 //             undo-broken  FAILED until fixUndo() is called, then SUCCEEDED
+// and saga.v1.TccParticipant: Try "ok" SUCCEEDED, "fail" FAILED; Confirm and
+// Cancel SUCCEEDED.
 
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
   CheckTransactionResponse,
   ParticipantService,
   StepOutcome,
+  TccParticipantService,
   TransactionStatus,
+  type TccParticipantServer,
   type CompensateRequest,
   type CompensateResponse,
   type ExecuteRequest,
@@ -24,7 +29,10 @@ import {
 } from '@saga/proto';
 
 const succeeded: StepResult = { outcome: StepOutcome.STEP_OUTCOME_SUCCEEDED, output: Buffer.alloc(0), errorCode: '', errorMessage: '' };
-const failed = (code: string): StepResult => ({ outcome: StepOutcome.STEP_OUTCOME_FAILED, output: Buffer.alloc(0), errorCode: code, errorMessage: `scripted ${code}` });
+const failed = (code: string, errorMessage = `scripted ${code}`): StepResult => ({ outcome: StepOutcome.STEP_OUTCOME_FAILED, output: Buffer.alloc(0), errorCode: code, errorMessage });
+
+/** The error message of `fail-long`: larger than a small max_payload. */
+export const LONG_ERROR_MESSAGE = `declined: ${'x'.repeat(19_990)}`;
 
 export class ScriptedParticipant {
   private constructor(
@@ -46,6 +54,7 @@ export class ScriptedParticipant {
       execute: (call: ServerUnaryCall<ExecuteRequest, ExecuteResponse>, cb: sendUnaryData<ExecuteResponse>) => {
         const c = call.request.call;
         if (c?.action === 'fail') cb(null, { result: failed('NOPE') });
+        else if (c?.action === 'fail-long') cb(null, { result: failed('DECLINED', LONG_ERROR_MESSAGE) });
         else if (c?.action === 'flaky' && c.attempt === 1) cb({ code: status.UNAVAILABLE, details: 'scripted: try again' });
         else cb(null, { result: succeeded });
       },
@@ -59,6 +68,12 @@ export class ScriptedParticipant {
       checkTransaction: (_call, cb) => cb(null, CheckTransactionResponse.fromPartial({ status: TransactionStatus.TRANSACTION_STATUS_UNKNOWN })),
     };
     server.addService(ParticipantService, impl);
+    const tcc: TccParticipantServer = {
+      try: (call, cb) => cb(null, { result: call.request.call?.action === 'fail' ? failed('NOPE') : succeeded }),
+      confirm: (_call, cb) => cb(null, { result: succeeded }),
+      cancel: (_call, cb) => cb(null, { result: succeeded }),
+    };
+    server.addService(TccParticipantService, tcc);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );

@@ -153,6 +153,7 @@ export class OrderEventsScenario {
             action: 'create-order',
             payload,
             attempt: 1,
+            compensationEpoch: 0,
             idempotencyKey: `direct-${order.orderId}/create-order/execute`,
             deadline: new Date(Date.now() + 15_000),
             outputs: {},

@@ -9,6 +9,7 @@ import {
   GetMessageRequest,
   GetSagaRequest,
   ListDeadLettersRequest,
+  ListMessagesRequest,
   ListSagasRequest,
   PrepareMessageRequest,
   ReplayDeadLetterRequest,
@@ -32,6 +33,7 @@ export type RpcName =
   | 'commitMessage'
   | 'rollbackMessage'
   | 'getMessage'
+  | 'listMessages'
   | 'listDeadLetters'
   | 'replayDeadLetter'
   | 'dropDeadLetter';
@@ -49,6 +51,7 @@ const REQUEST_TYPES = {
   commitMessage: CommitMessageRequest,
   rollbackMessage: RollbackMessageRequest,
   getMessage: GetMessageRequest,
+  listMessages: ListMessagesRequest,
   listDeadLetters: ListDeadLettersRequest,
   replayDeadLetter: ReplayDeadLetterRequest,
   dropDeadLetter: DropDeadLetterRequest,

@@ -39,7 +39,7 @@ const channelOptions: Http2UnaryChannelOptions = {
 
 function executeMessage(action: string, sagaId = 's-1'): Uint8Array {
   return ExecuteRequest.encode({
-    call: { sagaId, sagaName: 'n', stepName: 'a', action, payload: Buffer.alloc(0), attempt: 1, idempotencyKey: `${sagaId}/a/execute`, deadline: new Date(), outputs: {}, metadata: {} },
+    call: { sagaId, sagaName: 'n', stepName: 'a', action, payload: Buffer.alloc(0), attempt: 1, compensationEpoch: 0, idempotencyKey: `${sagaId}/a/execute`, deadline: new Date(), outputs: {}, metadata: {} },
   }).finish();
 }
 
@@ -97,6 +97,7 @@ describe.each(SERVER_KINDS)('the participant transport against a $name server', 
         action: 'echo',
         payload: Buffer.alloc(0),
         attempt: 1,
+        compensationEpoch: 0,
         idempotencyKey: `${sagaId}/debit/execute`,
         deadline: Date.now() + 10_000,
         outputs: new Map(),

@@ -1,11 +1,12 @@
-// Lists transactional messages (tx_messages) for the web console on
-// PostgreSQL, newest first, without payloads. PostgreSQL has no rowid: pages
-// are keyed by (created_at, id), and the cursor carries both.
+// Lists transactional messages (tx_messages) for the web console and
+// ListMessages on PostgreSQL, newest first, without payloads. PostgreSQL has
+// no rowid: pages are keyed by (created_at, id), and the cursor carries both.
 
 import type pg from 'pg';
 import { invalidArgument } from '../../domain/errors.js';
 import type { MessageListPage, MessageListQuery } from '../../messages/message-list.js';
 import type { MessageState } from '../../messages/message-types.js';
+import { messageListBounds } from '../message-list-bounds.js';
 
 interface Row {
   id: string;
@@ -47,6 +48,10 @@ export async function listMessagesPostgres(db: pg.Pool, query: MessageListQuery)
   if (query.states.length > 0) {
     values.push([...query.states]);
     where.push(`state = ANY($${values.length}::text[])`);
+  }
+  for (const b of messageListBounds(query)) {
+    values.push(b.value);
+    where.push(`${b.column} ${b.op} $${values.length}`);
   }
   if (query.pageToken !== '') {
     const [createdAt, id] = decodeCursor(query.pageToken);

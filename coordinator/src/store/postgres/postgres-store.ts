@@ -312,8 +312,9 @@ export class PostgresStore implements Store {
       where.push(`key < ${param(before)}`);
     }
     const limit = param(filter.pageSize + 1);
-    const r = await this.db().query<SagaRowDb>(
-      `SELECT ${SUMMARY_COLUMNS} FROM sagas ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY key DESC LIMIT ${limit}`,
+    // The kind is read from the stored definition ("k": 1 = TCC, see definition-codec.ts).
+    const r = await this.db().query<SagaRowDb & { tcc: string | null }>(
+      `SELECT ${SUMMARY_COLUMNS}, definition::jsonb ->> 'k' AS tcc FROM sagas ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY key DESC LIMIT ${limit}`,
       params,
     );
     const more = r.rows.length > filter.pageSize;
@@ -323,6 +324,7 @@ export class PostgresStore implements Store {
       sagas: page.map((s) => ({
         sagaId: s.id,
         name: s.name,
+        kind: s.tcc === '1' ? ('TCC' as const) : ('SAGA' as const),
         state: s.state,
         createdAt: s.createdAt,
         updatedAt: s.updatedAt,

@@ -1,9 +1,11 @@
-// Lists transactional messages (tx_messages) for the web console, newest first
-// over the rowid, without payloads; for SqliteStore's read connection.
+// Lists transactional messages (tx_messages) for the web console and
+// ListMessages, newest first over the rowid, without payloads; for
+// SqliteStore's read connection.
 
 import { invalidArgument } from '../../domain/errors.js';
 import type { MessageListPage, MessageListQuery } from '../../messages/message-list.js';
 import type { MessageState } from '../../messages/message-types.js';
+import { messageListBounds } from '../message-list-bounds.js';
 import type { SqliteConnection, SqlParam } from './sqlite-connection.js';
 
 interface Row {
@@ -29,6 +31,10 @@ export async function listMessages(db: SqliteConnection, query: MessageListQuery
   if (query.states.length > 0) {
     where.push(`state IN (${query.states.map(() => '?').join(', ')})`);
     params.push(...query.states);
+  }
+  for (const b of messageListBounds(query)) {
+    where.push(`${b.column} ${b.op} ?`);
+    params.push(b.value);
   }
   if (query.pageToken !== '') {
     const before = /^[0-9a-z]{1,11}$/.test(query.pageToken) ? Number.parseInt(query.pageToken, 36) : Number.NaN;

@@ -5,7 +5,7 @@
 import { decodeDefinition, encodeDefinition } from '../definition-codec.js';
 import { invalidArgument } from '../../domain/errors.js';
 import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../../domain/journal-event.js';
-import type { ListSagasFilter, SagaState, SagaSummary } from '../../domain/saga-types.js';
+import type { ListSagasFilter, SagaState, SagaSummary, TransactionKind } from '../../domain/saga-types.js';
 import type { MessageRecord, MessageState, MessageView } from '../../messages/message-types.js';
 import { SagaKeyBlocks } from '../saga-key-blocks.js';
 import type {
@@ -267,15 +267,16 @@ export class SqliteStore implements Store {
       params.push(before);
     }
     params.push(filter.pageSize + 1);
-    const rows = await this.read().all<SummaryRowDb>(
-      `SELECT ${SUMMARY_COLUMNS} FROM sagas ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY key DESC LIMIT ?`,
+    // The kind is read from the stored definition ("k": 1 = TCC, see definition-codec.ts).
+    const rows = await this.read().all<SummaryRowDb & { tcc: number | null }>(
+      `SELECT ${SUMMARY_COLUMNS}, json_extract(definition, '$.k') AS tcc FROM sagas ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY key DESC LIMIT ?`,
       params,
     );
     const more = rows.length > filter.pageSize;
     const page = more ? rows.slice(0, filter.pageSize) : rows;
     const last = page[page.length - 1];
     return {
-      sagas: page.map(toSummary),
+      sagas: page.map((r) => toSummary(r, r.tcc === 1 ? 'TCC' : 'SAGA')),
       nextPageToken: more && last !== undefined ? last.key.toString(36) : '',
     };
   }
@@ -698,10 +699,11 @@ function toSagaRow(r: SagaRowDb): SagaRow {
   };
 }
 
-function toSummary(r: SummaryRowDb): SagaSummary {
+function toSummary(r: SummaryRowDb, kind: TransactionKind): SagaSummary {
   return {
     sagaId: r.id,
     name: r.name,
+    kind,
     state: r.state,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

@@ -117,7 +117,9 @@ func run() int {
 
 	hardStop := make(chan struct{})
 	srv := grpc.NewServer()
-	sagav1.RegisterParticipantServer(srv, server.New(b, log, hardStop))
+	participant := server.New(b, log, hardStop)
+	sagav1.RegisterParticipantServer(srv, participant)
+	sagav1.RegisterTccParticipantServer(srv, participant.Tcc())
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()

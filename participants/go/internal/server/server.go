@@ -1,7 +1,7 @@
-// Package server is the saga.v1.Participant gRPC service of the stock
-// participant: it applies the fault directives, runs the stock business logic
-// through the saga barrier and maps the outcome to a StepResult or a gRPC
-// status.
+// Package server is the saga.v1.Participant and saga.v1.TccParticipant gRPC
+// services of the stock participant: it applies the fault directives, runs the
+// stock business logic through the saga (or TCC) barrier and maps the outcome
+// to a StepResult or a gRPC status.
 package server
 
 import (
@@ -54,6 +54,42 @@ func (s *Server) Compensate(ctx context.Context, req *sagav1.CompensateRequest) 
 	return &sagav1.CompensateResponse{Result: res}, nil
 }
 
+// Tcc returns the saga.v1.TccParticipant service of the same participant:
+// action "reserve" freezes stock in Try, deducts it in Confirm, releases it in Cancel.
+func (s *Server) Tcc() sagav1.TccParticipantServer { return tccServer{s: s} }
+
+type tccServer struct {
+	sagav1.UnimplementedTccParticipantServer
+	s *Server
+}
+
+// Try freezes the stock of a branch.
+func (t tccServer) Try(ctx context.Context, req *sagav1.TryRequest) (*sagav1.TryResponse, error) {
+	res, err := t.s.handle(ctx, req.GetCall(), faults.Try)
+	if err != nil {
+		return nil, err
+	}
+	return &sagav1.TryResponse{Result: res}, nil
+}
+
+// Confirm deducts what Try froze.
+func (t tccServer) Confirm(ctx context.Context, req *sagav1.ConfirmRequest) (*sagav1.ConfirmResponse, error) {
+	res, err := t.s.handle(ctx, req.GetCall(), faults.Confirm)
+	if err != nil {
+		return nil, err
+	}
+	return &sagav1.ConfirmResponse{Result: res}, nil
+}
+
+// Cancel releases what Try froze (null cancel and hanging Try by the barrier).
+func (t tccServer) Cancel(ctx context.Context, req *sagav1.CancelRequest) (*sagav1.CancelResponse, error) {
+	res, err := t.s.handle(ctx, req.GetCall(), faults.Cancel)
+	if err != nil {
+		return nil, err
+	}
+	return &sagav1.CancelResponse{Result: res}, nil
+}
+
 // CheckTransaction answers UNKNOWN: the stock service never produces
 // transactional messages (it never calls PrepareMessage), so it has no local
 // transaction to report on.
@@ -63,7 +99,7 @@ func (s *Server) CheckTransaction(_ context.Context, req *sagav1.CheckTransactio
 	return &sagav1.CheckTransactionResponse{Status: sagav1.TransactionStatus_TRANSACTION_STATUS_UNKNOWN}, nil
 }
 
-// handle runs one Execute or Compensate call.
+// handle runs one Execute, Compensate, Try, Confirm or Cancel call.
 func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op) (result *sagav1.StepResult, err error) {
 	started := time.Now()
 	if call == nil {
@@ -71,6 +107,9 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 	}
 	log := s.log.With("op", string(op), "saga_id", call.GetSagaId(), "saga_name", call.GetSagaName(),
 		"step", call.GetStepName(), "action", call.GetAction(), "attempt", call.GetAttempt())
+	if op == faults.Compensate {
+		log = log.With("compensation_epoch", call.GetCompensationEpoch())
+	}
 	log.Debug("call.start")
 	var kind barrier.Kind
 	defer func() {
@@ -92,9 +131,9 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 	}
 	var business func(ctx context.Context, tx *sql.Tx) (barrier.Result, error)
 	key := barrier.Key{SagaID: call.GetSagaId(), Step: call.GetStepName()}
+	payload := call.GetPayload()
 	switch {
 	case op == faults.Execute && call.GetAction() == stock.ActionDeduct:
-		payload := call.GetPayload()
 		business = func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
 			return stock.Deduct(ctx, tx, key, payload, s.now())
 		}
@@ -102,10 +141,22 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 		business = func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
 			return stock.Restore(ctx, tx, key, s.now())
 		}
+	case op == faults.Try && call.GetAction() == stock.ActionReserve:
+		business = func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
+			return stock.Freeze(ctx, tx, key, payload, s.now())
+		}
+	case op == faults.Confirm && call.GetAction() == stock.ActionReserve:
+		business = func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
+			return stock.DeductFrozen(ctx, tx, key, s.now())
+		}
+	case op == faults.Cancel && call.GetAction() == stock.ActionReserve:
+		business = func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
+			return stock.ReleaseFrozen(ctx, tx, key, s.now())
+		}
 	default:
-		want := stock.ActionDeduct
-		if op == faults.Compensate {
-			want = stock.ActionRestore
+		want := map[faults.Op]string{faults.Execute: stock.ActionDeduct, faults.Compensate: stock.ActionRestore}[op]
+		if want == "" {
+			want = stock.ActionReserve
 		}
 		return nil, status.Errorf(codes.Unimplemented,
 			"stock participant: unknown %s action %q (supported: %q)", op, call.GetAction(), want)
@@ -132,12 +183,17 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 		return nil, status.FromContextError(err).Err()
 	}
 
-	var d barrier.Decision
-	if op == faults.Execute {
-		d, err = s.barrier.Execute(workCtx, key, business)
-	} else {
-		d, err = s.barrier.Compensate(workCtx, key, business)
+	compensate := func(ctx context.Context, key barrier.Key, fn barrier.Business) (barrier.Decision, error) {
+		return s.barrier.Compensate(ctx, key, call.GetCompensationEpoch(), fn)
 	}
+	guard := map[faults.Op]func(context.Context, barrier.Key, barrier.Business) (barrier.Decision, error){
+		faults.Execute:    s.barrier.Execute,
+		faults.Compensate: compensate,
+		faults.Try:        s.barrier.Try,
+		faults.Confirm:    s.barrier.Confirm,
+		faults.Cancel:     s.barrier.Cancel,
+	}[op]
+	d, err := guard(workCtx, key, business)
 	if err != nil {
 		if ctxErr := workCtx.Err(); ctxErr != nil {
 			// The deadline passed (or the caller went away) mid-transaction:

@@ -14,6 +14,8 @@ export interface CallSpec {
   action: string;
   payload?: unknown;
   attempt?: number;
+  /** StepCall.compensation_epoch. Default 0. */
+  compensationEpoch?: number;
   metadata?: Record<string, string>;
   outputs?: Record<string, Buffer>;
   sagaName?: string;
@@ -68,6 +70,7 @@ export class ParticipantCaller {
       action: spec.action,
       payload,
       attempt: spec.attempt ?? 1,
+      compensationEpoch: spec.compensationEpoch ?? 0,
       idempotencyKey: `${spec.sagaId}/${spec.step}/${op}`,
       deadline,
       outputs: spec.outputs ?? {},

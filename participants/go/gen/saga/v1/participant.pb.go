@@ -158,9 +158,16 @@ type StepCall struct {
 	// and Cancel: the branch's own Try output).
 	Outputs map[string][]byte `protobuf:"bytes,9,rep,name=outputs,proto3" json:"outputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The saga's metadata merged with the step's (step entries win).
-	Metadata      map[string]string `protobuf:"bytes,10,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Metadata map[string]string `protobuf:"bytes,10,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Compensate: the compensation epoch, 0 until the first RetrySaga, then the
+	// number of RetrySagas of the saga (derived from its durable log, so a
+	// re-send after a restart keeps it). A stored FAILED compensation answers
+	// duplicates of its own epoch only: a Compensate at a later epoch runs the
+	// business compensation again (the operator fixed the cause and retried).
+	// A SUCCEEDED compensation is never run again. Execute: always 0.
+	CompensationEpoch uint32 `protobuf:"varint,11,opt,name=compensation_epoch,json=compensationEpoch,proto3" json:"compensation_epoch,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *StepCall) Reset() {
@@ -263,12 +270,21 @@ func (x *StepCall) GetMetadata() map[string]string {
 	return nil
 }
 
+func (x *StepCall) GetCompensationEpoch() uint32 {
+	if x != nil {
+		return x.CompensationEpoch
+	}
+	return 0
+}
+
 type StepResult struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Outcome StepOutcome            `protobuf:"varint,1,opt,name=outcome,proto3,enum=saga.v1.StepOutcome" json:"outcome,omitempty"`
 	// Output bytes (SUCCEEDED only; at most the coordinator's payload limit).
 	Output []byte `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
 	// Machine-readable business error code (FAILED), e.g. "INSUFFICIENT_POINTS".
+	// "BARRIER_REJECTED" is reserved: an Execute refused as hanging (it arrived
+	// after its Compensate).
 	ErrorCode string `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	// Human-readable reason (FAILED).
 	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
@@ -901,7 +917,7 @@ var File_saga_v1_participant_proto protoreflect.FileDescriptor
 
 const file_saga_v1_participant_proto_rawDesc = "" +
 	"\n" +
-	"\x19saga/v1/participant.proto\x12\asaga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x03\n" +
+	"\x19saga/v1/participant.proto\x12\asaga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x04\n" +
 	"\bStepCall\x12\x17\n" +
 	"\asaga_id\x18\x01 \x01(\tR\x06sagaId\x12\x1b\n" +
 	"\tsaga_name\x18\x02 \x01(\tR\bsagaName\x12\x1b\n" +
@@ -913,7 +929,8 @@ const file_saga_v1_participant_proto_rawDesc = "" +
 	"\bdeadline\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x128\n" +
 	"\aoutputs\x18\t \x03(\v2\x1e.saga.v1.StepCall.OutputsEntryR\aoutputs\x12;\n" +
 	"\bmetadata\x18\n" +
-	" \x03(\v2\x1f.saga.v1.StepCall.MetadataEntryR\bmetadata\x1a:\n" +
+	" \x03(\v2\x1f.saga.v1.StepCall.MetadataEntryR\bmetadata\x12-\n" +
+	"\x12compensation_epoch\x18\v \x01(\rR\x11compensationEpoch\x1a:\n" +
 	"\fOutputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\x1a;\n" +

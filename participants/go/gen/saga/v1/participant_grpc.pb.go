@@ -36,6 +36,9 @@ const (
 // arrive more than once, Compensate may arrive for an Execute that never ran
 // (null compensation), and a late Execute may arrive after its Compensate
 // (hanging). Participants must tolerate all three; the SDK's barrier does.
+// A hanging Execute is refused without effect and answered FAILED with
+// error_code "BARRIER_REJECTED" (the TypeScript, Python and Go barriers all
+// answer so); the coordinator has already compensated the step by then.
 //
 // Answer with a StepResult for every outcome you know. Any gRPC error, and any
 // call that misses its deadline, is a transient error: the coordinator retries
@@ -100,6 +103,9 @@ func (c *participantClient) CheckTransaction(ctx context.Context, in *CheckTrans
 // arrive more than once, Compensate may arrive for an Execute that never ran
 // (null compensation), and a late Execute may arrive after its Compensate
 // (hanging). Participants must tolerate all three; the SDK's barrier does.
+// A hanging Execute is refused without effect and answered FAILED with
+// error_code "BARRIER_REJECTED" (the TypeScript, Python and Go barriers all
+// answer so); the coordinator has already compensated the step by then.
 //
 // Answer with a StepResult for every outcome you know. Any gRPC error, and any
 // call that misses its deadline, is a transient error: the coordinator retries

@@ -26,6 +26,7 @@ import {
   MessageState,
   messageStateFromJSON,
   messageStateToJSON,
+  MessageSummary,
   TransactionalMessage,
 } from "./message.js";
 import {
@@ -124,9 +125,10 @@ export interface StartSagaRequest {
   waitMs: number;
   /**
    * SAGA (default) or TCC; see TransactionKind for what TCC means for the
-   * steps (its branches). This coordinator version answers UNIMPLEMENTED for
-   * TCC: the contract, decider, SDK and barriers are in place, the engine
-   * does not run TCC transactions yet.
+   * steps (its branches). A TCC branch with a compensate_action or
+   * no_compensation is INVALID_ARGUMENT naming the field; an unknown kind is
+   * INVALID_ARGUMENT naming "kind". The kind is part of the definition: the
+   * same saga_id started again with another kind is ALREADY_EXISTS.
    */
   kind: TransactionKind;
 }
@@ -275,6 +277,35 @@ export interface GetMessageRequest {
 
 export interface GetMessageResponse {
   message: TransactionalMessage | undefined;
+}
+
+export interface ListMessagesRequest {
+  /** Only messages in one of these states; empty = all. */
+  states: MessageState[];
+  /** Only messages to this exact NATS subject (no wildcards); empty = all. */
+  subject: string;
+  /** Only messages with this exact business key (their ordering key); empty = all. */
+  key: string;
+  /** Only this producer's messages; empty = all (a producer credential: its own). */
+  producer: string;
+  /** Only messages created at or after this instant. */
+  createdAfter:
+    | Date
+    | undefined;
+  /** Only messages created before this instant (after created_after when both are set). */
+  createdBefore:
+    | Date
+    | undefined;
+  /** At most this many per page (1..1000). 0 = 100. */
+  pageSize: number;
+  /** From a previous response's next_page_token, with the same filters. */
+  pageToken: string;
+}
+
+export interface ListMessagesResponse {
+  messages: MessageSummary[];
+  /** Empty when there are no more pages. */
+  nextPageToken: string;
 }
 
 /** An outbox event the relay could not publish. */
@@ -2621,6 +2652,317 @@ export const GetMessageResponse: MessageFns<GetMessageResponse> = {
   },
 };
 
+function createBaseListMessagesRequest(): ListMessagesRequest {
+  return {
+    states: [],
+    subject: "",
+    key: "",
+    producer: "",
+    createdAfter: undefined,
+    createdBefore: undefined,
+    pageSize: 0,
+    pageToken: "",
+  };
+}
+
+export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
+  encode(message: ListMessagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.states.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.states) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.key !== "") {
+      writer.uint32(26).string(message.key);
+    }
+    if (message.producer !== "") {
+      writer.uint32(34).string(message.producer);
+    }
+    if (message.createdAfter !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAfter), writer.uint32(42).fork()).join();
+    }
+    if (message.createdBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdBefore), writer.uint32(50).fork()).join();
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(56).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(66).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMessagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMessagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.states.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.states.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.producer = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMessagesRequest {
+    return {
+      states: globalThis.Array.isArray(object?.states) ? object.states.map((e: any) => messageStateFromJSON(e)) : [],
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      producer: isSet(object.producer) ? globalThis.String(object.producer) : "",
+      createdAfter: isSet(object.createdAfter)
+        ? fromJsonTimestamp(object.createdAfter)
+        : isSet(object.created_after)
+        ? fromJsonTimestamp(object.created_after)
+        : undefined,
+      createdBefore: isSet(object.createdBefore)
+        ? fromJsonTimestamp(object.createdBefore)
+        : isSet(object.created_before)
+        ? fromJsonTimestamp(object.created_before)
+        : undefined,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListMessagesRequest): unknown {
+    const obj: any = {};
+    if (message.states?.length) {
+      obj.states = message.states.map((e) => messageStateToJSON(e));
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.producer !== "") {
+      obj.producer = message.producer;
+    }
+    if (message.createdAfter !== undefined) {
+      obj.createdAfter = message.createdAfter.toISOString();
+    }
+    if (message.createdBefore !== undefined) {
+      obj.createdBefore = message.createdBefore.toISOString();
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMessagesRequest>): ListMessagesRequest {
+    return ListMessagesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMessagesRequest>): ListMessagesRequest {
+    const message = createBaseListMessagesRequest();
+    message.states = object.states?.map((e) => e) || [];
+    message.subject = object.subject ?? "";
+    message.key = object.key ?? "";
+    message.producer = object.producer ?? "";
+    message.createdAfter = object.createdAfter ?? undefined;
+    message.createdBefore = object.createdBefore ?? undefined;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListMessagesResponse(): ListMessagesResponse {
+  return { messages: [], nextPageToken: "" };
+}
+
+export const ListMessagesResponse: MessageFns<ListMessagesResponse> = {
+  encode(message: ListMessagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      MessageSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMessagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMessagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(MessageSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMessagesResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => MessageSummary.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListMessagesResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => MessageSummary.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMessagesResponse>): ListMessagesResponse {
+    return ListMessagesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMessagesResponse>): ListMessagesResponse {
+    const message = createBaseListMessagesResponse();
+    message.messages = object.messages?.map((e) => MessageSummary.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseDeadLetter(): DeadLetter {
   return {
     eventId: "",
@@ -3344,7 +3686,11 @@ export const CoordinatorService = {
     responseSerialize: (value: WatchSagaResponse): Buffer => Buffer.from(WatchSagaResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchSagaResponse => WatchSagaResponse.decode(value),
   },
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga: {
     path: "/saga.v1.Coordinator/AbortSaga" as const,
     requestStream: false as const,
@@ -3354,7 +3700,13 @@ export const CoordinatorService = {
     responseSerialize: (value: AbortSagaResponse): Buffer => Buffer.from(AbortSagaResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AbortSagaResponse => AbortSagaResponse.decode(value),
   },
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
+   * a new compensation epoch (StepCall.compensation_epoch): a compensation that
+   * answered FAILED runs again at the participant, one that succeeded does not.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
+   */
   retrySaga: {
     path: "/saga.v1.Coordinator/RetrySaga" as const,
     requestStream: false as const,
@@ -3420,6 +3772,22 @@ export const CoordinatorService = {
     responseDeserialize: (value: Buffer): GetMessageResponse => GetMessageResponse.decode(value),
   },
   /**
+   * Transactional messages filtered by state, subject, key, producer and
+   * creation time; newest first; paginated; without payloads (GetMessage has
+   * them). Operators see every message; a producer credential sees only its
+   * own producer's (naming another producer is PERMISSION_DENIED).
+   */
+  listMessages: {
+    path: "/saga.v1.Coordinator/ListMessages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListMessagesRequest): Buffer => Buffer.from(ListMessagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListMessagesRequest => ListMessagesRequest.decode(value),
+    responseSerialize: (value: ListMessagesResponse): Buffer =>
+      Buffer.from(ListMessagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListMessagesResponse => ListMessagesResponse.decode(value),
+  },
+  /**
    * Operator: outbox events that could not be published (dead letters),
    * oldest first, paginated. Each holds back the later events of its ordering key.
    */
@@ -3478,9 +3846,19 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
    * COMPLETED, COMPENSATED, MANUAL or RESOLVED.
    */
   watchSaga: handleServerStreamingCall<WatchSagaRequest, WatchSagaResponse>;
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga: handleUnaryCall<AbortSagaRequest, AbortSagaResponse>;
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
+   * a new compensation epoch (StepCall.compensation_epoch): a compensation that
+   * answered FAILED runs again at the participant, one that succeeded does not.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
+   */
   retrySaga: handleUnaryCall<RetrySagaRequest, RetrySagaResponse>;
   /** Marks a MANUAL saga as handled by an operator. */
   resolveSaga: handleUnaryCall<ResolveSagaRequest, ResolveSagaResponse>;
@@ -3492,6 +3870,13 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
   rollbackMessage: handleUnaryCall<RollbackMessageRequest, RollbackMessageResponse>;
   /** A transactional message and its state. */
   getMessage: handleUnaryCall<GetMessageRequest, GetMessageResponse>;
+  /**
+   * Transactional messages filtered by state, subject, key, producer and
+   * creation time; newest first; paginated; without payloads (GetMessage has
+   * them). Operators see every message; a producer credential sees only its
+   * own producer's (naming another producer is PERMISSION_DENIED).
+   */
+  listMessages: handleUnaryCall<ListMessagesRequest, ListMessagesResponse>;
   /**
    * Operator: outbox events that could not be published (dead letters),
    * oldest first, paginated. Each holds back the later events of its ordering key.
@@ -3568,7 +3953,11 @@ export interface CoordinatorClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchSagaResponse>;
-  /** Requests compensation of a RUNNING saga. */
+  /**
+   * Requests compensation of a RUNNING saga. TCC: ends the Try phase with
+   * Cancel; once every Try succeeded (phase CONFIRM) it is
+   * FAILED_PRECONDITION, the transaction can no longer be cancelled.
+   */
   abortSaga(
     request: AbortSagaRequest,
     callback: (error: ServiceError | null, response: AbortSagaResponse) => void,
@@ -3584,7 +3973,13 @@ export interface CoordinatorClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AbortSagaResponse) => void,
   ): ClientUnaryCall;
-  /** Re-drives the compensation of a MANUAL saga with a fresh retry budget. */
+  /**
+   * Re-drives the compensation of a MANUAL saga with a fresh retry budget, in
+   * a new compensation epoch (StepCall.compensation_epoch): a compensation that
+   * answered FAILED runs again at the participant, one that succeeded does not.
+   * TCC: re-drives the phase it stopped in (Confirm or Cancel) for the
+   * branches not yet done; the answer is RUNNING (confirming) or COMPENSATING.
+   */
   retrySaga(
     request: RetrySagaRequest,
     callback: (error: ServiceError | null, response: RetrySagaResponse) => void,
@@ -3679,6 +4074,27 @@ export interface CoordinatorClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetMessageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Transactional messages filtered by state, subject, key, producer and
+   * creation time; newest first; paginated; without payloads (GetMessage has
+   * them). Operators see every message; a producer credential sees only its
+   * own producer's (naming another producer is PERMISSION_DENIED).
+   */
+  listMessages(
+    request: ListMessagesRequest,
+    callback: (error: ServiceError | null, response: ListMessagesResponse) => void,
+  ): ClientUnaryCall;
+  listMessages(
+    request: ListMessagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListMessagesResponse) => void,
+  ): ClientUnaryCall;
+  listMessages(
+    request: ListMessagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListMessagesResponse) => void,
   ): ClientUnaryCall;
   /**
    * Operator: outbox events that could not be published (dead letters),

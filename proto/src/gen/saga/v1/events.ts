@@ -23,6 +23,12 @@ import {
   StepStatus,
   stepStatusFromJSON,
   stepStatusToJSON,
+  TccPhase,
+  tccPhaseFromJSON,
+  tccPhaseToJSON,
+  TransactionKind,
+  transactionKindFromJSON,
+  transactionKindToJSON,
 } from "./saga.js";
 
 export const protobufPackage = "saga.v1";
@@ -113,6 +119,20 @@ export interface SagaEvent {
   resolutionNote: string;
   /** Saga metadata, as given to StartSaga. */
   metadata: { [key: string]: string };
+  /**
+   * Fields cut so that the event fits what NATS carries (max_payload): a text
+   * ("reason", "resolution_note") keeps its start and ends in
+   * "… [truncated from N bytes]"; "metadata" is left out whole. Empty = the
+   * event is complete. GetSaga has the full values.
+   */
+  truncatedFields: string[];
+  /**
+   * SAGA or TCC. For TCC, forward_status is the Try phase's (SUCCEEDED once
+   * every Try succeeded) and compensation_status the Cancel phase's.
+   */
+  kind: TransactionKind;
+  /** TCC only: the phase the transaction ended in (CONFIRM or CANCEL). */
+  phase: TccPhase;
 }
 
 export interface SagaEvent_MetadataEntry {
@@ -132,6 +152,12 @@ export interface StepEvent {
   occurredAt: Date | undefined;
   errorCode: string;
   errorMessage: string;
+  /**
+   * Fields cut so that the event fits what NATS carries (max_payload):
+   * "error_message", then "error_code", each keeping its start and ending in
+   * "… [truncated from N bytes]". Empty = the event is complete.
+   */
+  truncatedFields: string[];
 }
 
 /** An alert that started (firing = true) or cleared (firing = false). */
@@ -165,6 +191,9 @@ function createBaseSagaEvent(): SagaEvent {
     reason: "",
     resolutionNote: "",
     metadata: {},
+    truncatedFields: [],
+    kind: 0,
+    phase: 0,
   };
 }
 
@@ -209,6 +238,15 @@ export const SagaEvent: MessageFns<SagaEvent> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       SagaEvent_MetadataEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
     });
+    for (const v of message.truncatedFields) {
+      writer.uint32(114).string(v!);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(120).int32(message.kind);
+    }
+    if (message.phase !== 0) {
+      writer.uint32(128).int32(message.phase);
+    }
     return writer;
   },
 
@@ -332,6 +370,30 @@ export const SagaEvent: MessageFns<SagaEvent> = {
             }
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.truncatedFields.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.phase = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -412,6 +474,13 @@ export const SagaEvent: MessageFns<SagaEvent> = {
           {},
         )
         : {},
+      truncatedFields: globalThis.Array.isArray(object?.truncatedFields)
+        ? object.truncatedFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.truncated_fields)
+        ? object.truncated_fields.map((e: any) => globalThis.String(e))
+        : [],
+      kind: isSet(object.kind) ? transactionKindFromJSON(object.kind) : 0,
+      phase: isSet(object.phase) ? tccPhaseFromJSON(object.phase) : 0,
     };
   },
 
@@ -462,6 +531,15 @@ export const SagaEvent: MessageFns<SagaEvent> = {
         });
       }
     }
+    if (message.truncatedFields?.length) {
+      obj.truncatedFields = message.truncatedFields;
+    }
+    if (message.kind !== 0) {
+      obj.kind = transactionKindToJSON(message.kind);
+    }
+    if (message.phase !== 0) {
+      obj.phase = tccPhaseToJSON(message.phase);
+    }
     return obj;
   },
 
@@ -491,6 +569,9 @@ export const SagaEvent: MessageFns<SagaEvent> = {
       },
       {},
     );
+    message.truncatedFields = object.truncatedFields?.map((e) => e) || [];
+    message.kind = object.kind ?? 0;
+    message.phase = object.phase ?? 0;
     return message;
   },
 };
@@ -592,6 +673,7 @@ function createBaseStepEvent(): StepEvent {
     occurredAt: undefined,
     errorCode: "",
     errorMessage: "",
+    truncatedFields: [],
   };
 }
 
@@ -626,6 +708,9 @@ export const StepEvent: MessageFns<StepEvent> = {
     }
     if (message.errorMessage !== "") {
       writer.uint32(82).string(message.errorMessage);
+    }
+    for (const v of message.truncatedFields) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -723,6 +808,14 @@ export const StepEvent: MessageFns<StepEvent> = {
             message.errorMessage = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.truncatedFields.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -775,6 +868,11 @@ export const StepEvent: MessageFns<StepEvent> = {
         : isSet(object.error_message)
         ? globalThis.String(object.error_message)
         : "",
+      truncatedFields: globalThis.Array.isArray(object?.truncatedFields)
+        ? object.truncatedFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.truncated_fields)
+        ? object.truncated_fields.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -810,6 +908,9 @@ export const StepEvent: MessageFns<StepEvent> = {
     if (message.errorMessage !== "") {
       obj.errorMessage = message.errorMessage;
     }
+    if (message.truncatedFields?.length) {
+      obj.truncatedFields = message.truncatedFields;
+    }
     return obj;
   },
 
@@ -828,6 +929,7 @@ export const StepEvent: MessageFns<StepEvent> = {
     message.occurredAt = object.occurredAt ?? undefined;
     message.errorCode = object.errorCode ?? "";
     message.errorMessage = object.errorMessage ?? "";
+    message.truncatedFields = object.truncatedFields?.map((e) => e) || [];
     return message;
   },
 };

@@ -120,6 +120,40 @@ export interface TransactionalMessage_HeadersEntry {
   value: string;
 }
 
+/**
+ * A transactional message as ListMessages shows it: its state without the
+ * payload and headers (GetMessage has them).
+ */
+export interface MessageSummary {
+  messageId: string;
+  subject: string;
+  /** Business key (e.g. the order id). */
+  key: string;
+  producer: string;
+  state: MessageState;
+  /** Check-backs made so far, and the most its check policy allows. */
+  checks: number;
+  maxChecks: number;
+  createdAt: Date | undefined;
+  decidedAt:
+    | Date
+    | undefined;
+  /** Not delivered before this instant; unset = at once. */
+  deliverAt:
+    | Date
+    | undefined;
+  /** When the NATS publish was acknowledged; unset until then. */
+  publishedAt:
+    | Date
+    | undefined;
+  /** Next check-back, while PREPARED. */
+  nextCheckAt:
+    | Date
+    | undefined;
+  /** Why the message was rolled back or discarded. */
+  reason: string;
+}
+
 function createBaseCheckPolicy(): CheckPolicy {
   return { checkAfterMs: 0, checkIntervalMs: 0, maxChecks: 0, checkTimeoutMs: 0 };
 }
@@ -703,6 +737,309 @@ export const TransactionalMessage_HeadersEntry: MessageFns<TransactionalMessage_
     const message = createBaseTransactionalMessage_HeadersEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseMessageSummary(): MessageSummary {
+  return {
+    messageId: "",
+    subject: "",
+    key: "",
+    producer: "",
+    state: 0,
+    checks: 0,
+    maxChecks: 0,
+    createdAt: undefined,
+    decidedAt: undefined,
+    deliverAt: undefined,
+    publishedAt: undefined,
+    nextCheckAt: undefined,
+    reason: "",
+  };
+}
+
+export const MessageSummary: MessageFns<MessageSummary> = {
+  encode(message: MessageSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.messageId !== "") {
+      writer.uint32(10).string(message.messageId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.key !== "") {
+      writer.uint32(26).string(message.key);
+    }
+    if (message.producer !== "") {
+      writer.uint32(34).string(message.producer);
+    }
+    if (message.state !== 0) {
+      writer.uint32(40).int32(message.state);
+    }
+    if (message.checks !== 0) {
+      writer.uint32(48).uint32(message.checks);
+    }
+    if (message.maxChecks !== 0) {
+      writer.uint32(56).uint32(message.maxChecks);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(66).fork()).join();
+    }
+    if (message.decidedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.decidedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.deliverAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.deliverAt), writer.uint32(82).fork()).join();
+    }
+    if (message.publishedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.publishedAt), writer.uint32(90).fork()).join();
+    }
+    if (message.nextCheckAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextCheckAt), writer.uint32(98).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(106).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.producer = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.checks = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxChecks = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.decidedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.deliverAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.publishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.nextCheckAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessageSummary {
+    return {
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      producer: isSet(object.producer) ? globalThis.String(object.producer) : "",
+      state: isSet(object.state) ? messageStateFromJSON(object.state) : 0,
+      checks: isSet(object.checks) ? globalThis.Number(object.checks) : 0,
+      maxChecks: isSet(object.maxChecks)
+        ? globalThis.Number(object.maxChecks)
+        : isSet(object.max_checks)
+        ? globalThis.Number(object.max_checks)
+        : 0,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      decidedAt: isSet(object.decidedAt)
+        ? fromJsonTimestamp(object.decidedAt)
+        : isSet(object.decided_at)
+        ? fromJsonTimestamp(object.decided_at)
+        : undefined,
+      deliverAt: isSet(object.deliverAt)
+        ? fromJsonTimestamp(object.deliverAt)
+        : isSet(object.deliver_at)
+        ? fromJsonTimestamp(object.deliver_at)
+        : undefined,
+      publishedAt: isSet(object.publishedAt)
+        ? fromJsonTimestamp(object.publishedAt)
+        : isSet(object.published_at)
+        ? fromJsonTimestamp(object.published_at)
+        : undefined,
+      nextCheckAt: isSet(object.nextCheckAt)
+        ? fromJsonTimestamp(object.nextCheckAt)
+        : isSet(object.next_check_at)
+        ? fromJsonTimestamp(object.next_check_at)
+        : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: MessageSummary): unknown {
+    const obj: any = {};
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.producer !== "") {
+      obj.producer = message.producer;
+    }
+    if (message.state !== 0) {
+      obj.state = messageStateToJSON(message.state);
+    }
+    if (message.checks !== 0) {
+      obj.checks = Math.round(message.checks);
+    }
+    if (message.maxChecks !== 0) {
+      obj.maxChecks = Math.round(message.maxChecks);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.decidedAt !== undefined) {
+      obj.decidedAt = message.decidedAt.toISOString();
+    }
+    if (message.deliverAt !== undefined) {
+      obj.deliverAt = message.deliverAt.toISOString();
+    }
+    if (message.publishedAt !== undefined) {
+      obj.publishedAt = message.publishedAt.toISOString();
+    }
+    if (message.nextCheckAt !== undefined) {
+      obj.nextCheckAt = message.nextCheckAt.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MessageSummary>): MessageSummary {
+    return MessageSummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MessageSummary>): MessageSummary {
+    const message = createBaseMessageSummary();
+    message.messageId = object.messageId ?? "";
+    message.subject = object.subject ?? "";
+    message.key = object.key ?? "";
+    message.producer = object.producer ?? "";
+    message.state = object.state ?? 0;
+    message.checks = object.checks ?? 0;
+    message.maxChecks = object.maxChecks ?? 0;
+    message.createdAt = object.createdAt ?? undefined;
+    message.decidedAt = object.decidedAt ?? undefined;
+    message.deliverAt = object.deliverAt ?? undefined;
+    message.publishedAt = object.publishedAt ?? undefined;
+    message.nextCheckAt = object.nextCheckAt ?? undefined;
+    message.reason = object.reason ?? "";
     return message;
   },
 };

@@ -149,6 +149,15 @@ export interface StepCall {
   outputs: { [key: string]: Buffer };
   /** The saga's metadata merged with the step's (step entries win). */
   metadata: { [key: string]: string };
+  /**
+   * Compensate: the compensation epoch, 0 until the first RetrySaga, then the
+   * number of RetrySagas of the saga (derived from its durable log, so a
+   * re-send after a restart keeps it). A stored FAILED compensation answers
+   * duplicates of its own epoch only: a Compensate at a later epoch runs the
+   * business compensation again (the operator fixed the cause and retried).
+   * A SUCCEEDED compensation is never run again. Execute: always 0.
+   */
+  compensationEpoch: number;
 }
 
 export interface StepCall_OutputsEntry {
@@ -247,6 +256,7 @@ function createBaseStepCall(): StepCall {
     deadline: undefined,
     outputs: {},
     metadata: {},
+    compensationEpoch: 0,
   };
 }
 
@@ -282,6 +292,9 @@ export const StepCall: MessageFns<StepCall> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       StepCall_MetadataEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
     });
+    if (message.compensationEpoch !== 0) {
+      writer.uint32(88).uint32(message.compensationEpoch);
+    }
     return writer;
   },
 
@@ -384,6 +397,14 @@ export const StepCall: MessageFns<StepCall> = {
             }
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.compensationEpoch = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -450,6 +471,11 @@ export const StepCall: MessageFns<StepCall> = {
           {},
         )
         : {},
+      compensationEpoch: isSet(object.compensationEpoch)
+        ? globalThis.Number(object.compensationEpoch)
+        : isSet(object.compensation_epoch)
+        ? globalThis.Number(object.compensation_epoch)
+        : 0,
     };
   },
 
@@ -497,6 +523,9 @@ export const StepCall: MessageFns<StepCall> = {
         });
       }
     }
+    if (message.compensationEpoch !== 0) {
+      obj.compensationEpoch = Math.round(message.compensationEpoch);
+    }
     return obj;
   },
 
@@ -531,6 +560,7 @@ export const StepCall: MessageFns<StepCall> = {
       },
       {},
     );
+    message.compensationEpoch = object.compensationEpoch ?? 0;
     return message;
   },
 };

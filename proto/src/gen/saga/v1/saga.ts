@@ -652,6 +652,8 @@ export interface SagaSummary {
   finishedAt: Date | undefined;
   failedStep: string;
   failureReason: string;
+  /** SAGA or TCC. */
+  kind: TransactionKind;
 }
 
 function createBaseRetryPolicy(): RetryPolicy {
@@ -2204,6 +2206,7 @@ function createBaseSagaSummary(): SagaSummary {
     finishedAt: undefined,
     failedStep: "",
     failureReason: "",
+    kind: 0,
   };
 }
 
@@ -2232,6 +2235,9 @@ export const SagaSummary: MessageFns<SagaSummary> = {
     }
     if (message.failureReason !== "") {
       writer.uint32(66).string(message.failureReason);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(72).int32(message.kind);
     }
     return writer;
   },
@@ -2313,6 +2319,14 @@ export const SagaSummary: MessageFns<SagaSummary> = {
             message.failureReason = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2359,6 +2373,7 @@ export const SagaSummary: MessageFns<SagaSummary> = {
         : isSet(object.failure_reason)
         ? globalThis.String(object.failure_reason)
         : "",
+      kind: isSet(object.kind) ? transactionKindFromJSON(object.kind) : 0,
     };
   },
 
@@ -2388,6 +2403,9 @@ export const SagaSummary: MessageFns<SagaSummary> = {
     if (message.failureReason !== "") {
       obj.failureReason = message.failureReason;
     }
+    if (message.kind !== 0) {
+      obj.kind = transactionKindToJSON(message.kind);
+    }
     return obj;
   },
 
@@ -2404,6 +2422,7 @@ export const SagaSummary: MessageFns<SagaSummary> = {
     message.finishedAt = object.finishedAt ?? undefined;
     message.failedStep = object.failedStep ?? "";
     message.failureReason = object.failureReason ?? "";
+    message.kind = object.kind ?? 0;
     return message;
   },
 };
