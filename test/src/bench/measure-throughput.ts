@@ -6,12 +6,12 @@
 // metrics), peak RSS, and what else used the machine.
 
 import { join } from 'node:path';
-import { SagaState } from '@saga/proto';
+import { SagaState, StartSagaRequest } from '@saga/proto';
 import { startPostgresCluster, type PostgresCluster } from '@saga/coordinator/testing';
 import pg from 'pg';
 import type { Args } from './args.js';
-import { pinProcess, startBenchCoordinator, type BenchProcess } from './bench-process.js';
-import { cpuOf, fmt, log, quietFirst, startParticipants, startSaga, type Common } from './common.js';
+import { participantCounters, pinProcess, startBenchCoordinator, startNoopParticipant, type BenchProcess } from './bench-process.js';
+import { cpuOf, fmt, log, quietFirst, startParticipants, startSaga, until, type Common } from './common.js';
 import { scrapeMetrics, timingLines, windowTimings, type Scrape, type WindowTimings } from './coordinator-timings.js';
 import { Drive, split } from './drive.js';
 import { round, summarize } from './histogram.js';
@@ -44,6 +44,10 @@ export interface ThroughputParams {
   readonly coordinatorEnv: Readonly<Record<string, string>>;
   /** Another coordinator build's main.js (a baseline); default this repository's. */
   readonly coordinatorMain?: string;
+  /** With store postgres: coordinators on the one database (the load spread over them); ≥ 2 also measures failover. */
+  readonly coordinators: number;
+  /** Sagas held in flight on the killed coordinator of the failover measurement. */
+  readonly failoverSagas: number;
 }
 
 /** Reads the throughput flags (call args.rejectUnknown() after). */
@@ -54,6 +58,9 @@ export function throughputParams(args: Args): Omit<ThroughputParams, 'transport'
   if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store must be sqlite or postgres, not "${store}"`);
   const prefill = args.number('prefill', 0);
   if (store === 'postgres' && prefill > 0) throw new Error('--prefill writes a SQLite file: use it with --store sqlite');
+  const coordinators = Math.max(1, args.number('coordinators', 1));
+  if (coordinators > 1 && store !== 'postgres') throw new Error('--coordinators N > 1 needs --store postgres (one SQLite file has one coordinator)');
+  const failoverSagas = Math.max(1, args.number('failover-sagas', 200));
   const coordinatorEnv: Record<string, string> = {};
   for (const pair of (args.optionalString('coordinator-env') ?? '').split(',').filter(Boolean)) {
     const eq = pair.indexOf('=');
@@ -73,6 +80,8 @@ export function throughputParams(args: Args): Omit<ThroughputParams, 'transport'
     store,
     pin: args.boolean('pin', false),
     coordinatorEnv,
+    coordinators,
+    failoverSagas,
   };
 }
 
@@ -108,7 +117,10 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
   const othersCpus = p.pin ? PIN.others : undefined;
   if (othersCpus !== undefined) pinProcess(process.pid, othersCpus);
   const { procs: participants, registry } = await startParticipants(c.participants, 'ok', 200, 'grpc-js', othersCpus);
-  let coordinator: BenchProcess | undefined;
+  // Several coordinators: a participant holding every call keeps the failover's sagas in flight.
+  const holder = p.coordinators > 1 ? await startNoopParticipant(FAILOVER_PARTICIPANT, 'hold', 200, 'grpc-js', othersCpus) : undefined;
+  if (holder !== undefined) registry[FAILOVER_PARTICIPANT] = holder.address;
+  const cos: BenchProcess[] = [];
   const drives: Drive[] = [];
   try {
     if (prefill > 0) {
@@ -124,20 +136,35 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
     }
     // Other work on this machine would be measured too: wait for it to stop (bounded).
     const busyBefore = await quietFirst(c.quietS);
+    // The first coordinator's metrics are scraped (its timings are reported with one coordinator only).
     const metricsAddress = `127.0.0.1:${await freePort()}`;
-    coordinator = await startBenchCoordinator({
-      db,
-      participants: registry,
-      synchronous: c.sync,
-      nodeArgs: c.nodeArgs,
-      logLevel: c.logLevel,
-      cpus: p.pin ? PIN.coordinator : undefined,
-      main: p.coordinatorMain,
-      env: { SAGA_PARTICIPANT_TRANSPORT: transport, SAGA_METRICS_LISTEN: metricsAddress, ...p.coordinatorEnv },
-    });
-    const co = coordinator;
+    for (let i = 0; i < p.coordinators; i++) {
+      cos.push(
+        await startBenchCoordinator({
+          db,
+          participants: registry,
+          synchronous: c.sync,
+          nodeArgs: c.nodeArgs,
+          logLevel: c.logLevel,
+          cpus: p.pin ? PIN.coordinator : undefined,
+          main: p.coordinatorMain,
+          env: { SAGA_PARTICIPANT_TRANSPORT: transport, ...(i === 0 ? { SAGA_METRICS_LISTEN: metricsAddress } : {}), ...p.coordinatorEnv },
+        }),
+      );
+    }
+    const co = cos[0] as BenchProcess;
+    const coCpu = (): number => cos.reduce((sum, x) => sum + cpuTimeMs(x.pid), 0);
+    const coThreads = (): { main: number; total: number } =>
+      cos.reduce(
+        (sum, x) => {
+          const t = threadCpuMs(x.pid);
+          return { main: sum.main + t.main, total: sum.total + t.total };
+        },
+        { main: 0, total: 0 },
+      );
+    const coRss = (): number => cos.reduce((sum, x) => sum + memory(x.pid).rssMiB, 0);
     log(
-      `coordinator pid ${co.pid} at ${co.address} (synchronous=${c.sync}); ${c.participants} no-op participant(s); ` +
+      `${cos.length > 1 ? `${cos.length} coordinators, pids ${cos.map((x) => x.pid).join(', ')}` : `coordinator pid ${co.pid} at ${co.address}`} (synchronous=${c.sync}); ${c.participants} no-op participant(s); ` +
         `${c.steps}-step sagas, ${c.payload}-byte payloads; ` +
         (rate !== undefined ? `open loop at ${fmt(rate)} sagas/s` : `closed loop, ${concurrency} in flight`) +
         `; ${clients} load process(es) x ${channels} connection(s); participant transport ${transport}; warmup ${warmup} s, measuring ${duration} s` +
@@ -164,9 +191,16 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
       driver,
       retry: undefined,
     };
-    const conc = split(concurrency, clients);
+    // At least one load process per coordinator, each driving one of them.
+    const workers = Math.max(clients, cos.length);
+    const conc = split(concurrency, workers);
     const drive = new Drive(
-      Array.from({ length: clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 0, rate: (rate ?? 0) / clients })),
+      Array.from({ length: workers }, (_, i) => ({
+        ...base,
+        address: (cos[i % cos.length] as BenchProcess).address,
+        concurrency: conc[i] ?? 0,
+        rate: (rate ?? 0) / workers,
+      })),
       othersCpus,
     );
     drives.push(drive);
@@ -194,8 +228,8 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
         return undefined;
       });
     const readAll = (): Reading => ({
-      co: cpuTimeMs(co.pid),
-      threads: threadCpuMs(co.pid),
+      co: coCpu(),
+      threads: coThreads(),
       pg: cluster === undefined ? 0 : processTreeCpuMs(cluster.pid),
       parts: cpuOf(partPids, lastCpu),
       drivers: cpuOf(drive.pids, lastCpu),
@@ -208,12 +242,12 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
       setTimeout(() => (windowCpu = readAll()), measureFrom - Date.now()),
       setTimeout(() => (windowEnd = readAll()), measureTo - Date.now()),
     ];
-    let prev = { completed: 0, shed: 0, cpu: cpuTimeMs(co.pid), main: threadCpuMs(co.pid).main, t: Date.now() };
+    let prev = { completed: 0, shed: 0, cpu: coCpu(), main: coThreads().main, t: Date.now() };
     const ticker = setInterval(() => {
       const s = drive.snapshot();
       const now = Date.now();
-      const cpu = cpuTimeMs(co.pid);
-      const main = threadCpuMs(co.pid).main;
+      const cpu = coCpu();
+      const main = coThreads().main;
       const lat = summarize(drive.takeLatencies());
       const secs = (now - startAt) / 1000;
       const phase = now < measureFrom ? 'warmup' : now < measureTo ? 'measure' : 'drain';
@@ -221,7 +255,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
         `[${fmt(secs, 0).padStart(4)} s ${phase.padEnd(7)}] ${fmt(((s.completed - prev.completed) * 1000) / (now - prev.t)).padStart(6)} sagas/s` +
           `  p50 ${fmt(lat.p50, 1).padStart(6)} ms  p99 ${fmt(lat.p99, 1).padStart(7)} ms  in flight ${fmt(s.outstanding).padStart(6)}` +
           `  coordinator CPU ${fmt(((cpu - prev.cpu) * 100) / (now - prev.t)).padStart(3)} % (main thread ${fmt(((main - prev.main) * 100) / (now - prev.t)).padStart(3)} %)` +
-          `  RSS ${fmt(memory(co.pid).rssMiB)} MiB` +
+          `  RSS ${fmt(coRss())} MiB` +
           (s.errors + s.notCompleted + s.skipped > 0 ? `  errors ${s.errors} not-completed ${s.notCompleted} not-offered ${s.skipped}` : '') +
           (s.shed > prev.shed ? `  shed ${fmt(s.shed - prev.shed)} (total ${fmt(s.shed)})` : ''),
       );
@@ -234,7 +268,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
       clearInterval(ticker);
       edgeTimers.forEach(clearTimeout);
     }
-    const mem = memory(co.pid);
+    const mem = { rssMiB: coRss(), peakRssMiB: Math.max(...cos.map((x) => memory(x.pid).peakRssMiB)) };
     const a = windowCpu;
     const b = windowEnd;
     if (a === undefined || b === undefined) throw new Error('the measurement window did not complete');
@@ -244,14 +278,18 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
     const ours = b.co - a.co + (b.pg - a.pg) + (b.parts - a.parts) + (b.drivers - a.drivers) + (b.self - a.self);
     const otherCores = Math.max(0, (b.box - a.box - ours) / wallMs);
     const [scrapeA, scrapeB] = await Promise.all([a.scrape, b.scrape]);
-    const timings = scrapeA !== undefined && scrapeB !== undefined ? windowTimings(scrapeA, scrapeB, n, wallMs) : undefined;
+    const timings = scrapeA !== undefined && scrapeB !== undefined && cos.length === 1 ? windowTimings(scrapeA, scrapeB, n, wallMs) : undefined;
     const mainMs = b.threads.main - a.threads.main;
     const otherThreadsMs = b.threads.total - b.threads.main - (a.threads.total - a.threads.main);
     if (process.env.BENCH_DEBUG) log(JSON.stringify({ a: { ...a, scrape: undefined }, b: { ...b, scrape: undefined }, wallMs }));
-    await co.stop();
+    const failoverMs = holder === undefined ? undefined : await measureFailover(cos, holder, p.failoverSagas);
+    // The holder first: its held calls then fail at once instead of waiting out the coordinators' drain.
+    await holder?.stop();
+    for (const x of cos) await x.stop();
     const states = prefill > 0 ? [] : await sagaStates(db);
     const params = {
       store,
+      coordinators: cos.length,
       steps: c.steps,
       participants: c.participants,
       payloadBytes: c.payload,
@@ -292,6 +330,8 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
       otherProcessesCpuCores: round(otherCores, 2),
       otherProcessesCpuCoresBeforeStart: busyBefore,
       coordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
+      failoverMs,
+      failoverSagas: failoverMs === undefined ? undefined : p.failoverSagas,
       coordinatorRssAtEndMiB: round(mem.rssMiB, 1),
       started: result.started,
       completed: result.completed,
@@ -308,7 +348,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
     process.stdout.write(
       [
         '',
-        `== ${store} store, ${c.steps}-step sagas, ${rate !== undefined ? `offered ${fmt(rate)}/s` : `concurrency ${concurrency}`}, synchronous=${c.sync}${prefill > 0 ? `, ${fmt(prefill)} finished sagas retained` : ''}${p.pin ? ', pinned' : ''}`,
+        `== ${store} store${cos.length > 1 ? ` x ${cos.length} coordinators` : ''}, ${c.steps}-step sagas, ${rate !== undefined ? `offered ${fmt(rate)}/s` : `concurrency ${concurrency}`}, synchronous=${c.sync}${prefill > 0 ? `, ${fmt(prefill)} finished sagas retained` : ''}${p.pin ? ', pinned' : ''}`,
         `sagas/s                      ${fmt(r.sagasPerSecond, 1)}  (${fmt(n)} completed in ${duration} s)`,
         `saga latency ms              p50 ${fmt(r.latencyMs.p50, 2)}  p95 ${fmt(r.latencyMs.p95, 2)}  p99 ${fmt(r.latencyMs.p99, 2)}  max ${fmt(r.latencyMs.max, 1)}`,
         `coordinator CPU per saga     ${fmt(r.coordinatorCpuMsPerSaga, 3)} ms  (${fmt(r.coordinatorCpuUtilization * 100)} % of one core)`,
@@ -316,8 +356,11 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
         `  other threads              ${fmt(r.otherThreadsCpuMsPerSaga, 3)} ms  (SQLite's libuv pool, V8's GC/JIT helpers, worker threads)`,
         r.postgresCpuMsPerSaga !== undefined ? `PostgreSQL CPU per saga      ${fmt(r.postgresCpuMsPerSaga as number, 3)} ms  (server and backends)` : '',
         `participant / driver CPU     ${fmt(r.participantCpuMsPerSaga as number, 3)} / ${fmt(r.driverCpuMsPerSaga as number, 3)} ms per saga`,
-        ...(timings === undefined ? ['(no timings: the coordinator\'s metrics could not be read)'] : timingLines(timings, fmt)),
-        `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB as number, 1)} MiB`,
+        ...(timings === undefined ? [cos.length > 1 ? '(timings are reported with one coordinator only)' : '(no timings: the coordinator\'s metrics could not be read)'] : timingLines(timings, fmt)),
+        `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB as number, 1)} MiB${cos.length > 1 ? ' (the largest)' : ''}`,
+        failoverMs !== undefined
+          ? `failover                     ${fmt(failoverMs)} ms from kill -9 of the owner until its ${fmt(p.failoverSagas)} in-flight sagas were re-sent elsewhere (default lease 5000 ms)`
+          : '',
         `machine CPU in use           ${fmt(r.boxCpuUtilizationCores as number, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores as number, 2)}${disturbed ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
         `errors / not completed / not offered   ${result.errors} / ${result.notCompleted} / ${result.skipped}${result.errorSamples.length > 0 ? `  e.g. ${result.errorSamples[0]}` : ''}`,
         `shed (RESOURCE_EXHAUSTED)    in the window ${fmt(r.windowShed)} of ${fmt(r.windowAttempts)} StartSaga calls (${fmt(r.windowShedShare * 100, 2)} %); whole run ${fmt(result.shed)}${rate === undefined ? ' (closed loop retries them with backoff)' : ''}`,
@@ -330,10 +373,38 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
     return { params, results };
   } finally {
     for (const d of drives) d.kill();
-    await coordinator?.stop();
+    for (const x of cos) await x.stop();
+    await holder?.stop();
     await Promise.all(participants.map((x) => x.stop()));
     await cluster?.stop();
   }
+}
+
+/** The participant holding the failover measurement's calls. */
+const FAILOVER_PARTICIPANT = 'failover-hold';
+
+/**
+ * Failover time: `sagas` one-step sagas whose call `holder` holds, started on
+ * the first coordinator; kill -9 of it; the time until another coordinator
+ * claimed them all (its lease expired) and re-sent every held call.
+ */
+async function measureFailover(cos: readonly BenchProcess[], holder: BenchProcess, sagas: number): Promise<number> {
+  const counters = participantCounters([holder]);
+  const owner = cos[0] as BenchProcess;
+  const request = StartSagaRequest.fromPartial({
+    name: 'failover',
+    steps: [{ name: 'held', participant: FAILOVER_PARTICIPANT, action: 'do', compensateAction: 'undo', payload: Buffer.alloc(8) }],
+  });
+  log(`failover: ${fmt(sagas)} sagas held in flight on coordinator pid ${owner.pid}`);
+  for (let i = 0; i < sagas; i++) await startSaga(owner.address, request);
+  if (!(await until(() => counters().held >= sagas, 60_000))) throw new Error(`failover: only ${counters().held} of ${sagas} calls reached the participant`);
+  const before = counters().repeated;
+  const t0 = Date.now();
+  await owner.crash();
+  if (!(await until(() => counters().repeated - before >= sagas, 120_000, 10))) {
+    throw new Error(`failover: only ${counters().repeated - before} of ${sagas} calls were re-sent within 120 s`);
+  }
+  return Date.now() - t0;
 }
 
 /** Sagas per state in the coordinator's store (a SQLite file or a postgres:// URL). */

@@ -80,6 +80,11 @@ Throughput flags:
   --store sqlite|postgres  the coordinator's store (default sqlite); postgres starts a PostgreSQL
                         cluster of its own (fsync on, in a temp dir) and reports its CPU per
                         saga too (the server shares this machine's cores)
+  --coordinators N      with --store postgres: N coordinators on the one database, the load
+                        processes spread over them (default 1); CPU per saga sums them; with
+                        N >= 2 also the failover time: --failover-sagas sagas held in flight on
+                        the first coordinator, kill -9 of it, until another re-sent them all
+  --failover-sagas N    sagas in flight on the killed coordinator (default 200)
   --prefill N           insert N finished sagas into the database before measuring (sqlite only)
   --participant-transport http2|grpc-js|ab
                         the coordinator's client to participants: the lean node:http2 channel
