@@ -15,6 +15,7 @@ import type { CoordinatorConfig } from './config/config.js';
 import { consoleAuthenticator } from './console/console-auth.js';
 import { ConsoleServer } from './console/console-server.js';
 import { SagaChangeFeed } from './console/saga-change-feed.js';
+import { OrphanClaimer } from './cluster/orphan-claimer.js';
 import { AdmissionControl } from './engine/admission-control.js';
 import { SagaEngine, type EngineHooks } from './engine/saga-engine.js';
 import { EventServices } from './events/event-services.js';
@@ -61,6 +62,8 @@ export class CoordinatorApp {
     /** The web console, when console.listen is set. */
     readonly console: ConsoleServer | undefined,
     private readonly tracing: SagaTracing | undefined,
+    /** On a shared store: claims the sagas of expired instances. */
+    private readonly claimer: OrphanClaimer | undefined,
   ) {}
 
   static async start(options: CoordinatorAppOptions): Promise<CoordinatorApp> {
@@ -95,6 +98,7 @@ export class CoordinatorApp {
           onCommitBatch,
           onFailed,
           onPoolError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed'),
+          onLeaseRenewError: (err) => logger.warn({ err }, 'renewing this instance lease failed'),
         });
     await store.open();
     const registry = new ParticipantRegistry(config.participants, config.rawAddressAllowlist);
@@ -130,7 +134,7 @@ export class CoordinatorApp {
     await events.load(engine);
     const started = Date.now();
     const { recovered, inDoubt } = await engine.start();
-    logger.info({ recovered, inDoubt, ms: Date.now() - started }, 'recovery done');
+    logger.info({ recovered, inDoubt, ms: Date.now() - started, instance: store.ownership?.instanceId() }, 'recovery done');
     await events.start();
     const messages = await startMessageModule({
       config,
@@ -141,6 +145,20 @@ export class CoordinatorApp {
       maxEventBytes: () => events.maxEventBytes(),
       crashPoint: options.messageCrashPoint,
     });
+    const claimer =
+      store.ownership === undefined
+        ? undefined
+        : new OrphanClaimer({
+            ownership: store.ownership,
+            adopt: (claimed) => engine.adopt(claimed),
+            dropAll: (reason) => engine.dropAll(reason),
+            adoptMessage: (id, wakeAt) => messages.service.adopt(id, wakeAt),
+            dropMessages: () => messages.service.dropAll(),
+            intervalMs: config.database.postgres.claimIntervalMs,
+            batch: config.database.postgres.claimBatch,
+            logger: logger.child({ component: 'cluster' }),
+          });
+    claimer?.start();
     const authenticator = new Authenticator(effectiveAuthSettings(config.auth, config.operatorToken));
     const exposed = exposureWarning(config.listen, config.tls !== undefined, authenticator.open());
     if (exposed !== undefined) logger.warn(exposed);
@@ -188,7 +206,21 @@ export class CoordinatorApp {
             auth: consoleAuthenticator(authenticator),
             logger: logger.child({ component: 'console' }),
           });
-    return new CoordinatorApp(server.address, server, engine, store, invoker, sweeper, logger, config.drainTimeoutMs, events, messages, consoleServer, tracing);
+    return new CoordinatorApp(
+      server.address,
+      server,
+      engine,
+      store,
+      invoker,
+      sweeper,
+      logger,
+      config.drainTimeoutMs,
+      events,
+      messages,
+      consoleServer,
+      tracing,
+      claimer,
+    );
   }
 
   /**
@@ -224,6 +256,7 @@ export class CoordinatorApp {
     this.server.health.setStatus('saga.v1.Coordinator', 'NOT_SERVING');
     await this.console?.close();
     await this.sweeper.close();
+    await this.claimer?.close();
     await this.engine.close();
     this.tracing?.close();
     await this.server.shutdown(Math.min(this.drainTimeoutMs, 5000));

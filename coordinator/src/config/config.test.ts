@@ -1,4 +1,4 @@
-// Configuration sections of the engine (`admission`, `evictParkedAfterMs`):
+// Configuration sections of the engine (`admission`, `evictParkedAfterMs`, the instance lease):
 // defaults < JSON file < environment, and validation errors that name the setting.
 
 import { describe, expect, it } from 'vitest';
@@ -55,6 +55,26 @@ describe('evictParkedAfterMs', () => {
     expect(settingOf(() => loadConfig([], { SAGA_EVICT_PARKED_AFTER_MS: '-5' }))).toBe('evictParkedAfterMs');
     withConfigFile({ evictParkedAfterMs: 1.5 }, (path) => {
       expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('evictParkedAfterMs');
+    });
+  });
+});
+
+describe('instance lease (database.postgres)', () => {
+  it('lasts 5 s by default, claims every second; SAGA_LEASE_MS and the file override it', () => {
+    expect(loadConfig([], {}).database.postgres).toMatchObject({ leaseMs: 5_000, claimIntervalMs: 1_000, claimBatch: 500 });
+    expect(loadConfig([], { SAGA_LEASE_MS: '2000' }).database.postgres.leaseMs).toBe(2_000);
+    withConfigFile({ database: { postgres: { leaseMs: 8000, claimBatch: 50 } } }, (path) => {
+      expect(loadConfig(['--config', path], {}).database.postgres).toMatchObject({ leaseMs: 8_000, claimBatch: 50, claimIntervalMs: 1_000 });
+    });
+  });
+
+  it('names the setting when the lease is under 1 s or a claim setting is not a positive integer', () => {
+    expect(settingOf(() => loadConfig([], { SAGA_LEASE_MS: '500' }))).toBe('database.postgres.leaseMs');
+    withConfigFile({ database: { postgres: { claimIntervalMs: 0 } } }, (path) => {
+      expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('database.postgres.claimIntervalMs');
+    });
+    withConfigFile({ database: { postgres: { claimBatch: 1.5 } } }, (path) => {
+      expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('database.postgres.claimBatch');
     });
   });
 });

@@ -310,6 +310,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_DB) c.database.path = env.SAGA_DB;
   if (env.SAGA_SYNCHRONOUS) c.database.synchronous = env.SAGA_SYNCHRONOUS.toUpperCase();
   if (env.SAGA_DATABASE_URL !== undefined) c.database.url = env.SAGA_DATABASE_URL;
+  if (env.SAGA_LEASE_MS) (c.database.postgres as Record<string, unknown>).leaseMs = numberFromEnv('SAGA_LEASE_MS', env.SAGA_LEASE_MS);
   if (env.SAGA_PARTICIPANTS) c.participants = { ...(c.participants as object), ...parseParticipants(env.SAGA_PARTICIPANTS) };
   if (env.SAGA_RAW_ADDRESS_ALLOWLIST) c.rawAddressAllowlist = env.SAGA_RAW_ADDRESS_ALLOWLIST.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.SAGA_PARTICIPANT_TRANSPORT) c.participantTransport.implementation = env.SAGA_PARTICIPANT_TRANSPORT;

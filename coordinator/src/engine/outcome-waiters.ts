@@ -11,6 +11,28 @@ export type Listener = (saga: SagaRuntime) => void;
 export class OutcomeWaiters {
   private readonly listeners = new Map<string, Set<Listener>>();
 
+  /**
+   * `pollMs`: on a store several coordinators share, a saga may change on
+   * another instance (which tells no listener here): waits then also read the
+   * saga's state every `pollMs`. Undefined = only this instance's commits.
+   */
+  constructor(private readonly pollMs?: number) {}
+
+  /**
+   * Calls `onChange` after every durable change of the saga here and, on a
+   * shared store, every `pollMs` (the caller reads the saga and skips what it
+   * has seen). Returns the unsubscribe function.
+   */
+  watch(id: string, onChange: () => void): () => void {
+    const unsubscribe = this.subscribe(id, () => onChange());
+    if (this.pollMs === undefined) return unsubscribe;
+    const poll = setInterval(onChange, this.pollMs);
+    return () => {
+      clearInterval(poll);
+      unsubscribe();
+    };
+  }
+
   /** Calls `listener` after every durable change of the saga. Returns the unsubscribe function. */
   subscribe(id: string, listener: Listener): () => void {
     let set = this.listeners.get(id);
@@ -51,6 +73,7 @@ export class OutcomeWaiters {
         done = true;
         unsubscribe();
         clearTimeout(timer);
+        if (poll !== undefined) clearInterval(poll);
         signal?.removeEventListener('abort', onAbort);
         resolve(state);
       };
@@ -61,6 +84,15 @@ export class OutcomeWaiters {
         if (!saga.isActive() && saga.writing === 0) finish(saga);
       });
       const timer = setTimeout(() => void current().then(finish, () => finish(first)), timeoutMs);
+      // Changes made by another instance: read the state now and then.
+      const poll =
+        this.pollMs === undefined
+          ? undefined
+          : setInterval(() => {
+              void current().then((s) => {
+                if (!isActive(s)) finish(s);
+              }, () => undefined);
+            }, this.pollMs);
       const onAbort = (): void => finish(first);
       signal?.addEventListener('abort', onAbort, { once: true });
       // The saga may have finished between the first read and the subscription.

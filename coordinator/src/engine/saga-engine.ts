@@ -2,7 +2,9 @@
 // through the Store (group-committed), and only then acted on: a call goes out
 // after its dispatch intent is durable, and the next step is decided in the
 // same write as the previous step's result. I/O (store, participants, time) is
-// injected.
+// injected. On a store several coordinators share, this instance holds each
+// saga under a fencing epoch: a write the epoch refuses (another instance took
+// the saga over) drops the saga here; claimed sagas are adopted through recovery.
 
 import type { Logger } from 'pino';
 import {
@@ -15,7 +17,8 @@ import {
 } from '../domain/errors.js';
 import type { ListSagasFilter, SagaState, SagaView, StartSagaResult } from '../domain/saga-types.js';
 import type { ValidatedStart } from '../domain/validate-start-saga.js';
-import type { SagaRow, Store } from '../store/store.js';
+import { FIRST_EPOCH, type ClaimedSaga, type SagaOwnership, type SagaRow, type Store } from '../store/store.js';
+import { SagaFencedError } from '../store/saga-fenced-error.js';
 import type { Clock } from './clock.js';
 import { beginsCompensation, type DispatchEvent, type JournalEvent } from '../domain/journal-event.js';
 import type { InvokeResult, ParticipantInvoker } from './participant-invoker.js';
@@ -58,6 +61,12 @@ export interface SagaEngineOptions {
   readonly hooks?: EngineHooks;
   /** Decides whether a new saga may be created now; throws RESOURCE_EXHAUSTED to shed load. */
   readonly admission?: { check(): void };
+  /**
+   * On a store several coordinators share: how often a wait for an outcome
+   * (StartSaga wait_ms, WatchSaga) reads the saga's state, which another
+   * instance may be changing. Default 250 ms.
+   */
+  readonly remotePollMs?: number;
 }
 
 export class SagaEngine {
@@ -78,7 +87,11 @@ export class SagaEngine {
   private readonly creating = new Map<string, Promise<unknown>>();
   /** Operator commands per saga id, serialised. */
   private readonly commandLocks = new KeyedMutex();
-  private readonly waiters = new OutcomeWaiters();
+  private readonly waiters: OutcomeWaiters;
+  /** Present on a shared store: this instance owns the sagas it holds, under their fencing epochs. */
+  private readonly ownership: SagaOwnership | undefined;
+  /** Sagas dropped from memory because another instance took them over: their late results and commits are not acted on. */
+  private readonly dropped = new WeakSet<SagaRuntime>();
   /** When each COMPENSATING saga's current compensation began (compensate or retry event). */
   private readonly compensationStarts = new Map<string, number>();
   private readonly calls: CallDispatcher;
@@ -104,8 +117,16 @@ export class SagaEngine {
     if (!Number.isInteger(this.maxActive) || this.maxActive < 1) throw new Error('SagaEngine: maxActiveSagas must be a positive integer');
     if (!Number.isFinite(this.drainTimeoutMs) || this.drainTimeoutMs < 0) throw new Error('SagaEngine: drainTimeoutMs must be >= 0');
     if (!Number.isFinite(this.evictAfterMs) || this.evictAfterMs < 0) throw new Error('SagaEngine: evictParkedAfterMs must be >= 0');
+    this.ownership = this.store.ownership;
+    const ownership = this.ownership;
+    this.waiters = new OutcomeWaiters(ownership === undefined ? undefined : (options.remotePollMs ?? 250));
     this.timers = new TimerQueue(this.clock, (id) => this.wake(id));
-    this.sagas = new SagaParking(this.store, this.log, (id) => this.timers.cancel(id));
+    this.sagas = new SagaParking(
+      this.store,
+      this.log,
+      (id) => this.timers.cancel(id),
+      ownership === undefined ? undefined : (row) => row.owner === ownership.instanceId(),
+    );
     this.active = this.sagas.active;
     this.calls = new CallDispatcher(
       options.invoker,
@@ -128,17 +149,74 @@ export class SagaEngine {
     // Each saga is resumed as soon as its page of the log is read: the first
     // in-doubt calls go out while the rest is still loading.
     await this.store.loadActiveSagas((row, events) => {
-      const saga = runtimeFromRow(row, events, false);
-      this.active.set(saga.id, saga);
-      if (saga.state === 'COMPENSATING') {
-        const began = [...events].reverse().find(beginsCompensation);
-        if (began !== undefined) this.compensationStarts.set(saga.id, began.at);
-      }
       recovered += 1;
-      inDoubt += this.resume(saga, now);
+      inDoubt += this.resumeLoaded(row, events, now);
     });
     if (recovered > 0) this.log.info({ recovered, inDoubt }, 'resumed active sagas');
     return { recovered, inDoubt };
+  }
+
+  /**
+   * Resumes a saga this instance just claimed from another one (whose lease
+   * expired) through the recovery path: in-doubt calls are re-sent with the
+   * same idempotency key. Returns how many. A finished saga is not held.
+   */
+  adopt(claimed: ClaimedSaga): number {
+    if (this.state !== 'running' || !isActive(claimed.row.state)) return 0;
+    const held = this.active.get(claimed.row.id);
+    if (held !== undefined) this.drop(held, 'claimed again under a newer epoch');
+    return this.resumeLoaded(claimed.row, claimed.events, this.clock.now());
+  }
+
+  /**
+   * This instance's lease was lost: every saga it holds may be taken over by
+   * another instance, so all of them leave memory, and nothing more is sent
+   * or written for them (their writes would be refused anyway once claimed).
+   */
+  dropAll(reason: string): number {
+    let n = 0;
+    for (const saga of [...this.active.values()]) {
+      this.drop(saga, reason, false);
+      n += 1;
+    }
+    for (const id of this.sagas.forgetParked()) {
+      this.timers.cancel(id);
+      this.compensationStarts.delete(id);
+      n += 1;
+    }
+    if (n > 0) this.log.warn({ sagas: n, reason }, 'dropped every saga held by this instance');
+    return n;
+  }
+
+  private resumeLoaded(row: SagaRow, events: readonly JournalEvent[], now: number): number {
+    const saga = runtimeFromRow(row, events, false);
+    this.sagas.adopt(saga);
+    if (saga.state === 'COMPENSATING') {
+      const began = [...events].reverse().find(beginsCompensation);
+      if (began !== undefined) this.compensationStarts.set(saga.id, began.at);
+    }
+    return this.resume(saga, now);
+  }
+
+  /** A write of the saga was refused by its fencing epoch: another instance holds it now. */
+  private fenced(saga: SagaRuntime, err: SagaFencedError): void {
+    this.log.warn(
+      { sagaId: saga.id, epoch: err.expectedEpoch, currentEpoch: err.currentEpoch },
+      'write refused: the saga was taken over by another instance; dropped here',
+    );
+    this.drop(saga, err.message, false);
+  }
+
+  /** A saga another instance took over leaves memory here; calls still out are ignored when they answer. */
+  private drop(saga: SagaRuntime, reason: string, log = true): void {
+    if (this.dropped.has(saga)) return;
+    this.dropped.add(saga);
+    if (this.active.get(saga.id) === saga || this.sagas.isParked(saga.id)) {
+      this.sagas.forget(saga);
+      this.timers.cancel(saga.id);
+      this.compensationStarts.delete(saga.id);
+    }
+    if (log) this.log.warn({ sagaId: saga.id, epoch: saga.epoch, reason }, 'saga taken over by another instance; dropped here');
   }
 
   /** Resumes a saga loaded from the log; returns how many in-doubt calls it re-sends. */
@@ -269,6 +347,15 @@ export class SagaEngine {
     return this.waiters.subscribe(id, listener);
   }
 
+  /**
+   * Calls `onChange` after every durable change of the saga made here and, on
+   * a shared store, now and then (changes made by another instance): the
+   * caller reads the saga and skips versions it has seen. Returns the unsubscribe function.
+   */
+  watch(id: string, onChange: () => void): () => void {
+    return this.waiters.watch(id, onChange);
+  }
+
   /** Waits until the saga reaches an outcome or `timeoutMs` passes. */
   async waitForOutcome(id: string, timeoutMs: number, signal?: AbortSignal): Promise<SagaState> {
     const outcome = await this.awaitOutcome(id, timeoutMs, signal);
@@ -293,6 +380,7 @@ export class SagaEngine {
 
   abort(id: string, reason: string): Promise<SagaState> {
     return this.command(id, async () => {
+      await this.takeOver(id);
       const saga = await this.sagas.live(id);
       if (saga === undefined) {
         const row = await this.store.getSagaRow(id);
@@ -314,6 +402,7 @@ export class SagaEngine {
 
   retry(id: string): Promise<SagaState> {
     return this.command(id, async () => {
+      await this.takeOver(id);
       const saga = await this.loadManual(id, 'retried');
       const now = this.clock.now();
       const e: JournalEvent = { t: 'retry', at: now };
@@ -330,6 +419,7 @@ export class SagaEngine {
   resolve(id: string, note: string): Promise<SagaState> {
     if (note.trim() === '') return Promise.reject(invalidArgument('note', 'is required: say what was done'));
     return this.command(id, async () => {
+      await this.takeOver(id);
       const saga = await this.loadManual(id, 'resolved');
       const e: JournalEvent = { t: 'resolve', at: this.clock.now(), note };
       applyEvent(saga, e);
@@ -378,6 +468,7 @@ export class SagaEngine {
       },
       false,
     );
+    if (this.ownership !== undefined) saga.epoch = FIRST_EPOCH;
     this.active.set(id, saga);
     const decision = decide(saga, now);
     const insert: SagaInsert = {
@@ -438,6 +529,22 @@ export class SagaEngine {
     return runtimeFromRow(row, await this.store.getJournal(row.key), false);
   }
 
+  /**
+   * On a shared store, an operator command for a saga this instance does not
+   * hold takes the saga over first (its epoch bumped, so the previous owner's
+   * writes are refused and it drops the saga) and resumes it here, so that
+   * the command is applied once, by the one instance now writing the saga.
+   */
+  private async takeOver(id: string): Promise<void> {
+    if (this.ownership === undefined || this.active.has(id)) return;
+    // Parked here and still ours: it is reloaded (a parked saga taken over meanwhile is dropped by the reload).
+    if (this.sagas.isParked(id) && (await this.sagas.live(id)) !== undefined) return;
+    const taken = await this.ownership.takeSaga(id);
+    if (taken === undefined) return;
+    const inDoubt = this.adopt(taken);
+    this.log.info({ sagaId: id, epoch: taken.row.epoch, from: taken.row.owner, inDoubt }, 'took the saga over for an operator command');
+  }
+
   /** Serialises operator commands per saga. */
   private async command<T>(id: string, run: () => Promise<T>): Promise<T> {
     this.assertRunning();
@@ -475,6 +582,8 @@ export class SagaEngine {
   }
 
   private onResult(saga: SagaRuntime, d: DispatchEvent, result: InvokeResult): void {
+    // Taken over meanwhile: the new owner re-sends the call with the same key and records its result.
+    if (this.dropped.has(saga)) return;
     const step = saga.definition.steps[d.s];
     this.hooks.crashPoint?.('before-result-commit', saga.id, step?.name ?? '', d.op);
     const now = this.clock.now();
@@ -492,8 +601,10 @@ export class SagaEngine {
   /** persist() for callers that do not wait: a failed write is fatal. */
   private persistThen(saga: SagaRuntime, events: JournalEvent[], wakeAt: number | undefined): void {
     this.persist(saga, events, wakeAt).catch((err: unknown) => {
+      // Another instance took the saga over: not a failure of the log.
+      if (err instanceof SagaFencedError) this.fenced(saga, err);
       // Refused after close: what it would have recorded stays in doubt in the log.
-      if (this.state === 'closed') this.log.warn({ sagaId: saga.id }, 'a change after shutdown was not written; it is decided again at the next start');
+      else if (this.state === 'closed') this.log.warn({ sagaId: saga.id }, 'a change after shutdown was not written; it is decided again at the next start');
       else this.fatal(err);
     });
   }
@@ -536,6 +647,11 @@ export class SagaEngine {
     } catch (err) {
       // Refused after close: nothing was written, and the process is stopping.
       if (this.state === 'closed') throw err;
+      // Taken over by another instance: it holds the saga now (the caller may send the command again).
+      if (err instanceof SagaFencedError) {
+        this.fenced(saga, err);
+        throw err;
+      }
       await this.refold(saga).catch((readErr: unknown) => {
         // Memory and log may now disagree and cannot be brought back: restart from the log.
         this.fatal(readErr);
@@ -558,6 +674,8 @@ export class SagaEngine {
   }
 
   private afterCommit(saga: SagaRuntime, events: readonly JournalEvent[], wakeAt: number | undefined): void {
+    // Dropped while the write was queued (lease lost): durable, but another instance carries on from the log.
+    if (this.dropped.has(saga)) return;
     for (const e of events) if (beginsCompensation(e)) this.compensationStarts.set(saga.id, e.at);
     this.hooks.onCommitted?.(saga, events);
     // After the hook, so that it can still read the start of a compensation that just ended.
@@ -594,6 +712,7 @@ export class SagaEngine {
   }
 
   private send(saga: SagaRuntime, d: DispatchEvent): void {
+    if (this.dropped.has(saga)) return;
     const now = this.clock.now();
     const call = stepInvocation(saga, d, now);
     if (call === undefined) return;

@@ -23,6 +23,7 @@ export function runtimeFromRow(row: SagaRow, events: readonly JournalEvent[], ke
     keepAttempts,
   );
   for (const e of events) applyEvent(saga, e);
+  saga.epoch = row.epoch ?? 0;
   return saga;
 }
 

@@ -3,7 +3,7 @@
 // command needs them.
 
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
+import type { SagaRow, Store } from '../store/store.js';
 import { isActive, runtimeFromRow } from './saga-fold.js';
 import type { SagaRuntime } from './saga-runtime.js';
 
@@ -24,6 +24,8 @@ export class SagaParking {
     private readonly log: Logger,
     /** Drops the timer of a parked saga found no longer active in the log. */
     private readonly dropTimer: (id: string) => void,
+    /** On a shared store: whether this instance still owns the saga of `row` (else it was taken over while parked). */
+    private readonly owns: (row: SagaRow) => boolean = () => true,
   ) {}
 
   /** Sagas RUNNING or COMPENSATING, in memory or parked. */
@@ -47,6 +49,25 @@ export class SagaParking {
   /** The name of an active saga, in memory or parked. */
   nameOf(id: string): string | undefined {
     return this.active.get(id)?.definition.name ?? this.parked.get(id);
+  }
+
+  /** Forgets a saga (another instance took it over): no longer in memory, nor parked. */
+  forget(saga: SagaRuntime): void {
+    this.parked.delete(saga.id);
+    if (this.active.get(saga.id) === saga) this.active.delete(saga.id);
+  }
+
+  /** Forgets every parked saga; returns their ids. */
+  forgetParked(): string[] {
+    const ids = [...this.parked.keys()];
+    this.parked.clear();
+    return ids;
+  }
+
+  /** Holds `saga` in memory (claimed from another instance), replacing a parked entry. */
+  adopt(saga: SagaRuntime): void {
+    this.parked.delete(saga.id);
+    this.active.set(saga.id, saga);
   }
 
   /** A saga that left the active states leaves memory. */
@@ -89,6 +110,11 @@ export class SagaParking {
     if (row === undefined || !isActive(row.state)) {
       // Parked sagas are evicted only with every change durable; this is a bug or a repaired database.
       this.log.error({ sagaId: id, state: row?.state }, 'a parked saga is no longer active in the log; dropping its timer');
+      this.dropTimer(id);
+      return undefined;
+    }
+    if (!this.owns(row)) {
+      this.log.warn({ sagaId: id, owner: row.owner }, 'a parked saga was taken over by another instance; dropping it here');
       this.dropTimer(id);
       return undefined;
     }

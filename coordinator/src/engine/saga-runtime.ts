@@ -65,6 +65,11 @@ export class SagaRuntime implements SagaIdentity {
   readonly steps: StepRuntime[];
   /** Writes of this saga queued to the store and not yet committed (engine bookkeeping, not folded). */
   writing = 0;
+  /**
+   * The fencing epoch this instance holds the saga under on a shared store
+   * (0 = a store with one writer): every write checks it, every call carries it.
+   */
+  epoch = 0;
   /** Every attempt per step; kept only for views (GetSaga), not by the live engine. */
   readonly attempts: AttemptRecord[][] | undefined;
   /**

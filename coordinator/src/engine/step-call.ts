@@ -28,9 +28,20 @@ export function stepInvocation(saga: SagaRuntime, d: DispatchEvent, now: number)
     idempotencyKey: `${saga.id}/${def.name}/${d.op}`,
     deadline,
     outputs: saga.outputs(),
-    metadata: mergedMetadata(saga, d.s),
+    metadata: withEpoch(mergedMetadata(saga, d.s), saga.epoch),
     ...(saga.definition.traceParent !== undefined ? { traceparent: saga.definition.traceParent } : {}),
   };
+}
+
+/**
+ * The metadata entry (and gRPC header) carrying the saga's fencing epoch to
+ * participants when several coordinators share the store: a participant that
+ * saw a higher epoch for the saga may refuse a call of a lower one.
+ */
+export const EPOCH_METADATA_KEY = 'saga-fencing-epoch';
+
+function withEpoch(metadata: Readonly<Record<string, string>>, epoch: number): Readonly<Record<string, string>> {
+  return epoch > 0 ? { ...metadata, [EPOCH_METADATA_KEY]: String(epoch) } : metadata;
 }
 
 function mergedMetadata(saga: SagaRuntime, s: number): Readonly<Record<string, string>> {

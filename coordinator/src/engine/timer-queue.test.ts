@@ -1,6 +1,6 @@
 // The timer queue against a model (a plain map of key → wake-up time): what
 // fires, in what order, and that each key holds one heap entry however often
-// its wake-up is replaced.
+// its wake-up is replaced; clear() cancels everything and leaves it usable.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -87,5 +87,22 @@ describe('TimerQueue', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('TimerQueue.clear', () => {
+  it('cancels every wake-up and stays usable', () => {
+    const { q, fired, clock } = queue();
+    q.set('a', 10);
+    q.set('b', 20);
+    q.clear();
+    expect(q.size).toBe(0);
+    clock.t = 30;
+    q.fireDue();
+    expect(fired).toEqual([]);
+    q.set('c', 35);
+    clock.t = 40;
+    q.fireDue();
+    expect(fired).toEqual(['c']);
   });
 });

@@ -77,6 +77,15 @@ export class TimerQueue {
     return this.heap.length;
   }
 
+  /** Cancels every wake-up (the queue stays usable). */
+  clear(): void {
+    this.entries.clear();
+    this.heap.length = 0;
+    if (this.armed !== undefined) this.host.clearTimeout(this.armed);
+    this.armed = undefined;
+    this.armedAt = Infinity;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.armed !== undefined) this.host.clearTimeout(this.armed);

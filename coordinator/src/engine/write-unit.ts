@@ -26,6 +26,8 @@ export function buildWriteUnit(
     if ((e.t === 'dispatch' || e.t === 'result') && hooks.stepEvents !== undefined) outbox.push(...hooks.stepEvents(saga, e));
   }
   return {
+    // A new saga's insert fences itself (its id and key are unique); later writes check the epoch it is held under.
+    fence: insert === undefined && saga.epoch > 0 ? { key: saga.key, epoch: saga.epoch } : undefined,
     inserts: insert === undefined ? undefined : [insert],
     journal,
     updates: changesState

@@ -11,6 +11,11 @@
 // event id, so a re-publication (a lost ack, a crash before the row was marked
 // sent) is dropped by JetStream within the stream's duplicate window.
 //
+// Several coordinators on one PostgreSQL database: one relay at a time
+// publishes (the store's relay turn, an advisory lock), the others stand by;
+// each pass then reads from the first unsent row, because rows written by
+// several instances commit out of seq order.
+//
 // Poison: a row refused for what it is (too large for the server's
 // max_payload, the stream's max_msg_size) holds back only the later rows of its
 // ordering key, while other keys go on; after `deadLetterAfter` such refusals
@@ -109,6 +114,7 @@ export class OutboxRelay {
     this.wakeUp?.();
     await this.loop;
     await this.markAcked();
+    await this.options.store.relayTurn?.release();
   }
 
   private async run(): Promise<void> {
@@ -118,7 +124,21 @@ export class OutboxRelay {
       const js = nats.jetstream();
       if (this.stop.signal.aborted) break;
       if (js === undefined) continue;
+      if (!(await this.hasTurn())) {
+        // Another instance publishes; stand by (a local commit's wake-up does not make this a busy loop),
+        // and start from the first unsent row once the turn is ours.
+        this.cursor = 0;
+        this.woken = false;
+        await this.idle();
+        continue;
+      }
       this.woken = false;
+      if (this.options.store.relayTurn !== undefined) {
+        // Several instances write the outbox: a row with a lower seq may commit after a higher one was read,
+        // so each pass reads from the first unsent row, once the previous pass's acks are recorded.
+        await this.markAcked();
+        this.cursor = 0;
+      }
       if (this.rewindPending) {
         this.rewindPending = false;
         this.cursor = 0;
@@ -148,6 +168,18 @@ export class OutboxRelay {
         this.failures = 0;
       }
       if (read < this.options.batchSize) await this.idle();
+    }
+  }
+
+  /** On a shared store, whether this instance publishes now (one relay at a time); always on a store of its own. */
+  private async hasTurn(): Promise<boolean> {
+    const turn = this.options.store.relayTurn;
+    if (turn === undefined) return true;
+    try {
+      return await turn.acquire();
+    } catch (err) {
+      this.options.logger.warn({ err: errorSummary(err) }, 'taking the outbox relay turn failed; trying again');
+      return false;
     }
   }
 

@@ -259,7 +259,7 @@ function watch(
       finish(err);
       return;
     }
-    unsubscribe = engine.subscribe(id, push);
+    unsubscribe = engine.watch(id, push);
     push();
   };
 }

@@ -1,5 +1,5 @@
 // The check-back pump's queue: FIFO without duplicates, an id that is running
-// deferred until its run finishes, and nothing lost or repeated over a large set.
+// deferred until its run finishes, nothing lost or repeated over a large set, and clear().
 
 import { describe, expect, it } from 'vitest';
 import { DueQueue } from './due-queue.js';
@@ -39,5 +39,17 @@ describe('DueQueue', () => {
       q.finished(id);
     }
     expect(out).toEqual(ids);
+  });
+
+  it('forgets every waiting and deferred id on clear', () => {
+    const q = new DueQueue();
+    const running = new Set(['a']);
+    q.add('a');
+    q.add('b');
+    expect(q.take((id) => running.has(id))).toBe('b');
+    q.clear();
+    q.finished('a');
+    expect(q.size).toBe(0);
+    expect(q.take(() => false)).toBeUndefined();
   });
 });

@@ -41,6 +41,14 @@ export class DueQueue {
     if (this.deferred.delete(id)) this.add(id);
   }
 
+  /** Forgets every waiting id (runs going on finish, without being queued again). */
+  clear(): void {
+    this.order = [];
+    this.head = 0;
+    this.queued.clear();
+    this.deferred.clear();
+  }
+
   /** Drops the taken prefix once it is most of the array (amortised O(1)). */
   private compact(): void {
     if (this.head === this.order.length) {

@@ -188,6 +188,25 @@ export class MessageService {
     return view;
   }
 
+  /**
+   * A pending message this instance just claimed from an expired one (a shared
+   * store): its check-back or delivery is armed here, due at `wakeAt`.
+   */
+  adopt(messageId: string, wakeAt: number): void {
+    if (this.state !== 'running') return;
+    this.timers.set(messageId, wakeAt);
+  }
+
+  /**
+   * This instance's lease was lost: other instances may claim its pending
+   * messages, so their check-backs and deliveries are no longer armed here
+   * (claimed again, by whoever comes first, they are re-armed there).
+   */
+  dropAll(): void {
+    this.timers.clear();
+    this.due.clear();
+  }
+
   /** PREPARED messages right now (for gauges). */
   preparedMessages(): number {
     return this.preparedCount;

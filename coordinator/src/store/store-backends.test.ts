@@ -3,24 +3,26 @@
 // pages, skipping finished ones), reads see writes committed after earlier
 // reads (the stale-snapshot regression), a unit failing on its own constraint
 // is isolated from its batch, blobs are bound bytes, and saga keys are never
-// handed out twice across a restart. Then each backend's single owner: a
-// second SQLite owner of the file is refused; a second coordinator on a
-// PostgreSQL database is refused while the first holds it, and one whose lock
-// session was lost cannot write once another took over (its writes refused,
-// none applied).
+// handed out twice across a restart. Then ownership: a second SQLite owner of
+// the file is refused; on PostgreSQL several stores share a database, each
+// saga owned by one instance under a fencing epoch: an expired instance's
+// sagas are claimed by another (epoch bumped), the old owner's writes of them
+// are refused alone (its other units commit), and its lease is seen lost.
 
 import { hostname } from 'node:os';
-import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import type { JournalEvent } from '../domain/journal-event.js';
 import type { SagaDefinition, SagaState } from '../domain/saga-types.js';
 import { validateStartSaga } from '../domain/validate-start-saga.js';
 import { STORE_BACKENDS, useStoreFixtures } from '../testing/store-fixtures.js';
+import { expireLease } from '../testing/expire-lease.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { DatabaseInUseError } from './sqlite/owner-lock.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
-import type { SagaRow, Store, WriteUnit } from './store.js';
+import { SagaFencedError } from './saga-fenced-error.js';
+import type { MessageRecord } from '../messages/message-types.js';
+import { FIRST_EPOCH, type SagaRow, type Store, type WriteUnit } from './store.js';
 import { WriteConflictError } from './write-conflict-error.js';
 
 const fixtures = useStoreFixtures();
@@ -71,19 +73,24 @@ function sagaUnit(key: number, id: string, finished: boolean): WriteUnit {
 describe.each(STORE_BACKENDS)('%s store', (backend) => {
   const openStore = async (test: string): Promise<Store> => fixtures.open(await fixtures.location(backend, test));
 
-  it('loads every active saga with its journal, across pages, skipping finished ones', async () => {
-    const store = await openStore('recovery-pages');
+  it('loads every active saga with its journal after a restart, across pages, skipping finished ones', async () => {
+    const location = await fixtures.location(backend, 'recovery-pages');
+    const before = await fixtures.open(location);
     const active: string[] = [];
     const units: Promise<void>[] = [];
     // 4,500 sagas: two pages and a half of active ones, with finished ones in between.
     for (let i = 0; i < 4_500; i++) {
-      const key = await store.nextSagaKey();
+      const key = await before.nextSagaKey();
       const finished = i % 3 === 1;
       const id = `saga-${i}`;
       if (!finished) active.push(id);
-      units.push(store.commit(sagaUnit(key, id, finished)));
+      units.push(before.commit(sagaUnit(key, id, finished)));
     }
     await Promise.all(units);
+    // A restart: on PostgreSQL the closed instance's lease ends, so the next one claims its sagas at once.
+    await before.close();
+    fixtures.forget(before);
+    const store = await fixtures.open(location);
 
     const seen: { row: SagaRow; events: JournalEvent[] }[] = [];
     const count = await store.loadActiveSagas((row, events) => seen.push({ row, events }));
@@ -183,38 +190,138 @@ describe('SqliteStore ownership', () => {
   });
 });
 
+
 describe('PostgresStore ownership', () => {
-  it('refuses a second coordinator on a database another one holds', async () => {
-    const url = await fixtures.location('postgres', 'second coordinator refused');
-    await openPostgres(url, 'first');
-    const second = new PostgresStore({ url, instance: 'second', ownerWaitMs: 300 });
-    await expect(second.open()).rejects.toThrow(/another coordinator \(first\) is using this PostgreSQL database/);
+  it('lets several stores share a database, each owning the sagas it inserted', async () => {
+    const url = await fixtures.location('postgres', 'shared database');
+    const a = await openPostgres(url, 'a');
+    const b = await openPostgres(url, 'b');
+    expect(a.ownership.instanceId()).not.toBe(b.ownership.instanceId());
+    await a.commit(sagaUnit(await a.nextSagaKey(), 'of-a', false));
+    await b.commit(sagaUnit(await b.nextSagaKey(), 'of-b', false));
+    expect(await a.getSagaRow('of-a')).toMatchObject({ owner: a.ownership.instanceId(), epoch: FIRST_EPOCH });
+    expect(await a.getSagaRow('of-b')).toMatchObject({ owner: b.ownership.instanceId(), epoch: FIRST_EPOCH });
+    // Both leases are live: nothing to claim.
+    expect(await b.ownership.claimOrphans(100, () => undefined)).toBe(0);
+    expect(await a.ownership.claimOrphans(100, () => undefined)).toBe(0);
   });
 
-  it('fences a coordinator that lost its lock session: after a takeover its writes are refused and not applied', async () => {
-    const url = await fixtures.location('postgres', 'fenced after takeover');
+  it("claims an expired instance's sagas with a new epoch; the old owner's writes of them are refused alone and not applied", async () => {
+    const url = await fixtures.location('postgres', 'claimed and fenced');
     const stale = await openPostgres(url, 'stale');
-    await stale.commit(sagaUnit(await stale.nextSagaKey(), 'before-takeover', false));
-    // The server ends the session holding the lock (as after a network partition).
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      const ended = await admin.query<{ ok: boolean }>(
-        `SELECT pg_terminate_backend(pid) AS ok FROM pg_locks
-          WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      );
-      expect(ended.rows.map((r) => r.ok)).toEqual([true]);
-    } finally {
-      await admin.end();
-    }
+    const lost: Error[] = [];
+    stale.ownership.onLeaseLost((err) => lost.push(err));
+    const key = await stale.nextSagaKey();
+    await stale.commit(sagaUnit(key, 'taken', false));
+    const staleId = stale.ownership.instanceId();
     const fresh = await openPostgres(url, 'fresh');
-    expect(fresh.ownerEpoch()).toBe(stale.ownerEpoch() + 1);
-    await expect(stale.commit(sagaUnit(await stale.nextSagaKey(), 'stale-write', false))).rejects.toThrow();
-    // Fail-stop: the refusal latched the stale store failed (its coordinator exits).
-    expect(stale.failure()?.message).toMatch(/no longer owns the database/);
-    expect(await fresh.getSagaRow('stale-write')).toBeUndefined();
-    expect((await fresh.getSagaRow('before-takeover'))?.state).toBe('RUNNING');
-    await fresh.commit(sagaUnit(await fresh.nextSagaKey(), 'after-takeover', false));
-    expect((await fresh.getSagaRow('after-takeover'))?.state).toBe('RUNNING');
+    await expireLease(url, staleId);
+
+    const claimed: SagaRow[] = [];
+    expect(await fresh.ownership.claimOrphans(100, (c) => claimed.push(c.row))).toBe(1);
+    expect(claimed[0]).toMatchObject({ id: 'taken', owner: fresh.ownership.instanceId(), epoch: FIRST_EPOCH + 1 });
+    // Claimed once: a second claim finds nothing.
+    expect(await fresh.ownership.claimOrphans(100, () => undefined)).toBe(0);
+
+    // The stale owner writes under the epoch it loaded the saga with, in one batch with a new saga of its own.
+    const staleWrite = stale.commit({
+      fence: { key, epoch: FIRST_EPOCH },
+      journal: [{ key, seq: 2, event: { t: 'result', at: 3, s: 0, op: 'execute', n: 1, o: 'S' } }],
+      updates: [{ key, state: 'COMPLETED', updatedAt: 3, finishedAt: 3, failedStep: '', reason: '', note: '', version: 2 }],
+    });
+    const other = stale.commit(sagaUnit(await stale.nextSagaKey(), 'new-of-stale', false));
+    await expect(staleWrite).rejects.toBeInstanceOf(SagaFencedError);
+    await expect(staleWrite).rejects.toMatchObject({ kind: 'UNAVAILABLE', expectedEpoch: FIRST_EPOCH, currentEpoch: FIRST_EPOCH + 1 });
+    await expect(other).resolves.toBeUndefined();
+    expect(stale.failure()).toBeUndefined();
+    expect(await fresh.getJournal(key)).toHaveLength(1);
+    expect((await fresh.getSagaRow('taken'))?.state).toBe('RUNNING');
+
+    // The new owner writes under the new epoch.
+    await fresh.commit({
+      fence: { key, epoch: FIRST_EPOCH + 1 },
+      journal: [{ key, seq: 2, event: { t: 'result', at: 4, s: 0, op: 'execute', n: 1, o: 'S' } }],
+      updates: [{ key, state: 'COMPLETED', updatedAt: 4, finishedAt: 4, failedStep: '', reason: '', note: '', version: 2 }],
+    });
+    expect((await fresh.getSagaRow('taken'))?.state).toBe('COMPLETED');
+
+    // The stale store's heartbeat finds its lease expired: it is told, and goes on as a new instance.
+    await vi.waitFor(() => expect(lost).toHaveLength(1), { timeout: 10_000 });
+    expect(lost[0]?.message).toMatch(/expired before it was renewed/);
+    await vi.waitFor(() => expect(stale.ownership.instanceId()).not.toBe(staleId), { timeout: 10_000 });
+  });
+
+  it('takes one saga over for an operator command, fencing its live owner', async () => {
+    const url = await fixtures.location('postgres', 'taken for a command');
+    const owner = await openPostgres(url, 'owner');
+    const key = await owner.nextSagaKey();
+    await owner.commit(sagaUnit(key, 'commanded', false));
+    const other = await openPostgres(url, 'other');
+    const taken = await other.ownership.takeSaga('commanded');
+    expect(taken?.row).toMatchObject({ owner: other.ownership.instanceId(), epoch: FIRST_EPOCH + 1 });
+    expect(taken?.events).toHaveLength(1);
+    expect(await other.ownership.takeSaga('unknown')).toBeUndefined();
+    await expect(owner.commit({ fence: { key, epoch: FIRST_EPOCH }, journal: [{ key, seq: 2, event: { t: 'resent', at: 2, s: 0, op: 'execute', n: 1 } }] })).rejects.toBeInstanceOf(
+      SagaFencedError,
+    );
+    expect(await other.getJournal(key)).toHaveLength(1);
+  });
+
+  it("claims an expired instance's pending messages once; a live owner's are left to it", async () => {
+    const url = await fixtures.location('postgres', 'messages claimed');
+    const owner = await openPostgres(url, 'owner');
+    const record: MessageRecord = {
+      id: 'msg-1',
+      subject: 'orders.created',
+      key: '',
+      headers: {},
+      producer: 'p',
+      policy: { checkAfterMs: 1000, checkIntervalMs: 1000, maxChecks: 3, checkTimeoutMs: 1000 },
+      contentHash: 'h',
+      state: 'PREPARED',
+      checks: 0,
+      createdAt: 1,
+      decidedAt: undefined,
+      deliverAt: undefined,
+      nextCheckAt: 1001,
+      enqueuedAt: undefined,
+      publishedAt: undefined,
+      reason: '',
+      version: 1,
+    };
+    await owner.commit({ messageInserts: [{ record, payload: Buffer.from('x') }] });
+    // A coordinator starting now does not take the live owner's message (it would check it back twice).
+    const other = await openPostgres(url, 'other');
+    expect(await other.loadPendingMessages(() => undefined)).toBe(0);
+    await expireLease(url, owner.ownership.instanceId());
+    const seen: [string, number, string][] = [];
+    expect(await other.ownership.claimMessages(10, (id, at, state) => seen.push([id, at, state]))).toBe(1);
+    expect(seen).toEqual([['msg-1', 1001, 'PREPARED']]);
+    expect(await other.ownership.claimMessages(10, () => undefined)).toBe(0);
+  });
+
+  it('lets one store at a time have the relay turn, and hands it over once the holder lease expired (a paused holder keeps its session)', async () => {
+    const url = await fixtures.location('postgres', 'relay turn');
+    const a = await openPostgres(url, 'a');
+    const b = await openPostgres(url, 'b');
+    expect(await a.relayTurn.acquire()).toBe(true);
+    expect(await b.relayTurn.acquire()).toBe(false);
+    expect(await a.relayTurn.acquire()).toBe(true);
+    await expireLease(url, a.ownership.instanceId());
+    // The standby ends the expired holder's session, then takes the turn.
+    await vi.waitFor(async () => expect(await b.relayTurn.acquire()).toBe(true), { timeout: 10_000 });
+    expect(await a.relayTurn.acquire()).toBe(false);
+  });
+
+  it('claims the sagas of a closed instance at once (its lease ends at close)', async () => {
+    const url = await fixtures.location('postgres', 'claimed after close');
+    const first = await openPostgres(url, 'first');
+    await first.commit(sagaUnit(await first.nextSagaKey(), 'left-behind', false));
+    const second = await openPostgres(url, 'second');
+    await first.close();
+    fixtures.forget(first);
+    const ids: string[] = [];
+    expect(await second.ownership.claimOrphans(100, (c) => ids.push(c.row.id))).toBe(1);
+    expect(ids).toEqual(['left-behind']);
   });
 });

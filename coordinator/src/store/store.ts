@@ -29,6 +29,14 @@ export interface SagaRow {
   readonly reason: string;
   readonly note: string;
   readonly version: number;
+  /**
+   * The saga's fencing epoch on a store shared by several coordinators (see
+   * SagaOwnership): bumped whenever another instance takes the saga over.
+   * Absent (0) on a store with one writer.
+   */
+  readonly epoch?: number;
+  /** The instance owning the saga on a shared store. */
+  readonly owner?: string;
 }
 
 export interface SagaInsert {
@@ -120,7 +128,18 @@ export interface MessageDelivery {
   readonly createdAt: number;
 }
 
+/**
+ * The epoch a saga was loaded with: the unit is written only if the saga
+ * still has it, checked in the unit's transaction; else the unit alone fails
+ * with SagaFencedError (another instance took the saga over).
+ */
+export interface SagaFence {
+  readonly key: number;
+  readonly epoch: number;
+}
+
 export interface WriteUnit {
+  readonly fence?: SagaFence;
   readonly inserts?: readonly SagaInsert[];
   readonly journal?: readonly JournalAppend[];
   readonly updates?: readonly SagaUpdate[];
@@ -213,6 +232,58 @@ export interface MessageStore {
   deleteMessagesDecidedBefore(before: number, limit: number): Promise<number>;
 }
 
+/** A saga taken over by this instance: its row (with the new epoch) and journal. */
+export interface ClaimedSaga {
+  readonly row: SagaRow;
+  readonly events: JournalEvent[];
+}
+
+/**
+ * Ownership of sagas on a store several coordinators share: each coordinator
+ * is an instance holding a lease it renews; each active saga has an owner
+ * instance and a fencing epoch. New sagas are owned by the instance that
+ * inserted them, at FIRST_EPOCH.
+ */
+export interface SagaOwnership {
+  /** This coordinator's instance id (a new one after its lease was lost). */
+  instanceId(): string;
+  /**
+   * Takes over up to `limit` active sagas whose owner's lease expired (or that
+   * have no owner), bumping their epoch, and loads them. Sagas locked by a
+   * write in progress are skipped (the next claim gets them).
+   */
+  claimOrphans(limit: number, visit: (saga: ClaimedSaga) => void): Promise<number>;
+  /**
+   * Takes over up to `limit` transactional messages that still need a
+   * coordinator (check-backs, deliveries) whose owner's lease expired, and
+   * visits each with when it is due. Their writes are version-guarded, so a
+   * late check-back of the old owner decides nothing twice.
+   */
+  claimMessages(limit: number, visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number>;
+  /** Takes one saga over whatever its owner (an operator command sent here), bumping its epoch; undefined if unknown. */
+  takeSaga(id: string): Promise<ClaimedSaga | undefined>;
+  /**
+   * Calls `listener` when a renewal found this instance's lease expired
+   * (another instance may be taking its sagas over): drop them all. The store
+   * then goes on under a new instance id.
+   */
+  onLeaseLost(listener: (err: Error) => void): void;
+}
+
+/**
+ * On a store several coordinators share: one instance at a time publishes
+ * the outbox, so that the events of each ordering key keep their order.
+ */
+export interface RelayTurn {
+  /** Whether this instance has the relay's turn now, taking it when free. */
+  acquire(): Promise<boolean>;
+  /** Gives the turn up (at close). */
+  release(): Promise<void>;
+}
+
+/** The epoch of a new saga on a shared store. */
+export const FIRST_EPOCH = 1;
+
 /** Everything a backend implements. */
 export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxStore, DeadLetterStore, MessageStore, MessageListReads {
   open(): Promise<void>;
@@ -226,4 +297,8 @@ export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxSto
    * more and refuses every write with UNAVAILABLE. The process should exit 1.
    */
   onFailed(listener: (err: Error) => void): void;
+  /** Present on a store several coordinators share (PostgreSQL); absent = this coordinator is the only writer. */
+  readonly ownership?: SagaOwnership;
+  /** Present on a shared store: who publishes the outbox. */
+  readonly relayTurn?: RelayTurn;
 }

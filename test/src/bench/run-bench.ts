@@ -11,10 +11,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SagaState } from '@saga/proto';
+import { SagaState, StartSagaRequest } from '@saga/proto';
 import { Args } from './args.js';
-import { startBenchCoordinator, type BenchProcess } from './bench-process.js';
-import { cpuOf, fmt, log, quietFirst, startParticipants, startSaga, type Common } from './common.js';
+import { participantCounters, startBenchCoordinator, startNoopParticipant, type BenchProcess } from './bench-process.js';
+import { cpuOf, fmt, log, quietFirst, startParticipants, startSaga, until, type Common } from './common.js';
 import { Drive, split } from './drive.js';
 import { round, summarize } from './histogram.js';
 import { buildRequest, type WorkerConfig } from './worker-protocol.js';
@@ -70,6 +70,11 @@ Throughput flags:
   --store sqlite|postgres  the coordinator's store (default sqlite); postgres starts a PostgreSQL
                         cluster of its own (fsync on, in a temp dir) and reports its CPU per
                         saga too (the server shares this machine's cores)
+  --coordinators N      with --store postgres: N coordinators on the one database, the load
+                        processes spread over them (default 1); CPU per saga sums them; with
+                        N >= 2 also the failover time: --failover-sagas sagas held in flight on
+                        the first coordinator, kill -9 of it, until another re-sent them all
+  --failover-sagas N    sagas in flight on the killed coordinator (default 200)
   --prefill N           insert N finished sagas into the database before measuring (sqlite only)
   --participant-transport http2|grpc-js|ab
                         the coordinator's client to participants: the lean node:http2 channel
@@ -193,12 +198,18 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
   const store = args.string('store', 'sqlite');
   if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store must be sqlite or postgres, not "${store}"`);
   if (store === 'postgres' && prefill > 0) throw new Error('--prefill writes a SQLite file: use it with --store sqlite');
+  const coordinatorCount = Math.max(1, args.number('coordinators', 1));
+  if (coordinatorCount > 1 && store !== 'postgres') throw new Error('--coordinators N > 1 needs --store postgres (one SQLite file has one coordinator)');
+  const failoverSagas = Math.max(1, args.number('failover-sagas', 200));
   args.rejectUnknown();
 
   const cluster: PostgresCluster | undefined = store === 'postgres' ? await startPostgresCluster({ fsync: true }) : undefined;
   const db = cluster === undefined ? join(c.dir, dbName) : await cluster.createDatabase(dbName);
   const { procs: participants, registry } = await startParticipants(c.participants, 'ok');
-  let coordinator: BenchProcess | undefined;
+  // Several coordinators: a participant holding every call keeps the failover's sagas in flight.
+  const holder = coordinatorCount > 1 ? await startNoopParticipant(FAILOVER_PARTICIPANT, 'hold') : undefined;
+  if (holder !== undefined) registry[FAILOVER_PARTICIPANT] = holder.address;
+  const cos: BenchProcess[] = [];
   const drives: Drive[] = [];
   try {
     if (prefill > 0) {
@@ -214,17 +225,23 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     }
     // Other work on this machine would be measured too: wait for it to stop (bounded).
     const busyBefore = await quietFirst(c.quietS);
-    coordinator = await startBenchCoordinator({
-      db,
-      participants: registry,
-      synchronous: c.sync,
-      nodeArgs: c.nodeArgs,
-      logLevel: c.logLevel,
-      env: { SAGA_PARTICIPANT_TRANSPORT: transport },
-    });
-    const co = coordinator;
+    for (let i = 0; i < coordinatorCount; i++) {
+      cos.push(
+        await startBenchCoordinator({
+          db,
+          participants: registry,
+          synchronous: c.sync,
+          nodeArgs: c.nodeArgs,
+          logLevel: c.logLevel,
+          env: { SAGA_PARTICIPANT_TRANSPORT: transport },
+        }),
+      );
+    }
+    const co = cos[0] as BenchProcess;
+    const coCpu = (): number => cos.reduce((sum, p) => sum + cpuTimeMs(p.pid), 0);
+    const coRss = (): number => cos.reduce((sum, p) => sum + memory(p.pid).rssMiB, 0);
     log(
-      `coordinator pid ${co.pid} at ${co.address} (synchronous=${c.sync}); ${c.participants} no-op participant(s); ` +
+      `${cos.length > 1 ? `${cos.length} coordinators, pids ${cos.map((p) => p.pid).join(', ')}` : `coordinator pid ${co.pid} at ${co.address}`} (synchronous=${c.sync}); ${c.participants} no-op participant(s); ` +
         `${c.steps}-step sagas, ${c.payload}-byte payloads; ` +
         (rate !== undefined ? `open loop at ${fmt(rate)} sagas/s` : `closed loop, ${concurrency} in flight`) +
         `; ${clients} load process(es) x ${channels} connection(s); participant transport ${transport}; warmup ${warmup} s, measuring ${duration} s`,
@@ -250,9 +267,16 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
       driver,
       retry: undefined,
     };
-    const conc = split(concurrency, clients);
+    // At least one load process per coordinator, each driving one of them.
+    const workers = Math.max(clients, cos.length);
+    const conc = split(concurrency, workers);
     const drive = new Drive(
-      Array.from({ length: clients }, (_, i) => ({ ...base, concurrency: conc[i] ?? 0, rate: (rate ?? 0) / clients })),
+      Array.from({ length: workers }, (_, i) => ({
+        ...base,
+        address: (cos[i % cos.length] as BenchProcess).address,
+        concurrency: conc[i] ?? 0,
+        rate: (rate ?? 0) / workers,
+      })),
     );
     drives.push(drive);
 
@@ -272,7 +296,7 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     let windowCpu: Reading | undefined;
     let windowEnd: Reading | undefined;
     const readAll = (): Reading => ({
-      co: cpuTimeMs(co.pid),
+      co: coCpu(),
       pg: cluster === undefined ? 0 : processTreeCpuMs(cluster.pid),
       parts: cpuOf(partPids, lastCpu),
       drivers: cpuOf(drive.pids, lastCpu),
@@ -284,18 +308,18 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
       setTimeout(() => (windowCpu = readAll()), measureFrom - Date.now()),
       setTimeout(() => (windowEnd = readAll()), measureTo - Date.now()),
     ];
-    let prev = { completed: 0, cpu: cpuTimeMs(co.pid), t: Date.now() };
+    let prev = { completed: 0, cpu: coCpu(), t: Date.now() };
     const ticker = setInterval(() => {
       const s = drive.snapshot();
       const now = Date.now();
-      const cpu = cpuTimeMs(co.pid);
+      const cpu = coCpu();
       const lat = summarize(drive.takeLatencies());
       const secs = (now - startAt) / 1000;
       const phase = now < measureFrom ? 'warmup' : now < measureTo ? 'measure' : 'drain';
       log(
         `[${fmt(secs, 0).padStart(4)} s ${phase.padEnd(7)}] ${fmt(((s.completed - prev.completed) * 1000) / (now - prev.t)).padStart(6)} sagas/s` +
           `  p50 ${fmt(lat.p50, 1).padStart(6)} ms  p99 ${fmt(lat.p99, 1).padStart(7)} ms  in flight ${fmt(s.outstanding).padStart(6)}` +
-          `  coordinator CPU ${fmt(((cpu - prev.cpu) * 100) / (now - prev.t)).padStart(3)} %  RSS ${fmt(memory(co.pid).rssMiB)} MiB` +
+          `  coordinator CPU ${fmt(((cpu - prev.cpu) * 100) / (now - prev.t)).padStart(3)} %  RSS ${fmt(coRss())} MiB` +
           (s.errors + s.notCompleted + s.skipped > 0 ? `  errors ${s.errors} not-completed ${s.notCompleted} not-offered ${s.skipped}` : '') +
           (s.shed > 0 ? `  shed ${fmt(s.shed)}` : ''),
       );
@@ -308,7 +332,7 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
       clearInterval(ticker);
       edgeTimers.forEach(clearTimeout);
     }
-    const mem = memory(co.pid);
+    const mem = { rssMiB: coRss(), peakRssMiB: Math.max(...cos.map((p) => memory(p.pid).peakRssMiB)) };
     const a = windowCpu;
     const b = windowEnd;
     if (a === undefined || b === undefined) throw new Error('the measurement window did not complete');
@@ -318,10 +342,13 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     const ours = b.co - a.co + (b.pg - a.pg) + (b.parts - a.parts) + (b.drivers - a.drivers) + (b.self - a.self);
     const otherCores = Math.max(0, (b.box - a.box - ours) / wallMs);
     if (process.env.BENCH_DEBUG) log(JSON.stringify({ a, b, wallMs }));
-    await co.stop();
+    const failoverMs = holder === undefined ? undefined : await measureFailover(cos, holder, failoverSagas);
+    // The holder first: its held calls then fail at once instead of waiting out the coordinators' drain.
+    await holder?.stop();
+    for (const p of cos) await p.stop();
     const states = prefill > 0 ? [] : await sagaStates(db);
     const out = {
-      params: { store, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, driver, waitMs, prefill, participantTransport: transport, coordinatorNodeArgs: c.nodeArgs },
+      params: { store, coordinators: cos.length, steps: c.steps, participants: c.participants, payloadBytes: c.payload, synchronous: c.sync, mode: rate !== undefined ? 'open' : 'closed', concurrency: rate === undefined ? concurrency : undefined, offeredRate: rate, durationS: duration, warmupS: warmup, clients, channels, driver, waitMs, prefill, participantTransport: transport, coordinatorNodeArgs: c.nodeArgs },
       results: {
         sagasPerSecond: round(n / duration, 1),
         completedInWindow: n,
@@ -335,6 +362,8 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
         otherProcessesCpuCores: round(otherCores, 2),
         otherProcessesCpuCoresBeforeStart: busyBefore,
         coordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
+        failoverMs,
+        failoverSagas: failoverMs === undefined ? undefined : failoverSagas,
         coordinatorRssAtEndMiB: round(mem.rssMiB, 1),
         started: result.started,
         completed: result.completed,
@@ -351,13 +380,16 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     process.stdout.write(
       [
         '',
-        `== ${store} store, ${c.steps}-step sagas, ${rate !== undefined ? `offered ${fmt(rate)}/s` : `concurrency ${concurrency}`}, synchronous=${c.sync}${prefill > 0 ? `, ${fmt(prefill)} finished sagas retained` : ''}`,
+        `== ${store} store${cos.length > 1 ? ` x ${cos.length} coordinators` : ''}, ${c.steps}-step sagas, ${rate !== undefined ? `offered ${fmt(rate)}/s` : `concurrency ${concurrency}`}, synchronous=${c.sync}${prefill > 0 ? `, ${fmt(prefill)} finished sagas retained` : ''}`,
         `sagas/s                      ${fmt(r.sagasPerSecond, 1)}  (${fmt(n)} completed in ${duration} s)`,
         `saga latency ms              p50 ${fmt(r.latencyMs.p50, 2)}  p95 ${fmt(r.latencyMs.p95, 2)}  p99 ${fmt(r.latencyMs.p99, 2)}  max ${fmt(r.latencyMs.max, 1)}`,
         `coordinator CPU per saga     ${fmt(r.coordinatorCpuMsPerSaga, 3)} ms  (${fmt(r.coordinatorCpuUtilization * 100)} % of one core)`,
         r.postgresCpuMsPerSaga !== undefined ? `PostgreSQL CPU per saga      ${fmt(r.postgresCpuMsPerSaga, 3)} ms  (server and backends)` : '',
         `participant / driver CPU     ${fmt(r.participantCpuMsPerSaga, 3)} / ${fmt(r.driverCpuMsPerSaga, 3)} ms per saga`,
-        `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB, 1)} MiB`,
+        `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB, 1)} MiB${cos.length > 1 ? ' (the largest)' : ''}`,
+        r.failoverMs !== undefined
+          ? `failover                     ${fmt(r.failoverMs)} ms from kill -9 of the owner until its ${fmt(failoverSagas)} in-flight sagas were re-sent elsewhere (default lease 5000 ms)`
+          : '',
         `machine CPU in use           ${fmt(r.boxCpuUtilizationCores, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores, 2)}${r.otherProcessesCpuCores > 0.3 ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
         `errors / not completed / not offered   ${r.errors} / ${r.notCompleted} / ${r.notOffered}${r.errorSamples.length > 0 ? `  e.g. ${r.errorSamples[0]}` : ''}`,
         `shed (RESOURCE_EXHAUSTED)    ${fmt(r.shed)}  (${fmt(r.shedShareOfOffered * 100, 2)} % of StartSaga calls${rate === undefined ? '; closed loop retries them with backoff' : ''})`,
@@ -368,10 +400,38 @@ async function measureThroughput(args: Args, c: Common, transport: TransportChoi
     return out;
   } finally {
     for (const d of drives) d.kill();
-    await coordinator?.stop();
+    for (const p of cos) await p.stop();
+    await holder?.stop();
     await Promise.all(participants.map((p) => p.stop()));
     await cluster?.stop();
   }
+}
+
+/** The participant holding the failover measurement's calls. */
+const FAILOVER_PARTICIPANT = 'failover-hold';
+
+/**
+ * Failover time: `sagas` one-step sagas whose call `holder` holds, started on
+ * the first coordinator; kill -9 of it; the time until another coordinator
+ * claimed them all (its lease expired) and re-sent every held call.
+ */
+async function measureFailover(cos: readonly BenchProcess[], holder: BenchProcess, sagas: number): Promise<number> {
+  const counters = participantCounters([holder]);
+  const owner = cos[0] as BenchProcess;
+  const request = StartSagaRequest.fromPartial({
+    name: 'failover',
+    steps: [{ name: 'held', participant: FAILOVER_PARTICIPANT, action: 'do', compensateAction: 'undo', payload: Buffer.alloc(8) }],
+  });
+  log(`failover: ${fmt(sagas)} sagas held in flight on coordinator pid ${owner.pid}`);
+  for (let i = 0; i < sagas; i++) await startSaga(owner.address, request);
+  if (!(await until(() => counters().held >= sagas, 60_000))) throw new Error(`failover: only ${counters().held} of ${sagas} calls reached the participant`);
+  const before = counters().repeated;
+  const t0 = Date.now();
+  await owner.crash();
+  if (!(await until(() => counters().repeated - before >= sagas, 120_000, 10))) {
+    throw new Error(`failover: only ${counters().repeated - before} of ${sagas} calls were re-sent within 120 s`);
+  }
+  return Date.now() - t0;
 }
 
 /** Sagas per state in the coordinator's store (a SQLite file or a postgres:// URL). */

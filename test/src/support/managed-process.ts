@@ -113,6 +113,16 @@ export class ManagedProcess {
     return () => seen;
   }
 
+  /** SIGSTOP: the process is frozen (timers, sockets) until resume(). */
+  pause(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
+
   /** kill -9: no cleanup, no drain. */
   async crash(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');

@@ -5,9 +5,16 @@
 //   execute  ok     SUCCEEDED, output "applied <key> #<n>" (n counts applications)
 //            hold   held until release(step), then as ok; a duplicate of a held
 //                   key waits for the same answer
+//            flaky  as ok, but with the probability `faultRate` (start option)
+//                   answers UNAVAILABLE before applying, and with the same
+//                   probability applies and then answers UNAVAILABLE (the
+//                   answer lost): the coordinator retries with the same key
 //   compensate      SUCCEEDED
+// Each arrival records the saga's fencing epoch (the saga-fencing-epoch
+// metadata entry; 0 without one) and each application the arrival that made
+// it, so that a test can check no stale epoch produced an effect.
 
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import {
   CheckTransactionResponse,
   ParticipantService,
@@ -18,8 +25,26 @@ import {
   type ExecuteRequest,
   type ExecuteResponse,
   type ParticipantServer,
+  type RetryPolicy,
+  type StepDefinition,
   type StepResult,
 } from '@saga/proto';
+
+/** A step on a recording participant registered as "rec", doing `action` (ok, hold, flaky) with `retry` for both operations. */
+export function recordingStep(name: string, action: string, retry: RetryPolicy): StepDefinition {
+  return {
+    name,
+    participant: 'rec',
+    action,
+    compensateAction: 'undo',
+    payload: Buffer.alloc(0),
+    dependsOn: [],
+    noCompensation: false,
+    retry,
+    compensationRetry: retry,
+    metadata: {},
+  };
+}
 
 export interface Arrival {
   readonly operation: 'execute' | 'compensate';
@@ -28,29 +53,44 @@ export interface Arrival {
   readonly attempt: number;
   readonly idempotencyKey: string;
   readonly at: number;
+  /** The fencing epoch the call carried (0: none). */
+  readonly epoch: number;
+  /** Index of this arrival in `arrivals`. */
+  readonly index: number;
+}
+
+/** One application of an idempotency key: the effect, made once, by the arrival at `arrival`. */
+export interface Application {
+  readonly key: string;
+  readonly arrival: Arrival;
 }
 
 export class RecordingParticipant {
   readonly arrivals: Arrival[] = [];
+  readonly applications: Application[] = [];
   /** Stored result per idempotency key (the effect applied once). */
   private readonly results = new Map<string, StepResult>();
-  private readonly held = new Map<string, { step: string; answers: ((r: StepResult) => void)[] }>();
-  private applications = 0;
+  private readonly held = new Map<string, { step: string; first: Arrival; answers: ((r: StepResult) => void)[] }>();
+  private applied = 0;
 
   private constructor(
     private readonly server: Server,
     readonly address: string,
+    private readonly faultRate: number,
+    private readonly maxDelayMs: number,
+    private readonly random: () => number,
   ) {}
 
-  static async start(): Promise<RecordingParticipant> {
+  /** `faultRate`: see "flaky"; `maxDelayMs`: a flaky call is answered after a random delay up to this. */
+  static async start(options: { faultRate?: number; maxDelayMs?: number; random?: () => number } = {}): Promise<RecordingParticipant> {
     const server = new Server();
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
-    const participant = new RecordingParticipant(server, `127.0.0.1:${port}`);
+    const participant = new RecordingParticipant(server, `127.0.0.1:${port}`, options.faultRate ?? 0, options.maxDelayMs ?? 0, options.random ?? Math.random);
     const impl: ParticipantServer = {
       execute: (call: ServerUnaryCall<ExecuteRequest, ExecuteResponse>, cb: sendUnaryData<ExecuteResponse>) =>
-        participant.handle('execute', call.request.call, (result) => cb(null, { result })),
+        participant.handle('execute', call.request.call, (result) => cb(null, { result }), (err) => cb(err)),
       compensate: (call: ServerUnaryCall<CompensateRequest, CompensateResponse>, cb: sendUnaryData<CompensateResponse>) =>
         participant.handle('compensate', call.request.call, (result) => cb(null, { result })),
       checkTransaction: (_call, cb) => cb(null, CheckTransactionResponse.fromPartial({ status: TransactionStatus.TRANSACTION_STATUS_UNKNOWN })),
@@ -74,7 +114,7 @@ export class RecordingParticipant {
     for (const [key, h] of [...this.held]) {
       if (h.step !== step) continue;
       this.held.delete(key);
-      const result = this.apply(key);
+      const result = this.apply(key, h.first);
       for (const answer of h.answers) answer(result);
     }
   }
@@ -84,10 +124,25 @@ export class RecordingParticipant {
     return new Promise((resolve) => this.server.tryShutdown(() => resolve()));
   }
 
-  private handle(operation: Arrival['operation'], call: ExecuteRequest['call'], answer: (r: StepResult) => void): void {
+  private handle(
+    operation: Arrival['operation'],
+    call: ExecuteRequest['call'],
+    answer: (r: StepResult) => void,
+    fail: (err: Partial<ServiceError>) => void = () => undefined,
+  ): void {
     if (call === undefined) throw new Error('request without a call');
     const key = call.idempotencyKey;
-    this.arrivals.push({ operation, sagaId: call.sagaId, step: call.stepName, attempt: call.attempt, idempotencyKey: key, at: Date.now() });
+    const arrival: Arrival = {
+      operation,
+      sagaId: call.sagaId,
+      step: call.stepName,
+      attempt: call.attempt,
+      idempotencyKey: key,
+      at: Date.now(),
+      epoch: Number(call.metadata['saga-fencing-epoch'] ?? 0),
+      index: this.arrivals.length,
+    };
+    this.arrivals.push(arrival);
     const stored = this.results.get(key);
     if (stored !== undefined) return answer(stored);
     const waiting = this.held.get(key);
@@ -96,17 +151,30 @@ export class RecordingParticipant {
       return;
     }
     if (operation === 'execute' && call.action === 'hold') {
-      this.held.set(key, { step: call.stepName, answers: [answer] });
+      this.held.set(key, { step: call.stepName, first: arrival, answers: [answer] });
       return;
     }
-    answer(this.apply(key));
+    if (operation === 'execute' && call.action === 'flaky') {
+      const dice = this.random();
+      if (dice < this.faultRate) return fail({ code: status.UNAVAILABLE, details: 'injected fault before applying' });
+      const result = this.apply(key, arrival);
+      const respond = (): void => {
+        if (dice < 2 * this.faultRate) fail({ code: status.UNAVAILABLE, details: 'injected fault after applying' });
+        else answer(result);
+      };
+      if (this.maxDelayMs > 0) setTimeout(respond, this.random() * this.maxDelayMs);
+      else respond();
+      return;
+    }
+    answer(this.apply(key, arrival));
   }
 
-  private apply(key: string): StepResult {
-    this.applications += 1;
+  private apply(key: string, arrival: Arrival): StepResult {
+    this.applied += 1;
+    this.applications.push({ key, arrival });
     const result: StepResult = {
       outcome: StepOutcome.STEP_OUTCOME_SUCCEEDED,
-      output: Buffer.from(`applied ${key} #${this.applications}`),
+      output: Buffer.from(`applied ${key} #${this.applied}`),
       errorCode: '',
       errorMessage: '',
     };

@@ -18,8 +18,9 @@ import type { MessageInsert, MessageUpdate } from '../store.js';
 type Queryable = Pick<pg.Pool, 'query'> | pg.ClientBase;
 
 const RECORD_COLUMNS = MESSAGE_COLUMNS.join(', ');
-const INSERT_COLUMNS = ['payload', ...MESSAGE_COLUMNS].join(', ');
-const INSERT_SQL = `INSERT INTO tx_messages (${INSERT_COLUMNS}) VALUES (${['payload', ...MESSAGE_COLUMNS].map((_, i) => `$${i + 1}`).join(', ')})
+// The owner (last) is the instance that accepted the message: it checks it back.
+const INSERT_COLUMNS = ['payload', ...MESSAGE_COLUMNS, 'owner'].join(', ');
+const INSERT_SQL = `INSERT INTO tx_messages (${INSERT_COLUMNS}) VALUES (${['payload', ...MESSAGE_COLUMNS, 'owner'].map((_, i) => `$${i + 1}`).join(', ')})
   ON CONFLICT (id) DO NOTHING`;
 const UPDATE_SQL = `UPDATE tx_messages SET state = $1, checks = $2, decided_at = $3, next_check_at = $4, enqueued_at = $5, reason = $6, version = $7
   WHERE id = $8 AND version = $9`;
@@ -49,15 +50,36 @@ export async function viewMessage(db: Queryable, id: string, deliveryId: string)
   return { ...record, publishedAt: record.publishedAt ?? row.sent_at ?? undefined, payload: row.payload };
 }
 
-export async function loadPendingMessages(db: Queryable, visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number> {
-  const r = await db.query<{ id: string; at: number | null; state: MessageState }>(
-    `SELECT id, next_check_at AS at, state FROM tx_messages WHERE state = 'PREPARED'
-     UNION ALL
-     SELECT id, deliver_at AS at, state FROM tx_messages WHERE state = 'COMMITTED' AND enqueued_at IS NULL`,
-  );
+/**
+ * Takes over up to `limit` messages that still need a coordinator (PREPARED:
+ * check-backs; COMMITTED, not yet in the outbox: delivery) whose owner's lease
+ * expired, or with no owner, for `instance`; visits each with when it is due.
+ * Only the owner arms their timers, so instances do not check a message back twice.
+ */
+export async function claimPendingMessages(
+  db: Queryable,
+  instance: string,
+  limit: number,
+  visit: (id: string, wakeAt: number, state: MessageState) => void,
+): Promise<number> {
+  const r = await db.query<{ id: string; at: number | null; state: MessageState }>({
+    name: 'claim-messages',
+    text: `WITH dead AS (SELECT id FROM instances WHERE lease_until <= clock_timestamp() AND id <> $1),
+                picked AS (
+                  SELECT id FROM tx_messages
+                   WHERE (${PENDING}) AND (owner IS NULL OR owner IN (SELECT id FROM dead))
+                   LIMIT $2
+                   FOR NO KEY UPDATE SKIP LOCKED)
+           UPDATE tx_messages m SET owner = $1 FROM picked WHERE m.id = picked.id
+           RETURNING m.id, CASE WHEN m.state = 'PREPARED' THEN m.next_check_at ELSE m.deliver_at END AS at, m.state`,
+    values: [instance, limit],
+  });
   for (const row of r.rows) visit(row.id, row.at ?? 0, row.state);
   return r.rows.length;
 }
+
+/** A message that still needs a coordinator (matching the partial index tx_messages_pending_by_owner). */
+const PENDING = "state = 'PREPARED' OR (state = 'COMMITTED' AND enqueued_at IS NULL)";
 
 export async function countPreparedMessages(db: Queryable): Promise<number> {
   const r = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM tx_messages WHERE state = 'PREPARED'");
@@ -81,9 +103,14 @@ export async function deleteMessagesDecidedBefore(db: Queryable, before: number,
 }
 
 /** A unit's message writes, in order: each insert, each update followed by its outbox rows. */
-export async function writeMessages(db: pg.ClientBase, inserts: readonly MessageInsert[], updates: readonly MessageUpdate[]): Promise<void> {
+export async function writeMessages(
+  db: pg.ClientBase,
+  inserts: readonly MessageInsert[],
+  updates: readonly MessageUpdate[],
+  owner: string,
+): Promise<void> {
   for (const i of inserts) {
-    await db.query({ name: 'msg-insert', text: INSERT_SQL, values: messageInsertValues(i.record, i.payload) });
+    await db.query({ name: 'msg-insert', text: INSERT_SQL, values: [...messageInsertValues(i.record, i.payload), owner] });
   }
   for (const u of updates) {
     await db.query({ name: 'msg-update', text: UPDATE_SQL, values: messageUpdateValues(u.next, u.fromVersion) });

@@ -107,6 +107,27 @@ const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO store_owner (epoch, instance, since) VALUES (0, '', 0);
   `,
+  // 2: several coordinators: instances with leases, an owner and a fencing epoch per saga
+  // (see postgres-instance-lease.ts, postgres-saga-ownership.ts). Sagas of a
+  // single-owner database have no owner yet: the first instance claims them.
+  `
+  CREATE TABLE instances (
+    id          text        PRIMARY KEY,
+    started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    lease_until timestamptz NOT NULL,
+    renewals    bigint      NOT NULL DEFAULT 0
+  );
+  ALTER TABLE sagas ADD COLUMN owner text, ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
+  -- Claiming finds the active sagas of the instances whose lease expired.
+  CREATE INDEX sagas_active_by_owner ON sagas (owner, key) WHERE state IN ('RUNNING', 'COMPENSATING');
+  DROP TABLE store_owner;
+  `,
+  // 3: transactional messages owned by the instance that checks them back (claimed like sagas).
+  `
+  ALTER TABLE tx_messages ADD COLUMN owner text;
+  CREATE INDEX tx_messages_pending_by_owner ON tx_messages (owner)
+    WHERE state = 'PREPARED' OR (state = 'COMMITTED' AND enqueued_at IS NULL);
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -17,6 +17,16 @@ export interface PostgresSettings {
   readonly maxBatch: number;
   /** Server-side timeout of one statement, ms. Default 30000. */
   readonly statementTimeoutMs: number;
+  /**
+   * How long this coordinator's instance lease lasts without a renewal, ms
+   * (renewed every third of it). Once it expired, other coordinators claim
+   * the instance's sagas. Default 5000.
+   */
+  readonly leaseMs: number;
+  /** How often a coordinator looks for sagas of expired instances to claim, ms. Default 1000. */
+  readonly claimIntervalMs: number;
+  /** Sagas claimed per transaction. Default 500. */
+  readonly claimBatch: number;
 }
 
 export const DEFAULT_POSTGRES_SETTINGS: PostgresSettings = {
@@ -24,6 +34,9 @@ export const DEFAULT_POSTGRES_SETTINGS: PostgresSettings = {
   synchronousCommit: 'on',
   maxBatch: 256,
   statementTimeoutMs: 30_000,
+  leaseMs: 5_000,
+  claimIntervalMs: 1_000,
+  claimBatch: 500,
 };
 
 const SYNCHRONOUS_COMMIT: readonly SynchronousCommit[] = ['on', 'remote_apply', 'remote_write', 'local', 'off'];
@@ -34,10 +47,12 @@ export function validateDatabaseUrl(url: unknown, settings: PostgresSettings): {
   if (url !== '' && !/^postgres(ql)?:\/\/.+/.test(url)) {
     return { setting: 'database.url', problem: 'must be a postgres:// or postgresql:// URL, or empty for SQLite' };
   }
-  for (const k of ['poolSize', 'maxBatch', 'statementTimeoutMs'] as const) {
+  for (const k of ['poolSize', 'maxBatch', 'statementTimeoutMs', 'leaseMs', 'claimIntervalMs', 'claimBatch'] as const) {
     const v = settings[k];
     if (!Number.isInteger(v) || v < 1) return { setting: `database.postgres.${k}`, problem: `must be a positive integer, not ${JSON.stringify(v)}` };
   }
+  // Renewed every third of the lease: below a second, a pause of the event loop (GC, load) loses it.
+  if (settings.leaseMs < 1_000) return { setting: 'database.postgres.leaseMs', problem: `must be at least 1000 ms, not ${settings.leaseMs}` };
   if (settings.poolSize < 2) return { setting: 'database.postgres.poolSize', problem: 'must be at least 2 (one writer, one reader)' };
   if (!SYNCHRONOUS_COMMIT.includes(settings.synchronousCommit)) {
     return { setting: 'database.postgres.synchronousCommit', problem: `must be one of ${SYNCHRONOUS_COMMIT.join(', ')}` };

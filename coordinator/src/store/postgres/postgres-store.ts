@@ -4,7 +4,10 @@
 // parameters, fixed texts prepared once per connection). With
 // synchronous_commit on (the default) a unit resolves once its WAL is flushed:
 // a call's intent is durable before the RPC, its result before what depends on it.
-// One coordinator owns the database at a time (postgres-store-owner.ts).
+// Several coordinators may share the database: each registers an instance
+// with a lease (postgres-instance-lease.ts), owns the sagas it created or
+// claimed, and every write of a saga is fenced by its epoch
+// (postgres-saga-ownership.ts).
 
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -15,22 +18,38 @@ import type { MessageListPage, MessageListQuery } from '../../messages/message-l
 import type { MessageRecord, MessageState, MessageView } from '../../messages/message-types.js';
 import { decodeDefinition, encodeDefinition } from '../definition-codec.js';
 import { SagaKeyBlocks } from '../saga-key-blocks.js';
-import { GroupCommitter } from '../sqlite/group-commit.js';
-import type { DeadLetterRow, ListSagasPage, OutboxBacklog, OutboxInsert, OutboxRow, SagaRow, SagaUpdate, Store, WriteUnit } from '../store.js';
+import { GroupCommitter } from '../group-commit.js';
+import {
+  FIRST_EPOCH,
+  type ClaimedSaga,
+  type DeadLetterRow,
+  type ListSagasPage,
+  type OutboxBacklog,
+  type OutboxInsert,
+  type OutboxRow,
+  type RelayTurn,
+  type SagaOwnership,
+  type SagaRow,
+  type SagaUpdate,
+  type Store,
+  type WriteUnit,
+} from '../store.js';
 import { WriteConflictError } from '../write-conflict-error.js';
 import { countMessagesByStatePostgres, listMessagesPostgres } from './postgres-message-list.js';
 import { migratePostgres } from './postgres-migrations.js';
 import {
   countPreparedMessages,
   deleteMessagesDecidedBefore,
+  claimPendingMessages,
   getMessage,
-  loadPendingMessages,
   syncPublishedMessages,
   viewMessage,
   writeMessages,
 } from './postgres-messages.js';
 import { DEFAULT_POSTGRES_SETTINGS, type PostgresSettings } from './postgres-settings.js';
-import { StoreOwnership } from './postgres-store-owner.js';
+import { InstanceLease } from './postgres-instance-lease.js';
+import { PostgresRelayTurn } from './postgres-relay-turn.js';
+import { claimOrphanKeys, fenceUnits, takeSagaKey, type QueuedUnit } from './postgres-saga-ownership.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
@@ -40,12 +59,12 @@ export interface PostgresStoreOptions {
   readonly onCommitBatch?: (oldestWaitMs: number, units: number) => void;
   /** An idle pooled connection failed (the next query on the pool reconnects). */
   readonly onPoolError?: (err: Error) => void;
-  /** This coordinator's name in store_owner. Default host:pid. */
+  /** The readable prefix of this coordinator's instance ids. Default host:pid. */
   readonly instance?: string;
   /** Called once when a write failed and the store latched failed (the process should exit 1). */
   readonly onFailed?: (err: Error) => void;
-  /** How long open() waits for the database's owner lock (a killed predecessor's session to end). Default 10000 ms. */
-  readonly ownerWaitMs?: number;
+  /** A lease renewal failed (the lease is not lost yet). */
+  readonly onLeaseRenewError?: (err: Error) => void;
 }
 
 interface SagaRowDb {
@@ -63,19 +82,21 @@ interface SagaRowDb {
   reason: string;
   note: string;
   version: number;
+  epoch: number;
+  owner: string | null;
 }
 
 const SUMMARY_COLUMNS =
   'key, id, name, state, created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt", failed_step AS "failedStep", reason';
-const SAGA_COLUMNS = `${SUMMARY_COLUMNS}, deadline_at AS "deadlineAt", definition, definition_hash AS "definitionHash", note, version`;
-const ACTIVE = "state IN ('RUNNING', 'COMPENSATING')";
+const SAGA_COLUMNS = `${SUMMARY_COLUMNS}, deadline_at AS "deadlineAt", definition, definition_hash AS "definitionHash", note, version, epoch, owner`;
 const FINISHED = "state IN ('COMPLETED', 'COMPENSATED', 'RESOLVED')";
 /** Active sagas read per query at recovery. */
 const RECOVERY_PAGE = 2_000;
 
-const INSERT_SAGAS = `INSERT INTO sagas (key, id, name, state, created_at, updated_at, deadline_at, definition, definition_hash)
-  SELECT k, i, n, s, c, c, d, def, h
-    FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[]) AS v(k, i, n, s, c, d, def, h)`;
+const INSERT_SAGAS = `INSERT INTO sagas (key, id, name, state, created_at, updated_at, deadline_at, definition, definition_hash, owner, epoch)
+  SELECT k, i, n, s, c, c, d, def, h, o, ${FIRST_EPOCH}
+    FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+      AS v(k, i, n, s, c, d, def, h, o)`;
 const INSERT_JOURNAL = `INSERT INTO journal (saga_key, seq, data) SELECT * FROM UNNEST($1::bigint[], $2::integer[], $3::text[])`;
 const UPDATE_SAGAS = `UPDATE sagas SET state = v.s, updated_at = v.u, finished_at = v.f, failed_step = v.fs, reason = v.r, note = v.n, version = v.ver
   FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::integer[]) AS v(k, s, u, f, fs, r, n, ver)
@@ -97,9 +118,10 @@ const TYPES = {
 
 export class PostgresStore implements Store {
   private pool: pg.Pool | undefined;
-  private owner: StoreOwnership | undefined;
+  private lease: InstanceLease | undefined;
+  private turn: PostgresRelayTurn | undefined;
   private readonly settings: PostgresSettings;
-  private readonly committer: GroupCommitter<WriteUnit>;
+  private readonly committer: GroupCommitter<QueuedUnit>;
   private readonly keys = new SagaKeyBlocks({ reserve: (count) => this.reserveKeys(count) });
   private readonly failedListeners: ((err: Error) => void)[] = [];
 
@@ -122,7 +144,11 @@ export class PostgresStore implements Store {
   async open(): Promise<void> {
     const connection: pg.ClientConfig = {
       connectionString: this.options.url,
-      options: `-c synchronous_commit=${this.settings.synchronousCommit} -c statement_timeout=${this.settings.statementTimeoutMs}`,
+      // A transaction left idle for a whole lease is a paused coordinator's: the server ends it, so that its
+      // row locks do not keep other instances from claiming the sagas it held.
+      options:
+        `-c synchronous_commit=${this.settings.synchronousCommit} -c statement_timeout=${this.settings.statementTimeoutMs}` +
+        ` -c idle_in_transaction_session_timeout=${this.settings.leaseMs}`,
       types: TYPES,
     };
     const pool = new pg.Pool({ ...connection, max: this.settings.poolSize });
@@ -134,7 +160,15 @@ export class PostgresStore implements Store {
       } finally {
         client.release();
       }
-      this.owner = await StoreOwnership.acquire(connection, this.options.instance ?? `${hostname()}:${process.pid}`, this.options.ownerWaitMs ?? 10_000);
+      const lease = new InstanceLease({
+        connection,
+        name: this.options.instance ?? `${hostname()}:${process.pid}`,
+        leaseMs: this.settings.leaseMs,
+        onRenewError: this.options.onLeaseRenewError,
+      });
+      await lease.start();
+      this.lease = lease;
+      this.turn = new PostgresRelayTurn(connection, () => lease.current());
     } catch (err) {
       await pool.end();
       throw err;
@@ -142,18 +176,51 @@ export class PostgresStore implements Store {
     this.pool = pool;
   }
 
+  /** Waits for queued writes, ends this instance's lease (others claim what it still owns at once), then closes. */
   async close(): Promise<void> {
     await this.keys.idle();
     await this.committer.idle();
+    await this.turn?.release();
+    await this.lease?.release();
+    this.lease = undefined;
     await this.pool?.end();
     this.pool = undefined;
-    await this.owner?.release();
-    this.owner = undefined;
   }
 
-  /** The fencing epoch this store writes under (bumped by every coordinator that opens the database). */
-  ownerEpoch(): number {
-    return this.owner?.currentEpoch() ?? 0;
+  readonly ownership: SagaOwnership = {
+    instanceId: () => this.instance(),
+    claimOrphans: async (limit, visit) => {
+      const keys = await claimOrphanKeys(this.db(), this.instance(), limit);
+      await this.loadSagas(keys, visit);
+      return keys.length;
+    },
+    takeSaga: async (id) => {
+      const key = await takeSagaKey(this.db(), this.instance(), id);
+      if (key === undefined) return undefined;
+      let taken: ClaimedSaga | undefined;
+      await this.loadSagas([key], (c) => (taken = c));
+      return taken;
+    },
+    claimMessages: (limit, visit) => claimPendingMessages(this.db(), this.instance(), limit, visit),
+    onLeaseLost: (listener) => {
+      if (this.lease === undefined) throw new Error('PostgresStore is not open');
+      this.lease.onLost(listener);
+    },
+  };
+
+  readonly relayTurn: RelayTurn = {
+    acquire: () => (this.turn === undefined ? Promise.resolve(false) : this.turn.acquire()),
+    release: async () => this.turn?.release(),
+  };
+
+  /** Lease renewals so far (the heartbeat of this instance). */
+  leaseRenewals(): number {
+    return this.lease?.renewalCount() ?? 0;
+  }
+
+  private instance(): string {
+    if (this.lease === undefined) throw new Error('PostgresStore is not open');
+    return this.lease.current();
   }
 
   nextSagaKey(): Promise<number> {
@@ -161,7 +228,8 @@ export class PostgresStore implements Store {
   }
 
   commit(unit: WriteUnit): Promise<void> {
-    return this.committer.commit(unit);
+    // The owner of the sagas it inserts is the instance accepting them now (not after a lost lease's re-registration).
+    return this.committer.commit({ unit, owner: this.lease?.current() ?? '' });
   }
 
   /** The write failure the store latched on, if any: nothing is written after it. */
@@ -197,26 +265,33 @@ export class PostgresStore implements Store {
     return r.rows.map((row) => decodeJournalEvent(row.data));
   }
 
+  /**
+   * At start: claims the orphans (active sagas of instances whose lease
+   * expired, or with no owner) in batches, and loads them. The sagas of a
+   * coordinator killed just now are claimed once its lease expires, by the
+   * periodic claim of whichever instance comes first.
+   */
   async loadActiveSagas(visit: (row: SagaRow, events: JournalEvent[]) => void): Promise<number> {
-    // Pages by key over the partial index of active sagas.
-    let after = 0;
     let total = 0;
     for (;;) {
-      const r = await this.db().query<SagaRowDb>(`SELECT ${SAGA_COLUMNS} FROM sagas WHERE ${ACTIVE} AND key > $1 ORDER BY key LIMIT $2`, [
-        after,
-        RECOVERY_PAGE,
-      ]);
-      const last = r.rows.at(-1);
-      if (last === undefined) return total;
+      const n = await this.ownership.claimOrphans(RECOVERY_PAGE, (c) => visit(c.row, c.events));
+      total += n;
+      if (n < RECOVERY_PAGE) return total;
+    }
+  }
+
+  /** Reads the sagas of `keys` (ascending) with their journals, a page at a time. */
+  private async loadSagas(keys: readonly number[], visit: (saga: ClaimedSaga) => void): Promise<void> {
+    for (let i = 0; i < keys.length; i += RECOVERY_PAGE) {
+      const page = keys.slice(i, i + RECOVERY_PAGE);
+      const r = await this.db().query<SagaRowDb>(`SELECT ${SAGA_COLUMNS} FROM sagas WHERE key = ANY($1::bigint[]) ORDER BY key`, [page]);
       const journals = new Map<number, JournalEvent[]>(r.rows.map((row) => [row.key, []]));
       const j = await this.db().query<{ saga_key: number; data: string }>(
         'SELECT saga_key, data FROM journal WHERE saga_key = ANY($1::bigint[]) ORDER BY saga_key, seq',
-        [r.rows.map((row) => row.key)],
+        [page],
       );
       for (const row of j.rows) journals.get(row.saga_key)?.push(decodeJournalEvent(row.data));
-      for (const row of r.rows) visit(toSagaRow(row), journals.get(row.key) ?? []);
-      total += r.rows.length;
-      after = last.key;
+      for (const row of r.rows) visit({ row: toSagaRow(row), events: journals.get(row.key) ?? [] });
     }
   }
 
@@ -343,7 +418,7 @@ export class PostgresStore implements Store {
         [row.seq, failure.at, failure.attempts, failure.error],
       );
       if ((moved.rowCount ?? 0) === 0) return false;
-      if (alert !== undefined) await this.writeUnits(tx, [{ outbox: [alert] }]);
+      if (alert !== undefined) await this.writeUnits(tx, [{ unit: { outbox: [alert] }, owner: '' }]);
       return true;
     });
   }
@@ -415,8 +490,14 @@ export class PostgresStore implements Store {
     return viewMessage(this.db(), id, deliveryId);
   }
 
-  loadPendingMessages(visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number> {
-    return loadPendingMessages(this.db(), visit);
+  /** At start: claims the pending messages of expired instances (and those with no owner) and visits them. */
+  async loadPendingMessages(visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.ownership.claimMessages(RECOVERY_PAGE, visit);
+      total += n;
+      if (n < RECOVERY_PAGE) return total;
+    }
   }
 
   countPreparedMessages(): Promise<number> {
@@ -444,16 +525,26 @@ export class PostgresStore implements Store {
     return last - count + 1;
   }
 
-  /** One transaction for a whole batch of units, one statement per table. */
-  private async writeBatch(units: readonly WriteUnit[]): Promise<void> {
-    await this.transaction((tx) => this.writeUnits(tx, units));
+  /** One transaction for a whole batch of units, one statement per table; units of fenced sagas are refused alone. */
+  private writeBatch(units: readonly QueuedUnit[]): Promise<(Error | undefined)[] | undefined> {
+    return this.transaction(async (tx) => {
+      const refused = await fenceUnits(tx, units);
+      await this.writeUnits(tx, refused === undefined ? units : units.filter((_, i) => refused[i] === undefined));
+      return refused;
+    });
   }
 
   /** The batch again, each unit in a savepoint: a unit failing on its own constraint gets its error, the others commit. */
-  private writeIsolated(units: readonly WriteUnit[]): Promise<(Error | undefined)[]> {
+  private writeIsolated(units: readonly QueuedUnit[]): Promise<(Error | undefined)[]> {
     return this.transaction(async (tx) => {
+      const refused = await fenceUnits(tx, units);
       const errors: (Error | undefined)[] = [];
-      for (const unit of units) {
+      for (const [i, unit] of units.entries()) {
+        const fenced = refused?.[i];
+        if (fenced !== undefined) {
+          errors.push(fenced);
+          continue;
+        }
         await tx.query('SAVEPOINT unit');
         try {
           await this.writeUnits(tx, [unit]);
@@ -469,18 +560,13 @@ export class PostgresStore implements Store {
     });
   }
 
-  /**
-   * Runs `work` in one transaction on a pooled connection, after checking
-   * that this coordinator still owns the database (its fencing epoch).
-   */
+  /** Runs `work` in one transaction on a pooled connection. */
   private async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.db().connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       try {
-        if (this.owner === undefined) throw new Error('PostgresStore is not open');
-        await this.owner.check(client);
         const result = await work(client);
         await client.query('COMMIT');
         return result;
@@ -496,8 +582,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async writeUnits(client: pg.PoolClient, units: readonly WriteUnit[]): Promise<void> {
-    const inserts = units.flatMap((u) => u.inserts ?? []);
+  private async writeUnits(client: pg.PoolClient, queued: readonly QueuedUnit[]): Promise<void> {
+    const units = queued.map((q) => q.unit);
+    const inserts = queued.flatMap((q) => (q.unit.inserts ?? []).map((insert) => ({ ...insert, owner: q.owner })));
     const journal = units.flatMap((u) => u.journal ?? []);
     // The latest summary of a saga wins; UPDATE … FROM must not see a key twice.
     const updates = new Map<number, SagaUpdate>();
@@ -516,6 +603,7 @@ export class PostgresStore implements Store {
           inserts.map((s) => s.deadlineAt ?? null),
           inserts.map((s) => encodeDefinition(s.definition)),
           inserts.map((s) => s.definitionHash),
+          inserts.map((s) => s.owner),
         ],
       });
     }
@@ -557,8 +645,9 @@ export class PostgresStore implements Store {
         ],
       });
     }
-    for (const u of units) {
-      if (u.messageInserts || u.messageUpdates) await writeMessages(client, u.messageInserts ?? [], u.messageUpdates ?? []);
+    for (const q of queued) {
+      const u = q.unit;
+      if (u.messageInserts || u.messageUpdates) await writeMessages(client, u.messageInserts ?? [], u.messageUpdates ?? [], q.owner);
     }
   }
 }
@@ -574,5 +663,6 @@ function toSagaRow(r: SagaRowDb): SagaRow {
     finishedAt: r.finishedAt ?? undefined,
     deadlineAt: r.deadlineAt ?? undefined,
     definition: decodeDefinition(r.definition),
+    owner: r.owner ?? undefined,
   };
 }

@@ -18,7 +18,7 @@ import type {
   Store,
   WriteUnit,
 } from '../store.js';
-import { GroupCommitter } from './group-commit.js';
+import { GroupCommitter } from '../group-commit.js';
 import { migrate } from './migrations.js';
 import { SqliteConnection, type SqlParam } from './sqlite-connection.js';
 import { OwnerLock } from './owner-lock.js';

@@ -10,11 +10,16 @@
 // constraint (two StartSagas racing on one new id) is written again with each
 // unit isolated: that unit gets its own error, the others commit.
 
-import { DomainError } from '../../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 
 export interface GroupCommitOptions<U> {
-  /** Writes all units in one transaction; rejects if it rolled back. */
-  readonly write: (units: readonly U[]) => Promise<void>;
+  /**
+   * Writes all units in one transaction; rejects if it rolled back. May
+   * resolve with each unit's own error (undefined = written): a unit the
+   * backend refused before writing the others (a fenced saga), not a failure
+   * of the batch.
+   */
+  readonly write: (units: readonly U[]) => Promise<void | readonly (Error | undefined)[]>;
   /**
    * Writes the units in one transaction, each isolated (a savepoint per unit):
    * resolves with each unit's own error (undefined = written); rejects if the
@@ -116,7 +121,7 @@ export class GroupCommitter<U> {
       // FIFO: the first unit of a batch is its oldest.
       const oldest = batch[0]?.queuedAt ?? this.now();
       this.writingSince = oldest;
-      let errors: (Error | undefined)[] | undefined;
+      let errors: readonly (Error | undefined)[] | undefined;
       try {
         errors = await this.writeBatch(batch);
       } catch (err) {
@@ -171,11 +176,10 @@ export class GroupCommitter<U> {
   }
 
   /** Writes the batch; on a unit's own error, again with every unit isolated. Per-unit errors, or undefined. */
-  private async writeBatch(batch: readonly Pending<U>[]): Promise<(Error | undefined)[] | undefined> {
+  private async writeBatch(batch: readonly Pending<U>[]): Promise<readonly (Error | undefined)[] | undefined> {
     const units = batch.map((p) => p.unit);
     try {
-      await this.options.write(units);
-      return undefined;
+      return (await this.options.write(units)) ?? undefined;
     } catch (err) {
       const { writeIsolated, isUnitError } = this.options;
       if (writeIsolated === undefined || isUnitError?.(err) !== true) throw err;
