@@ -22,7 +22,7 @@ export interface BarrierResult {
 /** One row of `saga_barrier`. */
 export interface BarrierRecord extends BarrierKey, BarrierResult {
   op: BarrierOp;
-  /** The compensation epoch the result was decided in (0 for every op but a compensate after a RetrySaga). */
+  /** The compensation epoch the result was decided in (0 for every op but a compensate, confirm or cancel after a RetrySaga). */
   compensationEpoch: number;
   createdAt: Date;
 }

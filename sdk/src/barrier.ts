@@ -5,7 +5,7 @@ import { isTerminalError, TerminalError } from './terminal-error.js';
 /** What the barrier needs from a call: the step it is about, and optionally a logger (a StepContext fits). */
 export interface BarrierContext extends BarrierKey {
   readonly logger?: Logger;
-  /** Compensate: the call's compensation epoch (StepCall.compensation_epoch); default 0. */
+  /** Compensate, Confirm, Cancel: the call's compensation epoch (StepCall.compensation_epoch); default 0. */
   readonly compensationEpoch?: number;
 }
 
@@ -75,12 +75,8 @@ export class Barrier<Tx> {
     const key = keyOf(ctx);
     const epoch = epochOf(ctx);
     const decided = await this.store.transaction(async (tx): Promise<Decided> => {
-      if (!(await this.store.insert(tx, record(key, 'compensate', pending(), epoch)))) {
-        const stored = await this.found(tx, key, 'compensate');
-        if (stored.outcome !== 'FAILED' || stored.compensationEpoch >= epoch) return { result: this.duplicate(stored, ctx) };
-        ctx.logger?.info({ barrier: 'new-epoch', storedEpoch: stored.compensationEpoch, epoch }, 'compensation failed in an earlier epoch: running it again');
-        await this.store.reopen(tx, key, 'compensate', epoch, new Date());
-      }
+      const stored = await this.claimForEpoch(tx, key, 'compensate', epoch, ctx);
+      if (stored !== undefined) return { result: stored };
       const executed = await this.store.find(tx, key, 'execute');
       if (executed === undefined || executed.outcome === 'FAILED' || executed.outcome === 'REJECTED') {
         ctx.logger?.info({ barrier: 'null-compensation' }, 'nothing to compensate: execute never took effect');
@@ -120,6 +116,23 @@ export class Barrier<Tx> {
     }
   }
 
+  /**
+   * Claims the row of a compensating operation (compensate, confirm, cancel)
+   * for the call's epoch: inserts it, or reopens a row stored FAILED in an
+   * earlier epoch (the operator retried). Resolves to undefined when the
+   * caller must decide the result (and `update` the row), else to the stored
+   * result that answers the call: any result but FAILED, or a FAILED one of
+   * the call's own or a later epoch.
+   */
+  protected async claimForEpoch(tx: Tx, key: BarrierKey, op: BarrierOp, epoch: number, ctx: BarrierContext): Promise<BarrierRecord | undefined> {
+    if (await this.store.insert(tx, record(key, op, pending(), epoch))) return undefined;
+    const stored = await this.found(tx, key, op);
+    if (stored.outcome !== 'FAILED' || stored.compensationEpoch >= epoch) return this.duplicate(stored, ctx);
+    ctx.logger?.info({ barrier: 'new-epoch', op, storedEpoch: stored.compensationEpoch, epoch }, `${op} failed in an earlier epoch: running it again`);
+    await this.store.reopen(tx, key, op, epoch, new Date());
+    return undefined;
+  }
+
   /** The stored result of a duplicate call, logged as such. */
   protected async stored(tx: Tx, key: BarrierKey, op: BarrierOp, ctx: BarrierContext): Promise<BarrierResult> {
     return this.duplicate(await this.found(tx, key, op), ctx);
@@ -155,7 +168,7 @@ export function record(key: BarrierKey, op: BarrierOp, result: BarrierResult, co
   return { ...key, op, ...result, compensationEpoch, createdAt: new Date() };
 }
 
-function epochOf(ctx: BarrierContext): number {
+export function epochOf(ctx: BarrierContext): number {
   const epoch = ctx.compensationEpoch ?? 0;
   if (!Number.isInteger(epoch) || epoch < 0) throw new TypeError(`barrier: compensationEpoch must be an integer >= 0, got ${epoch}`);
   return epoch;

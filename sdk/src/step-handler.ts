@@ -11,8 +11,9 @@ export interface StepContext {
   /** 1-based attempt number of this operation. */
   readonly attempt: number;
   /**
-   * Compensate: RetrySagas of the saga so far (0 before the first). The
-   * barrier runs a compensation that answered FAILED again at a later epoch.
+   * Compensate, TCC Confirm and Cancel: RetrySagas of the saga so far (0
+   * before the first). The barrier runs one that answered FAILED again at a
+   * later epoch.
    */
   readonly compensationEpoch: number;
   /** Stable across retries of the same operation: "<sagaId>/<step>/execute|compensate|try|confirm|cancel". */

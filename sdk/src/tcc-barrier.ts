@@ -1,4 +1,4 @@
-import { answer, Barrier, keyOf, pending, record, rejectedResult, type BarrierCallback, type BarrierContext, type Decided } from './barrier.js';
+import { answer, Barrier, epochOf, keyOf, pending, record, rejectedResult, type BarrierCallback, type BarrierContext, type Decided } from './barrier.js';
 import type { BarrierResult } from './barrier-store.js';
 
 /** Error code of a Confirm without a successful Try, or a Cancel after Confirm (the coordinator never sends either). */
@@ -12,7 +12,10 @@ export const TCC_OUT_OF_ORDER = 'TCC_OUT_OF_ORDER';
  * - a Cancel whose Try never arrived (or failed) succeeds without calling
  *   `business` (null cancel), and records the Try as refused;
  * - a Try arriving after its Cancel is refused with BARRIER_REJECTED (hanging);
- * - a duplicate Try, Confirm or Cancel is answered from the stored result.
+ * - a duplicate Try, Confirm or Cancel is answered from the stored result,
+ *   except a Confirm or Cancel stored FAILED in an earlier compensation
+ *   epoch: after a RetrySaga it runs again, once (one that took effect never
+ *   runs twice).
  *
  * Errors as for {@link Barrier.execute}: a TerminalError from `business` is a
  * business failure (changes rolled back, FAILED row committed), anything else
@@ -38,8 +41,10 @@ export class TccBarrier<Tx> extends Barrier<Tx> {
   /** Guards a Confirm (use what Try reserved). */
   async confirm(ctx: BarrierContext, business: BarrierCallback<Tx>): Promise<Buffer | undefined> {
     const key = keyOf(ctx);
+    const epoch = epochOf(ctx);
     const decided = await this.store.transaction(async (tx): Promise<Decided> => {
-      if (!(await this.store.insert(tx, record(key, 'confirm', pending())))) return { result: await this.stored(tx, key, 'confirm', ctx) };
+      const stored = await this.claimForEpoch(tx, key, 'confirm', epoch, ctx);
+      if (stored !== undefined) return { result: stored };
       const tried = await this.store.find(tx, key, 'try');
       if (tried?.outcome !== 'SUCCEEDED') return this.refuse(tx, key, 'confirm', 'confirm without a successful try');
       if ((await this.store.find(tx, key, 'cancel')) !== undefined) return this.refuse(tx, key, 'confirm', 'confirm after cancel');
@@ -51,8 +56,10 @@ export class TccBarrier<Tx> extends Barrier<Tx> {
   /** Guards a Cancel (release what Try reserved). */
   async cancel(ctx: BarrierContext, business: BarrierCallback<Tx>): Promise<Buffer | undefined> {
     const key = keyOf(ctx);
+    const epoch = epochOf(ctx);
     const decided = await this.store.transaction(async (tx): Promise<Decided> => {
-      if (!(await this.store.insert(tx, record(key, 'cancel', pending())))) return { result: await this.stored(tx, key, 'cancel', ctx) };
+      const stored = await this.claimForEpoch(tx, key, 'cancel', epoch, ctx);
+      if (stored !== undefined) return { result: stored };
       if ((await this.store.find(tx, key, 'confirm')) !== undefined) return this.refuse(tx, key, 'cancel', 'cancel after confirm');
       const tried = await this.store.find(tx, key, 'try');
       if (tried === undefined || tried.outcome === 'FAILED' || tried.outcome === 'REJECTED') {

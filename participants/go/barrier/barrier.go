@@ -127,9 +127,9 @@ const (
 	// KindRejected: Execute after its Compensate (hanging); answered FAILED
 	// BARRIER_REJECTED, nothing runs.
 	KindRejected Kind = "rejected"
-	// KindNewEpoch: a Compensate at a later compensation epoch (the saga was
-	// retried) for a compensation that answered FAILED in an earlier one: the
-	// business callback ran again and its result replaced the stored one.
+	// KindNewEpoch: a Compensate, Confirm or Cancel at a later compensation
+	// epoch (the saga was retried) for one that answered FAILED in an earlier
+	// epoch: it was decided again and its result replaced the stored one.
 	KindNewEpoch Kind = "new_epoch"
 )
 
@@ -272,23 +272,9 @@ func (b *Barrier) Compensate(ctx context.Context, key Key, epoch uint32, fn Busi
 		return Decision{}, err
 	}
 	return b.inTx(ctx, func(tx *sql.Tx) (Decision, error) {
-		claimed, err := b.claimAt(ctx, tx, key, OpCompensate, epoch)
-		if err != nil {
-			return Decision{}, err
-		}
-		applied := KindApplied
-		if !claimed {
-			prev, err := b.loadExisting(ctx, tx, key, OpCompensate)
-			if err != nil {
-				return Decision{}, err
-			}
-			if prev.Outcome != OutcomeFailed || prev.Epoch >= epoch {
-				return answerStored(key, OpCompensate, prev)
-			}
-			if err := b.reopen(ctx, tx, key, OpCompensate, epoch); err != nil {
-				return Decision{}, err
-			}
-			applied = KindNewEpoch
+		applied, stored, err := b.claimForEpoch(ctx, tx, key, OpCompensate, epoch)
+		if err != nil || stored != nil {
+			return deref(stored), err
 		}
 		exec, found, err := b.load(ctx, tx, key, OpExecute)
 		if err != nil {
@@ -417,6 +403,39 @@ func (b *Barrier) runBusiness(ctx context.Context, tx *sql.Tx, fn Business) (Res
 // claim inserts a pending row for (key, op); false when the row already exists.
 func (b *Barrier) claim(ctx context.Context, tx *sql.Tx, key Key, op Op) (bool, error) {
 	return b.claimAt(ctx, tx, key, op, 0)
+}
+
+// claimForEpoch claims the row of an operation decided per compensation epoch
+// (compensate, confirm, cancel). A duplicate gets the stored answer (stored
+// non-nil), unless that is FAILED from an earlier epoch (the saga was
+// retried): then the row is reopened at epoch and the caller decides it
+// again, kind KindNewEpoch. A fresh row is KindApplied. Any other stored
+// result answers every epoch: an operation that took effect never runs twice.
+func (b *Barrier) claimForEpoch(ctx context.Context, tx *sql.Tx, key Key, op Op, epoch uint32) (Kind, *Decision, error) {
+	claimed, err := b.claimAt(ctx, tx, key, op, epoch)
+	if err != nil || claimed {
+		return KindApplied, nil, err
+	}
+	prev, err := b.loadExisting(ctx, tx, key, op)
+	if err != nil {
+		return "", nil, err
+	}
+	if prev.Outcome != OutcomeFailed || prev.Epoch >= epoch {
+		d, err := answerStored(key, op, prev)
+		return KindDuplicate, &d, err
+	}
+	if err := b.reopen(ctx, tx, key, op, epoch); err != nil {
+		return "", nil, err
+	}
+	return KindNewEpoch, nil, nil
+}
+
+// deref is the decision a claim answered, or the zero Decision with its error.
+func deref(d *Decision) Decision {
+	if d == nil {
+		return Decision{}
+	}
+	return *d
 }
 
 // claimAt is claim for a row of the given compensation epoch.

@@ -11,7 +11,11 @@ import (
 //   - Try after its Cancel (hanging) is refused with BARRIER_REJECTED;
 //   - Cancel whose Try never arrived, failed or was refused is a null cancel:
 //     SUCCEEDED without running fn, and a Try row REJECTED is recorded;
-//   - a duplicate of any of the three answers the stored result;
+//   - a duplicate of any of the three answers the stored result, except a
+//     Confirm or Cancel stored FAILED in an earlier compensation epoch
+//     (StepCall.compensation_epoch, the RetrySagas so far): then it is decided
+//     again (KindNewEpoch) and its result replaces the stored one; one that
+//     took effect never runs twice;
 //   - Confirm without a successful Try, or Cancel after Confirm, is refused
 //     with FAILED TCC_OUT_OF_ORDER (the coordinator never sends either).
 const (
@@ -48,56 +52,52 @@ func (b *Barrier) Try(ctx context.Context, key Key, fn Business) (Decision, erro
 		if !claimed {
 			return b.duplicate(ctx, tx, key, OpTry)
 		}
-		return b.apply(ctx, tx, key, OpTry, fn)
+		return b.apply(ctx, tx, key, OpTry, KindApplied, fn)
 	})
 }
 
-// Confirm runs a branch's Confirm (use what Try reserved) through the barrier.
-func (b *Barrier) Confirm(ctx context.Context, key Key, fn Business) (Decision, error) {
+// Confirm runs a branch's Confirm (use what Try reserved) through the barrier,
+// at the call's compensation epoch.
+func (b *Barrier) Confirm(ctx context.Context, key Key, epoch uint32, fn Business) (Decision, error) {
 	if err := key.validate(); err != nil {
 		return Decision{}, err
 	}
 	return b.inTx(ctx, func(tx *sql.Tx) (Decision, error) {
-		claimed, err := b.claim(ctx, tx, key, OpConfirm)
-		if err != nil {
-			return Decision{}, err
-		}
-		if !claimed {
-			return b.duplicate(ctx, tx, key, OpConfirm)
+		kind, stored, err := b.claimForEpoch(ctx, tx, key, OpConfirm, epoch)
+		if err != nil || stored != nil {
+			return deref(stored), err
 		}
 		tried, found, err := b.load(ctx, tx, key, OpTry)
 		if err != nil {
 			return Decision{}, err
 		}
 		if !found || tried.Outcome != OutcomeSucceeded {
-			return b.refuse(ctx, tx, key, OpConfirm, "confirm without a successful try")
+			return b.refuse(ctx, tx, key, OpConfirm, kind, "confirm without a successful try")
 		}
 		if _, cancelled, err := b.load(ctx, tx, key, OpCancel); err != nil {
 			return Decision{}, err
 		} else if cancelled {
-			return b.refuse(ctx, tx, key, OpConfirm, "confirm after cancel")
+			return b.refuse(ctx, tx, key, OpConfirm, kind, "confirm after cancel")
 		}
-		return b.apply(ctx, tx, key, OpConfirm, fn)
+		return b.apply(ctx, tx, key, OpConfirm, kind, fn)
 	})
 }
 
-// Cancel runs a branch's Cancel (release what Try reserved) through the barrier.
-func (b *Barrier) Cancel(ctx context.Context, key Key, fn Business) (Decision, error) {
+// Cancel runs a branch's Cancel (release what Try reserved) through the
+// barrier, at the call's compensation epoch.
+func (b *Barrier) Cancel(ctx context.Context, key Key, epoch uint32, fn Business) (Decision, error) {
 	if err := key.validate(); err != nil {
 		return Decision{}, err
 	}
 	return b.inTx(ctx, func(tx *sql.Tx) (Decision, error) {
-		claimed, err := b.claim(ctx, tx, key, OpCancel)
-		if err != nil {
-			return Decision{}, err
-		}
-		if !claimed {
-			return b.duplicate(ctx, tx, key, OpCancel)
+		kind, stored, err := b.claimForEpoch(ctx, tx, key, OpCancel, epoch)
+		if err != nil || stored != nil {
+			return deref(stored), err
 		}
 		if _, confirmed, err := b.load(ctx, tx, key, OpConfirm); err != nil {
 			return Decision{}, err
 		} else if confirmed {
-			return b.refuse(ctx, tx, key, OpCancel, "cancel after confirm")
+			return b.refuse(ctx, tx, key, OpCancel, kind, "cancel after confirm")
 		}
 		tried, found, err := b.load(ctx, tx, key, OpTry)
 		if err != nil {
@@ -115,12 +115,13 @@ func (b *Barrier) Cancel(ctx context.Context, key Key, fn Business) (Decision, e
 			}
 			return Decision{Result: Succeeded(nil), Kind: KindNullCompensation}, nil
 		}
-		return b.apply(ctx, tx, key, OpCancel, fn)
+		return b.apply(ctx, tx, key, OpCancel, kind, fn)
 	})
 }
 
-// apply runs fn and commits its result with the row claimed for (key, op).
-func (b *Barrier) apply(ctx context.Context, tx *sql.Tx, key Key, op Op, fn Business) (Decision, error) {
+// apply runs fn and commits its result with the row claimed for (key, op);
+// kind is KindApplied, or KindNewEpoch for a row reopened at a later epoch.
+func (b *Barrier) apply(ctx context.Context, tx *sql.Tx, key Key, op Op, kind Kind, fn Business) (Decision, error) {
 	res, err := b.runBusiness(ctx, tx, fn)
 	if err != nil {
 		return Decision{}, err
@@ -128,14 +129,14 @@ func (b *Barrier) apply(ctx context.Context, tx *sql.Tx, key Key, op Op, fn Busi
 	if err := b.store(ctx, tx, key, op, res.Outcome, res); err != nil {
 		return Decision{}, err
 	}
-	return Decision{Result: res, Kind: KindApplied}, nil
+	return Decision{Result: res, Kind: kind}, nil
 }
 
 // refuse records and answers FAILED TCC_OUT_OF_ORDER for the row claimed for (key, op).
-func (b *Barrier) refuse(ctx context.Context, tx *sql.Tx, key Key, op Op, why string) (Decision, error) {
+func (b *Barrier) refuse(ctx context.Context, tx *sql.Tx, key Key, op Op, kind Kind, why string) (Decision, error) {
 	res := Failed(ErrorCodeOutOfOrder, why)
 	if err := b.store(ctx, tx, key, op, OutcomeFailed, res); err != nil {
 		return Decision{}, err
 	}
-	return Decision{Result: res, Kind: KindApplied}, nil
+	return Decision{Result: res, Kind: kind}, nil
 }

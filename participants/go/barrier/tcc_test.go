@@ -79,8 +79,8 @@ func TestTccTryConfirmOnceUnderDuplicates(t *testing.T) {
 	if a, fr := f.stock(); a != 7 || fr != 3 {
 		t.Fatalf("after try: available %d frozen %d", a, fr)
 	}
-	f.ok(f.b.Confirm(ctx, tccKey, f.deduct(3)))
-	if d := f.ok(f.b.Confirm(ctx, tccKey, f.deduct(3))); d.Kind != barrier.KindDuplicate {
+	f.ok(f.b.Confirm(ctx, tccKey, 0, f.deduct(3)))
+	if d := f.ok(f.b.Confirm(ctx, tccKey, 0, f.deduct(3))); d.Kind != barrier.KindDuplicate {
 		t.Fatalf("duplicate confirm: %+v", d)
 	}
 	if a, fr := f.stock(); a != 7 || fr != 0 {
@@ -95,8 +95,8 @@ func TestTccCancelReleasesOnce(t *testing.T) {
 	f := newTccFixture(t)
 	ctx := context.Background()
 	f.ok(f.b.Try(ctx, tccKey, f.freeze(4)))
-	f.ok(f.b.Cancel(ctx, tccKey, f.release(4)))
-	if d := f.ok(f.b.Cancel(ctx, tccKey, f.release(4))); d.Kind != barrier.KindDuplicate {
+	f.ok(f.b.Cancel(ctx, tccKey, 0, f.release(4)))
+	if d := f.ok(f.b.Cancel(ctx, tccKey, 0, f.release(4))); d.Kind != barrier.KindDuplicate {
 		t.Fatalf("duplicate cancel: %+v", d)
 	}
 	if a, fr := f.stock(); a != 10 || fr != 0 || f.runs[barrier.OpCancel] != 1 {
@@ -107,7 +107,7 @@ func TestTccCancelReleasesOnce(t *testing.T) {
 func TestTccNullCancelThenHangingTryRefused(t *testing.T) {
 	f := newTccFixture(t)
 	ctx := context.Background()
-	if d := f.ok(f.b.Cancel(ctx, tccKey, f.release(4))); d.Kind != barrier.KindNullCompensation || !d.Result.OK() {
+	if d := f.ok(f.b.Cancel(ctx, tccKey, 0, f.release(4))); d.Kind != barrier.KindNullCompensation || !d.Result.OK() {
 		t.Fatalf("null cancel: %+v", d)
 	}
 	d := f.ok(f.b.Try(ctx, tccKey, f.freeze(4)))
@@ -131,7 +131,7 @@ func TestTccFailedTryFreezesNothingAndItsCancelIsNull(t *testing.T) {
 	if d := f.ok(f.b.Try(ctx, tccKey, f.freeze(50))); d.Result.ErrorCode != "INSUFFICIENT_STOCK" {
 		t.Fatalf("try: %+v", d)
 	}
-	if d := f.ok(f.b.Cancel(ctx, tccKey, f.release(50))); d.Kind != barrier.KindNullCompensation {
+	if d := f.ok(f.b.Cancel(ctx, tccKey, 0, f.release(50))); d.Kind != barrier.KindNullCompensation {
 		t.Fatalf("cancel: %+v", d)
 	}
 	if a, fr := f.stock(); a != 10 || fr != 0 {
@@ -164,13 +164,13 @@ func TestTccTransientTryErrorCommitsNothing(t *testing.T) {
 func TestTccOutOfOrderIsRefused(t *testing.T) {
 	f := newTccFixture(t)
 	ctx := context.Background()
-	if d := f.ok(f.b.Confirm(ctx, tccKey, f.deduct(1))); d.Result.ErrorCode != barrier.ErrorCodeOutOfOrder {
+	if d := f.ok(f.b.Confirm(ctx, tccKey, 0, f.deduct(1))); d.Result.ErrorCode != barrier.ErrorCodeOutOfOrder {
 		t.Fatalf("confirm without try: %+v", d)
 	}
 	other := barrier.Key{SagaID: "tx-2", Step: "stock"}
 	f.ok(f.b.Try(ctx, other, f.freeze(1)))
-	f.ok(f.b.Confirm(ctx, other, f.deduct(1)))
-	if d := f.ok(f.b.Cancel(ctx, other, f.release(1))); d.Result.ErrorCode != barrier.ErrorCodeOutOfOrder {
+	f.ok(f.b.Confirm(ctx, other, 0, f.deduct(1)))
+	if d := f.ok(f.b.Cancel(ctx, other, 0, f.release(1))); d.Result.ErrorCode != barrier.ErrorCodeOutOfOrder {
 		t.Fatalf("cancel after confirm: %+v", d)
 	}
 	if a, fr := f.stock(); a != 9 || fr != 0 || f.runs[barrier.OpCancel] != 0 {

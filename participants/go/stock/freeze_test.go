@@ -27,11 +27,11 @@ func (f *fixture) tcc(op barrier.Op, key barrier.Key, payload string) barrier.De
 			return stock.Freeze(ctx, tx, key, []byte(payload), now)
 		})
 	case barrier.OpConfirm:
-		d, err = f.b.Confirm(ctx, key, func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
+		d, err = f.b.Confirm(ctx, key, 0, func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
 			return stock.DeductFrozen(ctx, tx, key, now)
 		})
 	default:
-		d, err = f.b.Cancel(ctx, key, func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
+		d, err = f.b.Cancel(ctx, key, 0, func(ctx context.Context, tx *sql.Tx) (barrier.Result, error) {
 			return stock.ReleaseFrozen(ctx, tx, key, now)
 		})
 	}

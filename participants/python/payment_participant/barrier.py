@@ -7,7 +7,7 @@ row exists if and only if the change (or the recorded business failure) was comm
 
 Reusable by any Python participant: it knows nothing about protobuf or payments. A call
 only needs `saga_id` and `step_name` attributes (e.g. a saga.v1 StepCall), and for
-Compensate optionally `compensation_epoch` (absent = 0): a compensation stored as FAILED
+Compensate (and TCC Confirm/Cancel) optionally `compensation_epoch` (absent = 0): a compensation stored as FAILED
 answers its own epoch only, and runs again at a later one (after a RetrySaga). A handler is
 `handler(conn, call) -> Result`; it runs inside the barrier's open transaction and must
 not commit or roll back itself. Raise to signal a transient error (everything is rolled
@@ -65,7 +65,7 @@ DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 # How the barrier answered (for logs and tests; the coordinator only sees the Result).
 APPLIED = "applied"
 DUPLICATE = "duplicate"
-NEW_EPOCH = "new_epoch"  # a compensation FAILED in an earlier epoch ran again
+NEW_EPOCH = "new_epoch"  # a compensation/confirm/cancel FAILED in an earlier epoch ran again
 HANGING = "hanging"
 NULL_COMPENSATED = "null_compensation"
 
@@ -146,23 +146,13 @@ class Barrier:
 
     def compensate(self, conn: sqlite3.Connection, call: C, handler: Handler) -> BarrierAnswer:
         saga_id, step = _key(call)
-        epoch = _epoch(call)
+        epoch = epoch_of(call)
 
         def body() -> BarrierAnswer:
             rows = self._rows(conn, saga_id, step)
-            stored = rows.get(COMPENSATE)
-            if stored is not None:
-                if stored.outcome != FAILED or stored.compensation_epoch >= epoch:
-                    return BarrierAnswer(stored.to_result(), DUPLICATE)
-                # FAILED in an earlier epoch and the saga was retried: run it again. The old
-                # row goes; the new result is written in its place in this transaction.
-                conn.execute(
-                    "DELETE FROM saga_barrier WHERE saga_id = ? AND step = ? AND op = ?",
-                    (saga_id, step, COMPENSATE),
-                )
-                result = self._run_business(conn, call, handler)
-                self._insert_result(conn, saga_id, step, COMPENSATE, result, epoch)
-                return BarrierAnswer(result, NEW_EPOCH)
+            duplicate, path = self._claim(conn, rows, saga_id, step, COMPENSATE, epoch)
+            if duplicate is not None:
+                return duplicate
             executed = rows.get(EXECUTE)
             if executed is None or executed.outcome in (FAILED, REJECTED):
                 # Null compensation: nothing was applied, so there is nothing to undo. The
@@ -175,9 +165,30 @@ class Barrier:
                 return BarrierAnswer(Result.ok(), NULL_COMPENSATED)
             result = self._run_business(conn, call, handler)
             self._insert_result(conn, saga_id, step, COMPENSATE, result, epoch)
-            return BarrierAnswer(result, APPLIED)
+            return BarrierAnswer(result, path)
 
         return self._in_transaction(conn, body)
+
+    @staticmethod
+    def _claim(
+        conn: sqlite3.Connection, rows: dict[str, _Row], saga_id: str, step: str, op: str,
+        epoch: int,
+    ) -> tuple[Optional[BarrierAnswer], str]:
+        """For an op decided per compensation epoch (compensate, confirm, cancel): the
+        stored answer of a duplicate, or (None, path) when the call must decide the op now.
+        A row stored FAILED in an earlier epoch (the saga was retried) is deleted, path
+        NEW_EPOCH, and the new result takes its place in this transaction; any other stored
+        row answers every epoch (an op that took effect never runs twice)."""
+        stored = rows.get(op)
+        if stored is None:
+            return None, APPLIED
+        if stored.outcome != FAILED or stored.compensation_epoch >= epoch:
+            return BarrierAnswer(stored.to_result(), DUPLICATE), DUPLICATE
+        conn.execute(
+            "DELETE FROM saga_barrier WHERE saga_id = ? AND step = ? AND op = ?",
+            (saga_id, step, op),
+        )
+        return None, NEW_EPOCH
 
     def cleanup(self, conn: sqlite3.Connection) -> int:
         """Deletes rows older than the retention period; returns how many were deleted.
@@ -256,7 +267,7 @@ class Barrier:
         )
 
 
-def _epoch(call: StepCall) -> int:
+def epoch_of(call: StepCall) -> int:
     epoch = getattr(call, "compensation_epoch", 0)
     if not isinstance(epoch, int) or epoch < 0:
         raise ValueError(f"a barrier call's compensation_epoch must be an integer >= 0, got {epoch!r}")

@@ -18,6 +18,9 @@ from .stubs import pb, pb_grpc
 
 log = logging.getLogger("payment_participant.rpc")
 
+# The operations whose barrier decides per compensation epoch (StepCall.compensation_epoch).
+EPOCH_OPS = frozenset({"compensate", "confirm", "cancel"})
+
 
 def to_proto(result: Result) -> Any:
     if result.succeeded:
@@ -74,7 +77,7 @@ def _call(
 ) -> Any:
     started = time.monotonic()
     # Identifiers only: payloads and outputs may hold business data and stay out of logs.
-    epoch = f" epoch={call.compensation_epoch}" if op == "compensate" else ""
+    epoch = f" epoch={call.compensation_epoch}" if op in EPOCH_OPS else ""
     where = (f"{op} saga={call.saga_id} step={call.step_name} action={call.action}{epoch}"
              f" attempt={call.attempt}")
     try:

@@ -5,7 +5,10 @@ the business change:
 - a Cancel whose Try never arrived (or failed) succeeds without running the handler
   (null cancel), and records the Try as refused;
 - a Try arriving after its Cancel is refused with BARRIER_REJECTED (hanging);
-- a duplicate Try, Confirm or Cancel is answered from the stored result;
+- a duplicate Try, Confirm or Cancel is answered from the stored result, except a Confirm
+  or Cancel stored FAILED in an earlier compensation epoch (`call.compensation_epoch`,
+  absent = 0): after a RetrySaga it runs again, once, and its result replaces the row (one
+  that took effect never runs twice);
 - a Confirm without a successful Try, or a Cancel after Confirm, is refused (FAILED
   TCC_OUT_OF_ORDER; the coordinator never sends either).
 
@@ -30,6 +33,7 @@ from .barrier import (
     C,
     Handler,
     _key,
+    epoch_of,
 )
 from .result import Result
 
@@ -60,48 +64,56 @@ class TccBarrier(Barrier):
 
     def confirm(self, conn: sqlite3.Connection, call: C, handler: Handler) -> BarrierAnswer:
         saga_id, step = _key(call)
+        epoch = epoch_of(call)
 
         def body() -> BarrierAnswer:
             rows = self._rows(conn, saga_id, step)
-            if CONFIRM in rows:
-                return BarrierAnswer(rows[CONFIRM].to_result(), DUPLICATE)
+            duplicate, path = self._claim(conn, rows, saga_id, step, CONFIRM, epoch)
+            if duplicate is not None:
+                return duplicate
             tried = rows.get(TRY)
             if tried is None or tried.outcome != SUCCEEDED:
-                return self._refuse(conn, saga_id, step, CONFIRM, "confirm without a successful try")
+                return self._refuse(conn, saga_id, step, CONFIRM,
+                                    "confirm without a successful try", epoch, path)
             if CANCEL in rows:
-                return self._refuse(conn, saga_id, step, CONFIRM, "confirm after cancel")
-            return self._apply(conn, call, saga_id, step, CONFIRM, handler)
+                return self._refuse(conn, saga_id, step, CONFIRM, "confirm after cancel",
+                                    epoch, path)
+            return self._apply(conn, call, saga_id, step, CONFIRM, handler, epoch, path)
 
         return self._in_transaction(conn, body)
 
     def cancel(self, conn: sqlite3.Connection, call: C, handler: Handler) -> BarrierAnswer:
         saga_id, step = _key(call)
+        epoch = epoch_of(call)
 
         def body() -> BarrierAnswer:
             rows = self._rows(conn, saga_id, step)
-            if CANCEL in rows:
-                return BarrierAnswer(rows[CANCEL].to_result(), DUPLICATE)
+            duplicate, path = self._claim(conn, rows, saga_id, step, CANCEL, epoch)
+            if duplicate is not None:
+                return duplicate
             if CONFIRM in rows:
-                return self._refuse(conn, saga_id, step, CANCEL, "cancel after confirm")
+                return self._refuse(conn, saga_id, step, CANCEL, "cancel after confirm",
+                                    epoch, path)
             tried = rows.get(TRY)
             if tried is None or tried.outcome in (FAILED, REJECTED):
                 if tried is None:
                     self._insert(conn, saga_id, step, TRY, REJECTED, None,
                                  BARRIER_REJECTED, HANGING_TRY_MESSAGE)
-                self._insert(conn, saga_id, step, CANCEL, NULL_COMPENSATION, None, "", "")
+                self._insert(conn, saga_id, step, CANCEL, NULL_COMPENSATION, None, "", "",
+                             epoch)
                 return BarrierAnswer(Result.ok(), NULL_COMPENSATED)
-            return self._apply(conn, call, saga_id, step, CANCEL, handler)
+            return self._apply(conn, call, saga_id, step, CANCEL, handler, epoch, path)
 
         return self._in_transaction(conn, body)
 
     def _apply(self, conn: sqlite3.Connection, call: C, saga_id: str, step: str, op: str,
-               handler: Handler) -> BarrierAnswer:
+               handler: Handler, epoch: int = 0, path: str = APPLIED) -> BarrierAnswer:
         result = self._run_business(conn, call, handler)
-        self._insert_result(conn, saga_id, step, op, result)
-        return BarrierAnswer(result, APPLIED)
+        self._insert_result(conn, saga_id, step, op, result, epoch)
+        return BarrierAnswer(result, path)
 
     def _refuse(self, conn: sqlite3.Connection, saga_id: str, step: str, op: str,
-                why: str) -> BarrierAnswer:
+                why: str, epoch: int, path: str) -> BarrierAnswer:
         result = Result.fail(TCC_OUT_OF_ORDER, why)
-        self._insert_result(conn, saga_id, step, op, result)
-        return BarrierAnswer(result, APPLIED)
+        self._insert_result(conn, saga_id, step, op, result, epoch)
+        return BarrierAnswer(result, path)

@@ -19,7 +19,7 @@ import type { ManagedProcess } from '../support/managed-process.js';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { idFor, testDir } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
-import { ADAPTERS, barrierOutcome, type ParticipantAdapter } from './participant-adapters.js';
+import { ADAPTERS, barrierOutcome, barrierRecord, type ParticipantAdapter } from './participant-adapters.js';
 
 /** label -> scenario title -> reason. Empty: no implementation has a known gap. */
 const KNOWN_GAPS: Readonly<Record<string, Readonly<Record<string, string>>>> = {};
@@ -312,6 +312,27 @@ describe.each(STORE_BACKENDS)('on the %s store', (backend) => {
         expect(confirms.length).toBeGreaterThanOrEqual(2);
         expect(['DEADLINE_EXCEEDED', 'CANCELLED']).toContain(confirms[0]!.errorCode);
         expect(confirms.at(-1)!.outcome).toBe(AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED);
+        expect(await a.tcc.freezes(db(), sagaId)).toEqual({ only: a.tcc.confirmed });
+        expect(await a.balance(db())).toBe(before - a.tcc.unit);
+      });
+
+      scenario('TCC RetrySaga after a FAILED Confirm: it runs again in the new compensation epoch, deducts once', async () => {
+        const sagaId = idFor(`${a.participant} tcc retry failed confirm`);
+        const before = await a.balance(db());
+        // Confirm attempt 1 answers FAILED: the transaction goes MANUAL with the FAILED stored by the barrier.
+        const r = await startTcc(sagaId, [tccBranch('only', { metadata: { 'fault.confirm': 'fail@1' } })]);
+        expect(r.outcome).toBe(SagaOutcome.SAGA_OUTCOME_MANUAL);
+        expect(await barrierRecord(db(), sagaId, 'only', 'confirm')).toEqual({ outcome: 'FAILED', epoch: 0 });
+        expect((await a.tcc.freezes(db(), sagaId)).only).not.toBe(a.tcc.confirmed);
+        // The operator fixed the cause; Confirm attempt 2 goes out at compensation epoch 1, and the barrier runs it.
+        await client.retry(sagaId);
+        const saga = await client.waitForState(sagaId, [SagaState.SAGA_STATE_COMPLETED, SagaState.SAGA_STATE_MANUAL]);
+        expect(saga.state).toBe(SagaState.SAGA_STATE_COMPLETED);
+        expect(attemptsOf(saga, 'only', Operation.OPERATION_CONFIRM).map((x) => [x.outcome, x.errorCode])).toEqual([
+          [AttemptOutcome.ATTEMPT_OUTCOME_FAILED, 'INJECTED_FAILURE'],
+          [AttemptOutcome.ATTEMPT_OUTCOME_SUCCEEDED, ''],
+        ]);
+        expect(await barrierRecord(db(), sagaId, 'only', 'confirm')).toEqual({ outcome: 'SUCCEEDED', epoch: 1 });
         expect(await a.tcc.freezes(db(), sagaId)).toEqual({ only: a.tcc.confirmed });
         expect(await a.balance(db())).toBe(before - a.tcc.unit);
       });

@@ -22,9 +22,18 @@ export interface TccAdapter {
 }
 
 /** The barrier's record of an operation of a branch (the same saga_barrier table in every language). */
+export async function barrierRecord(db: string, sagaId: string, step: string, op: string): Promise<{ outcome: string; epoch: number } | undefined> {
+  const rows = await queryDb<{ outcome: string; epoch: number }>(
+    db,
+    'SELECT outcome, compensation_epoch AS epoch FROM saga_barrier WHERE saga_id = ? AND step = ? AND op = ?',
+    [sagaId, step, op],
+  );
+  return rows[0];
+}
+
+/** The outcome column of {@link barrierRecord}. */
 export async function barrierOutcome(db: string, sagaId: string, step: string, op: string): Promise<string | undefined> {
-  const rows = await queryDb<{ outcome: string }>(db, 'SELECT outcome FROM saga_barrier WHERE saga_id = ? AND step = ? AND op = ?', [sagaId, step, op]);
-  return rows[0]?.outcome;
+  return (await barrierRecord(db, sagaId, step, op))?.outcome;
 }
 
 const freezesOf = (table: string) => async (db: string, sagaId: string): Promise<Record<string, string>> =>

@@ -107,7 +107,7 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 	}
 	log := s.log.With("op", string(op), "saga_id", call.GetSagaId(), "saga_name", call.GetSagaName(),
 		"step", call.GetStepName(), "action", call.GetAction(), "attempt", call.GetAttempt())
-	if op == faults.Compensate {
+	if op == faults.Compensate || op == faults.Confirm || op == faults.Cancel {
 		log = log.With("compensation_epoch", call.GetCompensationEpoch())
 	}
 	log.Debug("call.start")
@@ -183,15 +183,18 @@ func (s *Server) handle(ctx context.Context, call *sagav1.StepCall, op faults.Op
 		return nil, status.FromContextError(err).Err()
 	}
 
-	compensate := func(ctx context.Context, key barrier.Key, fn barrier.Business) (barrier.Decision, error) {
-		return s.barrier.Compensate(ctx, key, call.GetCompensationEpoch(), fn)
+	// Compensate, Confirm and Cancel are decided per compensation epoch.
+	atEpoch := func(guard func(context.Context, barrier.Key, uint32, barrier.Business) (barrier.Decision, error)) func(context.Context, barrier.Key, barrier.Business) (barrier.Decision, error) {
+		return func(ctx context.Context, key barrier.Key, fn barrier.Business) (barrier.Decision, error) {
+			return guard(ctx, key, call.GetCompensationEpoch(), fn)
+		}
 	}
 	guard := map[faults.Op]func(context.Context, barrier.Key, barrier.Business) (barrier.Decision, error){
 		faults.Execute:    s.barrier.Execute,
-		faults.Compensate: compensate,
+		faults.Compensate: atEpoch(s.barrier.Compensate),
 		faults.Try:        s.barrier.Try,
-		faults.Confirm:    s.barrier.Confirm,
-		faults.Cancel:     s.barrier.Cancel,
+		faults.Confirm:    atEpoch(s.barrier.Confirm),
+		faults.Cancel:     atEpoch(s.barrier.Cancel),
 	}[op]
 	d, err := guard(workCtx, key, business)
 	if err != nil {

@@ -112,3 +112,30 @@ func TestSleepBeforeProcessesAfterTheDeadline(t *testing.T) {
 		t.Fatalf("A = %d, want 8", qty("A"))
 	}
 }
+
+// The TCC server passes StepCall.compensation_epoch to the barrier: a Confirm
+// that answered FAILED runs again when RetrySaga re-sends it at epoch 1.
+func TestTccConfirmFailedRunsAgainAtTheNextCompensationEpoch(t *testing.T) {
+	s, _ := newServer(t)
+	tcc := s.Tcc()
+	ctx := context.Background()
+	if r, err := tcc.Try(ctx, &sagav1.TryRequest{Call: stepCall("t1", stock.ActionReserve, nil)}); err != nil ||
+		r.GetResult().GetOutcome() != sagav1.StepOutcome_STEP_OUTCOME_SUCCEEDED {
+		t.Fatalf("try: %v %v", r, err)
+	}
+	md := map[string]string{"fault.confirm": "fail@1"}
+	if c, err := tcc.Confirm(ctx, &sagav1.ConfirmRequest{Call: stepCall("t1", stock.ActionReserve, md)}); err != nil ||
+		c.GetResult().GetErrorCode() != "INJECTED_FAILURE" {
+		t.Fatalf("confirm with fail: %v %v", c, err)
+	}
+	call := stepCall("t1", stock.ActionReserve, md)
+	call.Attempt = 2
+	if c, err := tcc.Confirm(ctx, &sagav1.ConfirmRequest{Call: call}); err != nil || c.GetResult().GetErrorCode() != "INJECTED_FAILURE" {
+		t.Fatalf("re-sent confirm in the same epoch: %v %v; want the stored failure", c, err)
+	}
+	call.CompensationEpoch = 1
+	if c, err := tcc.Confirm(ctx, &sagav1.ConfirmRequest{Call: call}); err != nil ||
+		c.GetResult().GetOutcome() != sagav1.StepOutcome_STEP_OUTCOME_SUCCEEDED {
+		t.Fatalf("confirm at epoch 1: %v %v; want it run again", c, err)
+	}
+}

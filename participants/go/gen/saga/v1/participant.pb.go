@@ -159,12 +159,13 @@ type StepCall struct {
 	Outputs map[string][]byte `protobuf:"bytes,9,rep,name=outputs,proto3" json:"outputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The saga's metadata merged with the step's (step entries win).
 	Metadata map[string]string `protobuf:"bytes,10,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// Compensate: the compensation epoch, 0 until the first RetrySaga, then the
-	// number of RetrySagas of the saga (derived from its durable log, so a
-	// re-send after a restart keeps it). A stored FAILED compensation answers
-	// duplicates of its own epoch only: a Compensate at a later epoch runs the
-	// business compensation again (the operator fixed the cause and retried).
-	// A SUCCEEDED compensation is never run again. Execute: always 0.
+	// Compensate (and TCC Confirm/Cancel): the compensation epoch, 0 until the
+	// first RetrySaga, then the number of RetrySagas of the saga (derived from
+	// its durable log, so a re-send after a restart keeps it). A stored FAILED
+	// compensation (Confirm, Cancel) answers duplicates of its own epoch only: a
+	// call at a later epoch runs the business change again (the operator fixed
+	// the cause and retried). A SUCCEEDED one is never run again. Execute and
+	// Try: always 0.
 	CompensationEpoch uint32 `protobuf:"varint,11,opt,name=compensation_epoch,json=compensationEpoch,proto3" json:"compensation_epoch,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache

@@ -150,12 +150,13 @@ export interface StepCall {
   /** The saga's metadata merged with the step's (step entries win). */
   metadata: { [key: string]: string };
   /**
-   * Compensate: the compensation epoch, 0 until the first RetrySaga, then the
-   * number of RetrySagas of the saga (derived from its durable log, so a
-   * re-send after a restart keeps it). A stored FAILED compensation answers
-   * duplicates of its own epoch only: a Compensate at a later epoch runs the
-   * business compensation again (the operator fixed the cause and retried).
-   * A SUCCEEDED compensation is never run again. Execute: always 0.
+   * Compensate (and TCC Confirm/Cancel): the compensation epoch, 0 until the
+   * first RetrySaga, then the number of RetrySagas of the saga (derived from
+   * its durable log, so a re-send after a restart keeps it). A stored FAILED
+   * compensation (Confirm, Cancel) answers duplicates of its own epoch only: a
+   * call at a later epoch runs the business change again (the operator fixed
+   * the cause and retried). A SUCCEEDED one is never run again. Execute and
+   * Try: always 0.
    */
   compensationEpoch: number;
 }
