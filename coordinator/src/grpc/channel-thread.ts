@@ -81,6 +81,11 @@ export class ChannelThread {
     };
   }
 
+  /** Boots the thread now, so that the first call does not wait for it (its module load takes a few hundred ms). */
+  warmUp(): void {
+    if (!this.closed) this.ensureWorker();
+  }
+
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
     const data: ChannelWorkerData = { options: this.options };

@@ -21,6 +21,7 @@ export class ParticipantTransportPool {
     if (settings.thread === 'worker' && settings.implementation === 'http2') {
       const { implementation: _, thread: __, ...channel } = settings;
       this.thread = new ChannelThread({ ...channel, maxReceiveBytes });
+      this.thread.warmUp();
     }
   }
 
