@@ -203,3 +203,28 @@ export function participantCounters(procs: readonly BenchProcess[]): () => Parti
       { calls: 0, held: 0, keys: 0, repeated: 0 },
     );
 }
+
+/** The coordinator's "recovery done" log line. */
+export interface RecoveryLine {
+  msg?: string;
+  ms?: number;
+  recovered?: number;
+  inDoubt?: number;
+}
+
+/** Starts a coordinator (after a crash) and catches its "recovery done" line. */
+export async function startRecoveringCoordinator(o: CoordinatorOptions): Promise<{ proc: BenchProcess; recovery: () => RecoveryLine | undefined }> {
+  let line: RecoveryLine | undefined;
+  const proc = await startBenchCoordinator({
+    ...o,
+    onLine: (l) => {
+      if (!l.includes('"recovery done"')) return;
+      try {
+        line = JSON.parse(l) as RecoveryLine;
+      } catch {
+        // not JSON
+      }
+    },
+  });
+  return { proc, recovery: () => line };
+}

@@ -7,7 +7,7 @@
 
 import { join } from 'node:path';
 import type { Args } from './args.js';
-import { participantCounters, startBenchCoordinator, type BenchProcess } from './bench-process.js';
+import { participantCounters, startBenchCoordinator, startRecoveringCoordinator, type BenchProcess } from './bench-process.js';
 import { fmt, log, quietFirst, startParticipants, until, type Common } from './common.js';
 import { driveFixedCount, type Drive } from './drive.js';
 import { round } from './histogram.js';
@@ -15,11 +15,6 @@ import { memory } from './proc-stats.js';
 import { PARKING_RETRY } from './scenario-parked.js';
 import { queryDb } from '../support/sqlite-inspect.js';
 
-interface RecoveryLine {
-  ms?: number;
-  recovered?: number;
-  inDoubt?: number;
-}
 
 export async function runRecoveryParked(args: Args, c: Common): Promise<Record<string, unknown>> {
   const sagas = args.number('sagas', 100_000);
@@ -66,22 +61,13 @@ export async function runRecoveryParked(args: Args, c: Common): Promise<Record<s
     coordinator = undefined;
 
     const restartAt = Date.now();
-    let recoveryLine: RecoveryLine | undefined;
-    const second = await startBenchCoordinator({
+    const { proc: second, recovery } = await startRecoveringCoordinator({
       db,
       participants: registry,
       synchronous: c.sync,
       nodeArgs: c.nodeArgs,
       logLevel: c.logLevel,
       port: first.port,
-      onLine: (line) => {
-        if (!line.includes('"recovery done"')) return;
-        try {
-          recoveryLine = JSON.parse(line) as RecoveryLine;
-        } catch {
-          // not JSON
-        }
-      },
     });
     coordinator = second;
     const readyMs = Date.now() - restartAt;
@@ -98,9 +84,9 @@ export async function runRecoveryParked(args: Args, c: Common): Promise<Record<s
         otherCpuCoresBeforeStart,
         activeSagas: running[0]?.n ?? 0,
         restartToReadyMs: readyMs,
-        recoveryLogMs: recoveryLine?.ms,
-        recovered: recoveryLine?.recovered,
-        inDoubt: recoveryLine?.inDoubt,
+        recoveryLogMs: recovery()?.ms,
+        recovered: recovery()?.recovered,
+        inDoubt: recovery()?.inDoubt,
         coordinatorRssBeforeKillMiB: round(beforeKill.rssMiB, 1),
         restartedRssAtReadyMiB: round(atReady.rssMiB, 1),
         restartedRssSettledMiB: round(settled.rssMiB, 1),

@@ -7,18 +7,12 @@
 
 import { join } from 'node:path';
 import type { Args } from './args.js';
-import { participantCounters, startBenchCoordinator, type BenchProcess } from './bench-process.js';
+import { participantCounters, startBenchCoordinator, startRecoveringCoordinator, type BenchProcess } from './bench-process.js';
 import { fmt, log, quietFirst, startParticipants, until, type Common } from './common.js';
 import { driveFixedCount, type Drive } from './drive.js';
 import { round } from './histogram.js';
 import { cpuTimeMs, memory } from './proc-stats.js';
 
-interface RecoveryLine {
-  msg?: string;
-  ms?: number;
-  recovered?: number;
-  inDoubt?: number;
-}
 
 export async function runRecovery(args: Args, c: Common): Promise<Record<string, unknown>> {
   const sagas = args.number('sagas', 100_000);
@@ -74,22 +68,13 @@ export async function runRecovery(args: Args, c: Common): Promise<Record<string,
     coordinator = undefined;
 
     const restartAt = Date.now();
-    let recoveryLine: RecoveryLine | undefined;
-    const second = await startBenchCoordinator({
+    const { proc: second, recovery } = await startRecoveringCoordinator({
       db,
       participants: registry,
       synchronous: c.sync,
       nodeArgs: c.nodeArgs,
       logLevel: c.logLevel,
       port: first.port,
-      onLine: (line) => {
-        if (!line.includes('"recovery done"')) return;
-        try {
-          recoveryLine = JSON.parse(line) as RecoveryLine;
-        } catch {
-          // not JSON
-        }
-      },
     });
     coordinator = second;
     const readyAt = Date.now();
@@ -120,9 +105,9 @@ export async function runRecovery(args: Args, c: Common): Promise<Record<string,
         restartToAllRedispatchedMs: allAt - restartAt,
         killToAllRedispatchedMs: allAt - killedAt,
         restartToReadyMs: readyAt - restartAt,
-        recoveryLogMs: recoveryLine?.ms,
-        recovered: recoveryLine?.recovered,
-        inDoubt: recoveryLine?.inDoubt,
+        recoveryLogMs: recovery()?.ms,
+        recovered: recovery()?.recovered,
+        inDoubt: recovery()?.inDoubt,
         coordinatorRssWithCallsInFlightMiB: round(inFlightMem.rssMiB, 1),
         restartedCoordinatorRssMiB: round(mem.rssMiB, 1),
         restartedCoordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
