@@ -12,9 +12,14 @@ export interface Session {
   openForViewing: boolean;
 }
 
+/** A saga, or a TCC transaction (Try, then Confirm or Cancel). */
+export type TransactionKind = 'SAGA' | 'TCC';
+export type TccPhase = 'TRY' | 'CONFIRM' | 'CANCEL';
+
 export interface SagaSummary {
   sagaId: string;
   name: string;
+  kind: TransactionKind;
   state: SagaState;
   createdAt: number;
   updatedAt: number;
@@ -24,7 +29,7 @@ export interface SagaSummary {
 }
 
 export interface Attempt {
-  operation: 'execute' | 'compensate';
+  operation: 'execute' | 'compensate' | 'try' | 'confirm' | 'cancel';
   number: number;
   startedAt: number;
   finishedAt?: number;
@@ -47,8 +52,10 @@ export interface Step {
   compensateAction: string;
   dependsOn: string[];
   noCompensation: boolean;
+  /** A TCC branch: the Try's status (compensateStatus is the Cancel's, confirmStatus the Confirm's). */
   executeStatus: StepStatus;
   compensateStatus: StepStatus;
+  confirmStatus?: StepStatus;
   payloadBytes: number;
   outputBytes?: number;
   metadata: SizedEntry[];
@@ -59,6 +66,9 @@ export interface Step {
 export interface Saga {
   sagaId: string;
   name: string;
+  kind: TransactionKind;
+  /** TCC: the phase it is in or ended in. */
+  phase?: TccPhase;
   state: SagaState;
   forwardStatus: string;
   compensationStatus: string;

@@ -16,15 +16,20 @@ interface Row {
   readonly attempt: Attempt;
 }
 
+/** Forward operations (a saga's Execute, a TCC Try) come before the second phase. */
+const FORWARD = new Set<Attempt['operation']>(['execute', 'try']);
+
 /**
  * By start; attempts started in the same millisecond in the order the engine
- * runs them: executes forward, then compensations in reverse step order.
+ * runs them: executes (Tries) forward, then compensations in reverse step
+ * order; a TCC transaction's Confirms and Cancels go in branch order.
  */
 function byTimeThenOrder(a: Row, b: Row): number {
   const t = a.attempt.startedAt - b.attempt.startedAt;
   if (t !== 0) return t;
-  if (a.attempt.operation !== b.attempt.operation) return a.attempt.operation === 'execute' ? -1 : 1;
-  if (a.step.index !== b.step.index) return a.attempt.operation === 'execute' ? a.step.index - b.step.index : b.step.index - a.step.index;
+  const forward = FORWARD.has(a.attempt.operation);
+  if (forward !== FORWARD.has(b.attempt.operation)) return forward ? -1 : 1;
+  if (a.step.index !== b.step.index) return forward || a.attempt.operation !== 'compensate' ? a.step.index - b.step.index : b.step.index - a.step.index;
   return a.attempt.number - b.attempt.number;
 }
 
@@ -38,6 +43,7 @@ export function AttemptTimeline({ steps, now }: { steps: readonly Step[]; now: n
   // Room on the right for the last bar's re-send mark.
   const x = (t: number): number => LABEL + ((t - start) / span) * (WIDTH - LABEL - 36);
   const height = TOP + steps.length * LANE + 6;
+  const tcc = rows.some((r) => !['execute', 'compensate'].includes(r.attempt.operation));
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => start + f * span);
   return (
     <div>
@@ -72,8 +78,18 @@ export function AttemptTimeline({ steps, now }: { steps: readonly Step[]; now: n
         </svg>
       </div>
       <p class="legend">
-        <span class="legend-item op-execute"><span class="swatch" aria-hidden="true" />execute</span>
-        <span class="legend-item op-compensate"><span class="swatch" aria-hidden="true" />compensate</span>
+        {tcc ? (
+          <>
+            <span class="legend-item op-try"><span class="swatch" aria-hidden="true" />try</span>
+            <span class="legend-item op-confirm"><span class="swatch" aria-hidden="true" />confirm</span>
+            <span class="legend-item op-cancel"><span class="swatch" aria-hidden="true" />cancel</span>
+          </>
+        ) : (
+          <>
+            <span class="legend-item op-execute"><span class="swatch" aria-hidden="true" />execute</span>
+            <span class="legend-item op-compensate"><span class="swatch" aria-hidden="true" />compensate</span>
+          </>
+        )}
         <span class="legend-item outcome-failed"><span class="swatch" aria-hidden="true" />failed / error (outlined red)</span>
         <span class="legend-item">↻N re-sent N times after a restart</span>
       </p>

@@ -45,6 +45,11 @@ export function SagaPage({ id }: { id: string }) {
       <div class="row spread">
         <h1 id="saga-title">
           {s.name} <span class="mono small">{s.sagaId}</span>
+          {s.kind === 'TCC' && (
+            <span class="badge kind-tcc" data-testid="kind" title="a TCC transaction: Try, then Confirm or Cancel">
+              TCC
+            </span>
+          )}
         </h1>
         <span data-testid="saga-state">
           <StateBadge state={s.state} />
@@ -52,10 +57,19 @@ export function SagaPage({ id }: { id: string }) {
       </div>
       <SagaActions sagaId={s.sagaId} state={s.state} onDone={saga.reload} />
       <dl class="facts">
-        <dt>Forward</dt>
-        <dd>{s.forwardStatus}</dd>
-        <dt>Compensation</dt>
-        <dd>{s.compensationStatus}</dd>
+        {s.kind === 'TCC' ? (
+          <>
+            <dt>Phase</dt>
+            <dd data-testid="phase">{s.phase ?? '—'}</dd>
+          </>
+        ) : (
+          <>
+            <dt>Forward</dt>
+            <dd>{s.forwardStatus}</dd>
+            <dt>Compensation</dt>
+            <dd>{s.compensationStatus}</dd>
+          </>
+        )}
         <dt>Created</dt>
         <dd>{time(s.createdAt)}</dd>
         <dt>Last change</dt>
@@ -88,24 +102,29 @@ export function SagaPage({ id }: { id: string }) {
 }
 
 function StepTable({ saga }: { saga: Saga }) {
+  const tcc = saga.kind === 'TCC';
+  const statuses = tcc ? ['Try', 'Confirm', 'Cancel'] : ['Execute', 'Compensate'];
   return (
     <div class="scroll-x">
-      <table class="list" aria-label="Steps">
-        <HeadRow columns={['Step', 'Participant', 'Execute', 'Compensate', 'Payload', 'Output', 'Metadata', 'Next attempt']} />
+      <table class="list" aria-label={tcc ? 'Branches' : 'Steps'}>
+        <HeadRow columns={[tcc ? 'Branch' : 'Step', 'Participant', ...statuses, 'Payload', 'Output', 'Metadata', 'Next attempt']} />
         <tbody>
           {saga.steps.map((st) => (
             <tr key={st.name} data-step={st.name}>
               <td>
                 {st.name}
-                <div class="small">
-                  {st.action} / {st.noCompensation ? 'no compensation' : st.compensateAction}
-                </div>
+                <div class="small">{tcc ? st.action : `${st.action} / ${st.noCompensation ? 'no compensation' : st.compensateAction}`}</div>
               </td>
               <td>{st.participant}</td>
-              <td>
+              <td data-status="execute">
                 <StateBadge state={st.executeStatus} />
               </td>
-              <td>
+              {tcc && (
+                <td data-status="confirm">
+                  <StateBadge state={st.confirmStatus ?? 'PENDING'} />
+                </td>
+              )}
+              <td data-status="compensate">
                 <StateBadge state={st.compensateStatus} />
               </td>
               <td>

@@ -74,7 +74,14 @@ export function SagasPage({ query }: { query: URLSearchParams }) {
                     {s.sagaId}
                   </a>
                 </td>
-                <td>{s.name}</td>
+                <td>
+                  {s.name}
+                  {s.kind === 'TCC' && (
+                    <span class="badge kind-tcc" data-testid="kind" title="a TCC transaction: Try, then Confirm or Cancel">
+                      TCC
+                    </span>
+                  )}
+                </td>
                 <td>
                   <StateBadge state={s.state} />
                 </td>

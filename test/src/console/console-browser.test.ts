@@ -5,7 +5,7 @@
 // operator role, and live updates without a reload. Each page is saved as a
 // screenshot under test-artifacts/console/.
 
-import { SagaOutcome, SagaState } from '@saga/proto';
+import { SagaOutcome, SagaState, TransactionKind } from '@saga/proto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { step, stepsFor } from '../events/events-fixture.js';
@@ -135,6 +135,66 @@ describe('web console in chromium', () => {
     ]);
     await page.locator('[data-testid=failure-reason]').filter({ hasText: 'ship' }).waitFor();
     await screenshot(page, 'saga-compensated');
+    await page.close();
+  });
+
+  it('shows a TCC transaction as such: its kind in the list, its phase, and Try/Confirm/Cancel per branch', async () => {
+    const fx = await start('console browser tcc');
+    const confirmed = idFor('console browser tcc', 'confirmed');
+    const cancelled = idFor('console browser tcc', 'cancelled');
+    const plain = idFor('console browser tcc', 'saga');
+    const name = idFor('console browser tcc', 'name');
+    const tcc = async (sagaId: string, pointsTry: string): Promise<void> => {
+      const r = await fx.client.start({ sagaId, name, kind: TransactionKind.TRANSACTION_KIND_TCC, steps: [step('stock', 'ok', ''), step('points', pointsTry, '')], waitMs: 20_000 });
+      expect(r.outcome).toBe(pointsTry === 'ok' ? SagaOutcome.SAGA_OUTCOME_COMPLETED : SagaOutcome.SAGA_OUTCOME_COMPENSATED);
+    };
+    await tcc(confirmed, 'ok');
+    await tcc(cancelled, 'fail');
+    await fx.client.start({ sagaId: plain, name, steps: stepsFor('completed'), waitMs: 20_000 });
+
+    const page = await open(fx, '#/sagas');
+    await waitForListed(page, [confirmed, cancelled, plain], 'the two TCC transactions and the saga');
+    const kindOf = async (id: string): Promise<string> => (await page.locator(`tr[data-saga-id="${id}"] [data-testid=kind]`).allTextContents()).join('');
+    expect([await kindOf(confirmed), await kindOf(cancelled), await kindOf(plain)]).toEqual(['TCC', 'TCC', '']);
+
+    await go(page, `#/saga/${encodeURIComponent(confirmed)}`);
+    await page.locator('[data-testid=saga-state]').filter({ hasText: 'COMPLETED' }).waitFor();
+    expect(await page.locator('#saga-title [data-testid=kind]').textContent()).toBe('TCC');
+    expect(await page.locator('[data-testid=phase]').textContent()).toBe('CONFIRM');
+    const statuses = (p: Page) =>
+      p.locator('table[aria-label=Branches] tbody tr').evaluateAll((trs) =>
+        trs.map((tr) => [tr.getAttribute('data-step'), ...[...tr.querySelectorAll('td[data-status]')].map((td) => td.textContent)]),
+      );
+    expect(await statuses(page)).toEqual([
+      ['stock', 'SUCCEEDED', 'SUCCEEDED', 'SKIPPED'],
+      ['points', 'SUCCEEDED', 'SUCCEEDED', 'SKIPPED'],
+    ]);
+    const ops = (p: Page) =>
+      p.locator('table.attempts tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-step'), tr.getAttribute('data-operation'), tr.getAttribute('data-outcome')]));
+    expect(await ops(page)).toEqual([
+      ['stock', 'try', 'SUCCEEDED'],
+      ['points', 'try', 'SUCCEEDED'],
+      ['stock', 'confirm', 'SUCCEEDED'],
+      ['points', 'confirm', 'SUCCEEDED'],
+    ]);
+    expect(await page.locator('svg.timeline g.bar.op-confirm').count()).toBe(2);
+    await screenshot(page, 'tcc-confirmed');
+
+    await go(page, `#/saga/${encodeURIComponent(cancelled)}`);
+    await page.locator('[data-testid=saga-state]').filter({ hasText: 'COMPENSATED' }).waitFor();
+    expect(await page.locator('[data-testid=phase]').textContent()).toBe('CANCEL');
+    const cancelledOps = await ops(page);
+    expect(cancelledOps.filter((o) => o[1] === 'confirm')).toEqual([]);
+    expect(cancelledOps.filter((o) => o[1] === 'try')).toEqual([
+      ['stock', 'try', 'SUCCEEDED'],
+      ['points', 'try', 'FAILED'],
+    ]);
+    expect(cancelledOps.filter((o) => o[1] === 'cancel').map((o) => o[0])).toContain('stock');
+
+    await go(page, `#/saga/${encodeURIComponent(plain)}`);
+    await page.locator('[data-testid=saga-state]').filter({ hasText: 'COMPLETED' }).waitFor();
+    expect(await page.locator('#saga-title [data-testid=kind]').count()).toBe(0);
+    expect(await page.locator('table[aria-label=Steps] thead').textContent()).toContain('Compensate');
     await page.close();
   });
 
