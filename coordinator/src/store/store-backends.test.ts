@@ -300,19 +300,6 @@ describe('PostgresStore ownership', () => {
     expect(await other.ownership.claimMessages(10, () => undefined)).toBe(0);
   });
 
-  it('lets one store at a time have the relay turn, and hands it over once the holder lease expired (a paused holder keeps its session)', async () => {
-    const url = await fixtures.location('postgres', 'relay turn');
-    const a = await openPostgres(url, 'a');
-    const b = await openPostgres(url, 'b');
-    expect(await a.relayTurn.acquire()).toBe(true);
-    expect(await b.relayTurn.acquire()).toBe(false);
-    expect(await a.relayTurn.acquire()).toBe(true);
-    await expireLease(url, a.ownership.instanceId());
-    // The standby ends the expired holder's session, then takes the turn.
-    await vi.waitFor(async () => expect(await b.relayTurn.acquire()).toBe(true), { timeout: 10_000 });
-    expect(await a.relayTurn.acquire()).toBe(false);
-  });
-
   it('claims the sagas of a closed instance at once (its lease ends at close)', async () => {
     const url = await fixtures.location('postgres', 'claimed after close');
     const first = await openPostgres(url, 'first');
