@@ -8,9 +8,8 @@
 //     claimed and published by the survivor once the dead one's lease expired.
 
 import { SagaEvent, StepEvent, StepStatus } from '@saga/proto';
-import { startPostgresCluster, type PostgresCluster } from '@saga/coordinator/testing';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ensureNatsServer } from '../events/ensure-nats-server.js';
 import { stepsFor } from '../events/events-fixture.js';
 import { scrape } from '../events/metrics-scrape.js';
@@ -19,7 +18,7 @@ import { StreamCollector, type Received } from '../events/stream-collector.js';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { freePort, startCoordinator, startNatsServer } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
-import { storeScalar } from '../support/store-backends.js';
+import { storeScalar, useStoreBackends } from '../support/store-backends.js';
 import { idFor, testDir } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -28,14 +27,7 @@ const SAGAS_PER_COORDINATOR = 20;
 /** Per saga: reserve and charge each dispatched and settled (step events), then the outcome. */
 const EVENTS_PER_SAGA = 5;
 
-let cluster: PostgresCluster | undefined;
-beforeAll(async () => {
-  ensureNatsServer();
-  cluster = await startPostgresCluster();
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+const stores = useStoreBackends();
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -121,18 +113,25 @@ async function startSagas(test: string, members: readonly Member[]): Promise<str
   );
 }
 
+/** A test dir, a fresh database and the scripted participant, removed after the test. */
+async function setUp(test: string): Promise<{ dir: ReturnType<typeof testDir>; db: string; participant: ScriptedParticipant }> {
+  ensureNatsServer();
+  const dir = testDir(test);
+  cleanups.push(() => dir.remove());
+  const db = (await stores.location('postgres', test)) ?? '';
+  const participant = await ScriptedParticipant.start();
+  cleanups.push(() => participant.close());
+  return { dir, db, participant };
+}
+
 const published = async (m: Member): Promise<number> => (await scrape(m.metrics)).value('saga_outbox_published_total') ?? 0;
 
 describe('the outbox relay on several coordinators', () => {
   it("publishes on every coordinator the events of its own sagas, each once, one outcome per saga, each saga's in order", { timeout: 180_000 }, async () => {
     const test = 'relay on every instance';
-    const dir = testDir(test);
-    cleanups.push(() => dir.remove());
-    const db = await cluster!.createDatabase(test);
+    const { dir, db, participant } = await setUp(test);
     const nats = await startNatsServer(dir.file('nats'));
     cleanups.push(() => nats.stop());
-    const participant = await ScriptedParticipant.start();
-    cleanups.push(() => participant.close());
     const members = await startMembers(db, 3, participant, nats.url);
     const events = await StreamCollector.start({ url: nats.url, durable: 'relay-cluster', filter: 'saga.>', decode });
     cleanups.push(() => events.close());
@@ -154,13 +153,9 @@ describe('the outbox relay on several coordinators', () => {
 
   it("publishes the rows a coordinator killed with kill -9 left unsent, on the survivor, once each and in order", { timeout: 180_000 }, async () => {
     const test = 'relay after kill';
-    const dir = testDir(test);
-    cleanups.push(() => dir.remove());
-    const db = await cluster!.createDatabase(test);
+    const { dir, db, participant } = await setUp(test);
     const natsPort = await freePort();
     const natsUrl = `nats://127.0.0.1:${natsPort}`;
-    const participant = await ScriptedParticipant.start();
-    cleanups.push(() => participant.close());
     // NATS is configured but down: every saga finishes with its events unsent.
     const [victim, survivor] = (await startMembers(db, 2, participant, natsUrl)) as [Member, Member];
     const ids = await startSagas(test, [victim, survivor]);

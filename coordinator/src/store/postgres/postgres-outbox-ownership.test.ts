@@ -8,12 +8,9 @@
 
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../config/config.js';
-import type { SagaDefinition } from '../../domain/saga-types.js';
-import { validateStartSaga } from '../../domain/validate-start-saga.js';
-import type { MessageRecord } from '../../messages/message-types.js';
 import { expireLease } from '../../testing/expire-lease.js';
 import { useStoreFixtures } from '../../testing/store-fixtures.js';
+import { oneStepDefinition, preparedMessage } from '../../testing/store-test-rows.js';
 import type { OutboxInsert, WriteUnit } from '../store.js';
 import { PostgresStore } from './postgres-store.js';
 
@@ -21,34 +18,7 @@ const fixtures = useStoreFixtures();
 /** A lease renewed every 20 s: not during a test. */
 const MINUTE_LEASE_MS = 60_000;
 
-const definition: SagaDefinition = validateStartSaga(
-  {
-    sagaId: '',
-    name: 'outbox-owner-test',
-    steps: [
-      {
-        name: 'a',
-        participant: 'p',
-        action: 'do',
-        compensateAction: 'undo',
-        payload: Buffer.from('x'),
-        dependsOn: [],
-        noCompensation: false,
-        retry: undefined,
-        compensationRetry: undefined,
-        metadata: {},
-      },
-    ],
-    deadlineMs: 0,
-    defaultRetry: undefined,
-    defaultCompensationRetry: undefined,
-    metadata: {},
-    waitMs: 0,
-  },
-  DEFAULT_CONFIG.limits,
-  DEFAULT_CONFIG.retry,
-  () => 'registered',
-).definition;
+const definition = oneStepDefinition('outbox-owner-test');
 
 function event(id: string, orderingKey: string): OutboxInsert {
   return { id, subject: `saga.events.${orderingKey}`, payload: Buffer.from(id), headers: {}, createdAt: 1, orderingKey };
@@ -189,25 +159,3 @@ describe('PostgresStore outbox ownership', () => {
     expect(await live.outboxHas('late')).toBe(false);
   });
 });
-
-function preparedMessage(id: string): MessageRecord {
-  return {
-    id,
-    subject: 'orders.created',
-    key: '',
-    headers: {},
-    producer: 'orders',
-    policy: { checkAfterMs: 1000, checkIntervalMs: 1000, maxChecks: 3, checkTimeoutMs: 1000 },
-    contentHash: 'h',
-    state: 'PREPARED',
-    checks: 0,
-    createdAt: 1,
-    decidedAt: undefined,
-    deliverAt: undefined,
-    nextCheckAt: 1001,
-    enqueuedAt: undefined,
-    publishedAt: undefined,
-    reason: '',
-    version: 1,
-  };
-}
