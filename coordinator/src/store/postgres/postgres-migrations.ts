@@ -129,9 +129,10 @@ const MIGRATIONS: readonly string[] = [
     WHERE state = 'PREPARED' OR (state = 'COMMITTED' AND enqueued_at IS NULL);
   `,
   // 4: outbox rows owned by the instance whose relay publishes them (see postgres-outbox-claims.ts).
-  // Rows written before have no owner: the first instance claims them.
+  // Unsent rows written before go to their saga's owner; the others have none: the first instance claims them.
   `
   ALTER TABLE outbox ADD COLUMN owner text;
+  UPDATE outbox o SET owner = s.owner FROM sagas s WHERE o.sent_at IS NULL AND s.id = o.ordering_key;
   -- Each relay reads its own unsent rows in seq order; claims find an expired instance's.
   CREATE INDEX outbox_pending_by_owner ON outbox (owner, seq) WHERE sent_at IS NULL;
   -- Claiming a saga moves its unsent rows (ordering key = saga id) with it.

@@ -7,8 +7,9 @@
 //     (ordering key = saga id) to the claimer in the same transaction, so the
 //     new owner publishes the old rows before its own: per-saga order holds;
 //   - the rows an expired instance leaves besides (finished sagas' last
-//     events, message deliveries, alerts) are claimed in batches by any live
-//     instance, whole ordering keys at a time: rows are locked FOR UPDATE SKIP
+//     events, message deliveries, alerts; not an active saga's, which go with
+//     the saga) are claimed in batches by any live instance, whole ordering
+//     keys at a time: rows are locked FOR UPDATE SKIP
 //     LOCKED and a key is taken only if every one of its orphaned rows was
 //     locked, so two claimers never split a key between two live relays.
 // A stale owner (paused past its lease) may still publish a row its successor
@@ -52,7 +53,10 @@ export async function claimOrphanOutbox(tx: pg.ClientBase, instance: string, lim
   const candidates = await tx.query<{ seq: number; key: string }>({
     name: 'outbox-orphan-keys',
     text: `WITH keys AS (SELECT DISTINCT ordering_key FROM (
-                 SELECT ordering_key FROM outbox WHERE sent_at IS NULL AND ${orphaned('owner')} ORDER BY seq LIMIT $2) first)
+                 SELECT ordering_key FROM outbox WHERE sent_at IS NULL AND ${orphaned('owner')}
+                    -- An active saga's rows go with the saga (moveSagaOutbox), to whoever claims it.
+                    AND NOT EXISTS (SELECT 1 FROM sagas s WHERE s.id = outbox.ordering_key AND s.state IN ('RUNNING', 'COMPENSATING'))
+                  ORDER BY seq LIMIT $2) first)
            SELECT o.seq, o.ordering_key AS key FROM outbox o JOIN keys k ON k.ordering_key = o.ordering_key
             WHERE o.sent_at IS NULL AND ${orphaned('o.owner')}`,
     values: [dead, limit],
