@@ -88,9 +88,10 @@ export class CoordinatorApp {
       inMotion: () => built.engine?.inMotionCount() ?? 0,
       settled: () => built.engine?.settledCount() ?? 0,
     });
-    const onCommitBatch = (oldestWaitMs: number, units: number, leftBehind: number): void => {
+    const onCommitBatch = (oldestWaitMs: number, units: number, leftBehind: number, writeMs: number): void => {
       admission.observeCommitDelay(oldestWaitMs, leftBehind);
       events.metrics.commitBatchUnits.observe(units);
+      events.metrics.commitWrite.observe(writeMs / 1000);
     };
     const onCommitWait = (waitMs: number): void => events.metrics.commitWait.observe(waitMs / 1000);
     const onFailed = (err: Error): void => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log');
@@ -114,6 +115,10 @@ export class CoordinatorApp {
       transport: config.participantTransport,
       onCallTime: (operation, ms) => events.metrics.participantCall.observe({ operation }, ms / 1000),
     });
+    logger.info(
+      { implementation: config.participantTransport.implementation, thread: invoker.channelsOnOwnThread() ? 'worker' : 'main', setting: config.participantTransport.thread },
+      'participant transport',
+    );
     events.metrics.bindAdmission(() => admission.stats().shedding);
     const tracing = options.tracer === undefined ? undefined : new SagaTracing(options.tracer);
     const eventHooks = events.engineHooks();

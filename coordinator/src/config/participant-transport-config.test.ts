@@ -2,7 +2,7 @@
 // validation errors that name the setting.
 
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PARTICIPANT_TRANSPORT } from '../grpc/participant-transport-settings.js';
+import { channelsOnOwnThread, DEFAULT_PARTICIPANT_TRANSPORT } from '../grpc/participant-transport-settings.js';
 import { settingOf, withConfigFile } from './config-test-support.js';
 import { loadConfig } from './config.js';
 
@@ -18,6 +18,21 @@ describe('participantTransport configuration', () => {
       expect(loadConfig(['--config', path], {}).participantTransport).toMatchObject({ implementation: 'grpc-js', connectTimeoutMs: 2000, keepaliveMs: 300_000 });
       expect(loadConfig(['--config', path], { SAGA_PARTICIPANT_TRANSPORT: 'http2' }).participantTransport.implementation).toBe('http2');
     });
+  });
+
+  it('runs the channels on their own thread by default where two CPUs are available ("auto"), never for grpc-js', () => {
+    const c = loadConfig([], {});
+    expect(c.participantTransport.thread).toBe('auto');
+    expect(channelsOnOwnThread(c.participantTransport, 2)).toBe(true);
+    expect(channelsOnOwnThread(c.participantTransport, 1)).toBe(false);
+    const main = loadConfig([], { SAGA_PARTICIPANT_TRANSPORT_THREAD: 'main' }).participantTransport;
+    expect(channelsOnOwnThread(main, 8)).toBe(false);
+    const worker = loadConfig([], { SAGA_PARTICIPANT_TRANSPORT_THREAD: 'worker' }).participantTransport;
+    expect(channelsOnOwnThread(worker, 1)).toBe(true);
+    const grpcJs = loadConfig([], { SAGA_PARTICIPANT_TRANSPORT: 'grpc-js' }).participantTransport;
+    expect(channelsOnOwnThread(grpcJs, 8)).toBe(false);
+    expect(settingOf(() => loadConfig([], { SAGA_PARTICIPANT_TRANSPORT_THREAD: 'both' }))).toBe('participantTransport.thread');
+    expect(settingOf(() => loadConfig([], { SAGA_PARTICIPANT_TRANSPORT_THREAD: 'worker', SAGA_PARTICIPANT_TRANSPORT: 'grpc-js' }))).toBe('participantTransport.thread');
   });
 
   it('names the setting that is wrong', () => {

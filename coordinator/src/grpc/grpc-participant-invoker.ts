@@ -66,6 +66,11 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
     this.spanId = options.spanId ?? randomSpanId;
   }
 
+  /** Whether the participant channels run on a thread of their own (participantTransport.thread). */
+  channelsOnOwnThread(): boolean {
+    return this.transports.onOwnThread();
+  }
+
   invoke(call: StepInvocation, signal: AbortSignal): Promise<InvokeResult> {
     const transport = this.transports.get(call.participant, () => this.options.registry.resolve(call.participant));
     if (transport === undefined) {

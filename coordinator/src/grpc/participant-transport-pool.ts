@@ -2,23 +2,26 @@
 // (lean channel on the event loop or on its own thread, or grpc-js) is chosen
 // by the settings.
 
+import { availableParallelism } from 'node:os';
 import { ChannelThread } from './channel-thread.js';
 import { GrpcJsTransport } from './grpc-js-transport.js';
 import { Http2UnaryChannel } from './http2-unary-channel.js';
 import type { ParticipantTransport, TransportEndpoint } from './participant-transport.js';
-import type { ParticipantTransportSettings } from './participant-transport-settings.js';
+import { channelsOnOwnThread, type ParticipantTransportSettings } from './participant-transport-settings.js';
 
 export class ParticipantTransportPool {
   private readonly transports = new Map<string, ParticipantTransport>();
-  /** The channels' thread, with thread = "worker"; started on the first call. */
+  /** The channels' thread (thread "worker", or "auto" with two CPUs or more); booted with the pool. */
   private readonly thread: ChannelThread | undefined;
 
   constructor(
     private readonly settings: ParticipantTransportSettings,
     /** Largest response message accepted. */
     private readonly maxReceiveBytes: number,
+    /** CPUs this process may use (for thread "auto"). Default os.availableParallelism(). */
+    availableCpus: number = availableParallelism(),
   ) {
-    if (settings.thread === 'worker' && settings.implementation === 'http2') {
+    if (channelsOnOwnThread(settings, availableCpus)) {
       const { implementation: _, thread: __, ...channel } = settings;
       this.thread = new ChannelThread({ ...channel, maxReceiveBytes });
       this.thread.warmUp();
@@ -35,6 +38,11 @@ export class ParticipantTransportPool {
       this.transports.set(name, t);
     }
     return t;
+  }
+
+  /** Whether the channels run on a thread of their own. */
+  onOwnThread(): boolean {
+    return this.thread !== undefined;
   }
 
   close(): void {

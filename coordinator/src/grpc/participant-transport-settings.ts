@@ -8,11 +8,14 @@ export interface ParticipantTransportSettings {
    */
   readonly implementation: 'http2' | 'grpc-js';
   /**
-   * Where the http2 channels run: "main" (default), the event loop that runs
-   * the engine; or "worker", a thread of their own (channel-thread.ts), which
-   * takes their CPU off the event loop where a core is free for it.
+   * Where the http2 channels run: "main", the event loop that runs the
+   * engine; "worker", a thread of their own (channel-thread.ts), which takes
+   * their CPU off the event loop where a core is free for it; or "auto"
+   * (default): "worker" when the process may use two CPUs or more
+   * (os.availableParallelism(): affinity masks such as taskset count), else
+   * "main".
    */
-  readonly thread: 'main' | 'worker';
+  readonly thread: 'main' | 'worker' | 'auto';
   /**
    * While calls are in flight, ping every this many ms; 0 = never. Idle
    * connections are never pinged. Default 5 min: grpc-go's default enforcement
@@ -39,7 +42,7 @@ export interface ParticipantTransportSettings {
 
 export const DEFAULT_PARTICIPANT_TRANSPORT: ParticipantTransportSettings = {
   implementation: 'http2',
-  thread: 'main',
+  thread: 'auto',
   keepaliveMs: 300_000,
   keepaliveTimeoutMs: 20_000,
   connectTimeoutMs: 10_000,
@@ -49,13 +52,22 @@ export const DEFAULT_PARTICIPANT_TRANSPORT: ParticipantTransportSettings = {
   maxMetadataHeaderBytes: 4096,
 };
 
+/**
+ * Whether the http2 channels run on their own thread: "worker" always (with
+ * http2), "auto" when the process may use at least two CPUs; grpc-js never.
+ */
+export function channelsOnOwnThread(s: Pick<ParticipantTransportSettings, 'implementation' | 'thread'>, availableCpus: number): boolean {
+  if (s.implementation !== 'http2') return false;
+  return s.thread === 'worker' || (s.thread === 'auto' && availableCpus >= 2);
+}
+
 /** HTTP/2 client stream ids are odd numbers up to 2^31-1. */
 const MAX_STREAMS = 2 ** 30 - 1;
 
 /** The first problem with `s`, as [setting, problem], or undefined. */
 export function participantTransportProblem(s: ParticipantTransportSettings): [string, string] | undefined {
   if (s.implementation !== 'http2' && s.implementation !== 'grpc-js') return ['implementation', `must be "http2" or "grpc-js", not "${String(s.implementation)}"`];
-  if (s.thread !== 'main' && s.thread !== 'worker') return ['thread', `must be "main" or "worker", not "${String(s.thread)}"`];
+  if (s.thread !== 'main' && s.thread !== 'worker' && s.thread !== 'auto') return ['thread', `must be "main", "worker" or "auto", not "${String(s.thread)}"`];
   if (s.thread === 'worker' && s.implementation !== 'http2') return ['thread', '"worker" runs the http2 channels only: set implementation to "http2"'];
   const integers: [keyof ParticipantTransportSettings, number, number][] = [
     ['keepaliveMs', 0, 2 ** 31 - 1],

@@ -24,7 +24,8 @@ export class GrpcCheckInvoker implements CheckInvoker {
     /** A new span id per call (16 hex digits). Default random. */
     private readonly spanId: () => string = randomSpanId,
   ) {
-    this.transports = new ParticipantTransportPool(transport, MAX_ANSWER_BYTES);
+    // Check-backs are rare: "auto" keeps their channels on the event loop rather than boot a second thread.
+    this.transports = new ParticipantTransportPool({ ...transport, thread: transport.thread === 'auto' ? 'main' : transport.thread }, MAX_ANSWER_BYTES);
   }
 
   check(call: CheckCall, signal: AbortSignal): Promise<CheckAnswer> {

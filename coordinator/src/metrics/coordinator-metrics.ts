@@ -53,6 +53,10 @@ export class CoordinatorMetrics {
   readonly commitWait: Histogram;
   /** Units per group-committed transaction. */
   readonly commitBatchUnits: Histogram;
+  /** Per group-committed transaction: the write itself, without the queueing before it. */
+  readonly commitWrite: Histogram;
+  /** Start to outcome of each saga, as the coordinator sees it. */
+  readonly sagaDuration: Histogram<'saga' | 'outcome'>;
   /** Per participant call, as this process sees it. */
   readonly participantCall: Histogram<'operation'>;
   private readonly natsState: Gauge<'state'>;
@@ -138,6 +142,19 @@ export class CoordinatorMetrics {
       name: 'saga_commit_wait_seconds',
       help: 'Per write of the durable log: from its commit until its batch was durable and it was handed back to the engine (queueing, the write itself, event-loop lag).',
       buckets: FINE_SECONDS,
+      registers,
+    });
+    this.commitWrite = new Histogram({
+      name: 'saga_commit_write_seconds',
+      help: 'Per group-committed transaction of the durable log: the write itself, from the start of the transaction until it was durable (no queueing before it). Compare with saga_commit_wait_seconds: the difference is queueing and event-loop lag.',
+      buckets: FINE_SECONDS,
+      registers,
+    });
+    this.sagaDuration = new Histogram({
+      name: 'saga_duration_seconds',
+      help: 'From a saga\'s start (accepted) to its outcome (completed, compensated, manual), by saga name and outcome (TCC transactions also kind="tcc"); a resolved saga is not timed.',
+      labelNames: ['saga', 'outcome', 'kind'],
+      buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
       registers,
     });
     this.commitBatchUnits = new Histogram({

@@ -9,7 +9,7 @@ import { SagaMetricsObserver } from './saga-metrics-observer.js';
 
 /** The parts of a saga the observer reads. */
 function saga(name: string, steps: string[]): SagaRuntime {
-  return { id: `${name}-1`, version: 1, definition: { name, steps: steps.map((s) => ({ name: s })) }, steps: steps.map(() => ({ sentAt: 0 })) } as unknown as SagaRuntime;
+  return { id: `${name}-1`, version: 1, createdAt: 0, definition: { name, steps: steps.map((s) => ({ name: s })) }, steps: steps.map(() => ({ sentAt: 0 })) } as unknown as SagaRuntime;
 }
 
 async function labelValues(metrics: CoordinatorMetrics, metric: string, label: string): Promise<string[]> {
@@ -49,5 +49,9 @@ describe('SagaMetricsObserver label caps', () => {
     const finished = (await metrics.registry.getSingleMetric('saga_sagas_finished_total')?.get())?.values.map((v) => v.labels);
     expect(finished).toEqual([{ saga: 'checkout', outcome: 'completed', kind: 'tcc' }]);
     expect(await labelValues(metrics, 'saga_step_duration_seconds', 'operation')).toEqual(['confirm']);
+    // Start (createdAt 0) to outcome (at 3 ms), once.
+    const exposition = await metrics.registry.metrics();
+    expect(exposition).toContain('saga_duration_seconds_count{saga="checkout",outcome="completed",kind="tcc"} 1');
+    expect(exposition).toContain('saga_duration_seconds_sum{saga="checkout",outcome="completed",kind="tcc"} 0.003');
   });
 });

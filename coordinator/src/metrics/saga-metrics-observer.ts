@@ -62,6 +62,7 @@ export class SagaMetricsObserver {
         case 'finish': {
           const outcome = e.state.toLowerCase();
           m.sagasFinished.inc({ saga: name, outcome, ...k });
+          m.sagaDuration.observe({ saga: name, outcome, ...k }, Math.max(0, e.at - saga.createdAt) / 1000);
           if (e.state !== 'COMPLETED') {
             const since = this.options.compensationStartedAt(saga.id);
             if (since !== undefined) m.compensationDuration.observe({ saga: name, outcome, ...k }, Math.max(0, e.at - since) / 1000);

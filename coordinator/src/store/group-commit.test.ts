@@ -183,6 +183,33 @@ describe('GroupCommitter', () => {
     expect(reported).toHaveLength(2);
   });
 
+  it('reports the write itself apart from the queueing before it (onBatch writeMs)', async () => {
+    const clock = { t: 1_000 };
+    const writes: Write[] = [];
+    const reported: { oldest: number; writeMs: number }[] = [];
+    const gc = new GroupCommitter<string>({
+      maxBatch: 256,
+      now: () => clock.t,
+      write: (units) => new Promise<void>((resolve, reject) => writes.push({ units, done: resolve, fail: reject })),
+      onBatch: (oldest, _units, _behind, writeMs) => reported.push({ oldest, writeMs }),
+    });
+    const a = gc.commit('a');
+    await until(() => writes.length === 1);
+    const b = gc.commit('b'); // queued while a's write is under way
+    clock.t += 5;
+    writes[0]!.done();
+    await a;
+    await until(() => writes.length === 2);
+    clock.t += 3; // b waited 5 ms in the queue, then its own write took 3 ms
+    writes[1]!.done();
+    await b;
+    await gc.idle();
+    expect(reported).toEqual([
+      { oldest: 5, writeMs: 5 },
+      { oldest: 8, writeMs: 3 },
+    ]);
+  });
+
   it('releases a committed batch in slices, oldest first, one slice per event-loop turn, with the next write already under way', async () => {
     const clock = { t: 1_000 };
     const writes: Write[] = [];

@@ -47,10 +47,11 @@ export interface GroupCommitOptions<U> {
    * Called after each committed batch with how long its oldest unit waited, from
    * commit() until the write resolved (queue + write + event-loop lag), the
    * batch's size, and how many units were left queued when the batch was taken
-   * (> 0: it was full, the queue is longer than a batch). The load signal of
-   * admission control; must be cheap.
+   * (> 0: it was full, the queue is longer than a batch), and how long the
+   * write itself took (the transaction, without the queueing before it). The
+   * load signal of admission control; must be cheap.
    */
-  readonly onBatch?: (oldestWaitMs: number, units: number, leftBehind: number) => void;
+  readonly onBatch?: (oldestWaitMs: number, units: number, leftBehind: number, writeMs: number) => void;
   /** Called per unit as it is released (resolved), with its wait from commit() in ms (a histogram); must be cheap. */
   readonly onReleased?: (waitMs: number) => void;
   /** Units released at once when a batch commits; the rest follow one slice per event-loop turn. Default 32. */
@@ -153,6 +154,7 @@ export class GroupCommitter<U> {
       const oldest = batch[0]?.queuedAt ?? this.now();
       this.writingSince = oldest;
       let errors: readonly (Error | undefined)[] | undefined;
+      const writeStart = this.now();
       try {
         errors = await this.writeBatch(batch);
       } catch (err) {
@@ -161,14 +163,15 @@ export class GroupCommitter<U> {
         for (const p of batch) p.reject(this.failure);
         break;
       }
-      const waited = Math.max(0, this.now() - oldest);
+      const written = this.now();
+      const waited = Math.max(0, written - oldest);
       this.writingSince = undefined;
       this.batches += 1;
       this.units += batch.length;
       this.release(batch, errors);
       // After the first slice, and outside the write's error path: an observer that throws cannot fail a durable batch.
       try {
-        this.options.onBatch?.(waited, batch.length, leftBehind);
+        this.options.onBatch?.(waited, batch.length, leftBehind, Math.max(0, written - writeStart));
       } catch {
         // The observer's bug, not the log's.
       }

@@ -116,6 +116,10 @@ export interface WindowTimings {
   /** Each durable write: commit() until handed back to the engine. */
   readonly commitWait: Distribution | undefined;
   readonly meanBatchUnits: number | undefined;
+  /** Each group-committed transaction itself, without the queueing before it (saga_commit_write_seconds). */
+  readonly commitWrite: Distribution | undefined;
+  /** Each saga from its start to its outcome, as the coordinator sees it (saga_duration_seconds): the client's latency less the network and its own queueing. */
+  readonly sagaInCoordinator: Distribution | undefined;
   /** Each participant call (Execute/Compensate) as the coordinator sees it. */
   readonly participantCall: Distribution | undefined;
   /** GC pauses of the coordinator's main isolate. */
@@ -153,6 +157,8 @@ export function windowTimings(a: Scrape, b: Scrape, sagas: number, wallMs: numbe
   return {
     commitWait: distribution(h('saga_commit_wait_seconds'), sagas),
     meanBatchUnits: batches === undefined || batches.count <= 0 ? undefined : round(batches.sum / batches.count, 1),
+    commitWrite: distribution(h('saga_commit_write_seconds'), sagas),
+    sagaInCoordinator: distribution(h('saga_duration_seconds'), sagas),
     participantCall: distribution(h('saga_participant_call_seconds'), sagas),
     gc: gc === undefined || gcH === undefined ? undefined : { ...gc, shareOfWall: round((gcH.sum * 1000) / wallMs, 4) },
     loopDelay:
@@ -169,7 +175,9 @@ export function timingLines(t: WindowTimings, fmt: (n: number, digits?: number) 
       ? `${label.padEnd(29)}-`
       : `${label.padEnd(29)}p50 ${fmt(x.p50Ms, 2)}  p99 ${fmt(x.p99Ms, 2)}  max ≤ ${fmt(x.maxBelowMs, 1)}  mean ${fmt(x.meanMs, 3)} ms; ${fmt(x.perSagaMs, 3)} ms per saga${extra}`;
   return [
+    d('saga in the coordinator', t.sagaInCoordinator),
     d('commit wait, per write', t.commitWait, t.meanBatchUnits === undefined ? '' : `  (${fmt(t.meanBatchUnits, 1)} writes per batch)`),
+    d('  the transaction itself', t.commitWrite, '  (per batch)'),
     d('participant call', t.participantCall),
     d('GC pause', t.gc, t.gc === undefined ? '' : `  (${fmt(t.gc.count)} pauses, ${fmt(t.gc.shareOfWall * 100, 1)} % of the time)`),
     t.loopDelay === undefined

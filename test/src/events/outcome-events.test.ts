@@ -102,6 +102,11 @@ describe('outcome events', () => {
     expect(m.value('saga_step_duration_seconds_count', { saga: 'order-bad', step: 'reserve', operation: 'compensate', outcome: 'failed' })).toBe(2);
     expect(m.value('saga_compensation_duration_seconds_count', { saga: 'order-bad', outcome: 'compensated' })).toBe(3);
     expect(m.value('saga_compensation_duration_seconds_count', { saga: 'order-bad', outcome: 'manual' })).toBe(2);
+    // Start to outcome, one sample per saga; a resolved saga keeps its MANUAL sample only.
+    expect(m.value('saga_duration_seconds_count', { saga: 'order-ok', outcome: 'completed' })).toBe(5);
+    expect(m.value('saga_duration_seconds_count', { saga: 'order-bad', outcome: 'compensated' })).toBe(3);
+    expect(m.value('saga_duration_seconds_count', { saga: 'order-bad', outcome: 'manual' })).toBe(2);
+    expect(m.value('saga_duration_seconds_sum', { saga: 'order-ok', outcome: 'completed' })).toBeGreaterThan(0);
     // 2 of 5 compensations failed: the success-rate alert fired, and its event went out too.
     expect(m.value('saga_alert_transitions_total', { kind: 'compensation_success_rate', state: 'firing' })).toBe(1);
     expect(m.value('saga_outbox_published_total')).toBe(received.length + m.sum('saga_alert_transitions_total'));

@@ -57,7 +57,7 @@ export interface PostgresStoreOptions {
   readonly url: string;
   readonly settings?: Partial<PostgresSettings>;
   /** Observer of each committed batch: its oldest unit's wait in ms, its size, and the units left queued behind it (admission control's signal). */
-  readonly onCommitBatch?: (oldestWaitMs: number, units: number, leftBehind: number) => void;
+  readonly onCommitBatch?: (oldestWaitMs: number, units: number, leftBehind: number, writeMs: number) => void;
   /** Observer of each unit's wait from commit() until it was released (a histogram). */
   readonly onCommitWait?: (waitMs: number) => void;
   /** An idle pooled connection failed (the next query on the pool reconnects). */

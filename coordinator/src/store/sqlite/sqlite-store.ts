@@ -49,7 +49,7 @@ export interface SqliteStoreOptions {
   /** Bytes of bound values per transaction at most (a larger unit is written alone). Default 8 MiB. */
   readonly maxBatchBytes?: number;
   /** Observer of each committed batch: its oldest unit's wait in ms, its size, and the units left queued behind it (admission control's signal). */
-  readonly onCommitBatch?: (oldestWaitMs: number, units: number, leftBehind: number) => void;
+  readonly onCommitBatch?: (oldestWaitMs: number, units: number, leftBehind: number, writeMs: number) => void;
   /** Observer of each unit's wait from commit() until it was released (a histogram). */
   readonly onCommitWait?: (waitMs: number) => void;
   /** Called once when a write failed and the store latched failed (the process should exit 1). */
