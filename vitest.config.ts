@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{coordinator,sdk,participants/ts,test,console}/src/**/*.test.ts'],
+    include: ['{coordinator,sdk,cli,participants/ts,test,console}/src/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     // Tests start real processes; two cores serve two files at a time best.
     pool: 'forks',

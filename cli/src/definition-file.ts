@@ -15,7 +15,7 @@ export interface DefinitionFile {
   readonly sagaId: string | undefined;
 }
 
-const SAGA_FIELDS = new Set(['sagaId', 'name', 'steps', 'options', 'metadata']);
+const SAGA_FIELDS = new Set(['sagaId', 'name', 'kind', 'steps', 'options', 'metadata']);
 const STEP_FIELDS = new Set([
   'name',
   'participant',
@@ -47,6 +47,9 @@ export function parseDefinition(text: string, path: string): DefinitionFile {
   checkFields(path, '', saga, SAGA_FIELDS);
   if (saga.sagaId !== undefined && (typeof saga.sagaId !== 'string' || saga.sagaId === '')) {
     throw new UsageError(`${path}: sagaId: must be a non-empty string`);
+  }
+  if (saga.kind !== undefined && saga.kind !== 'SAGA' && saga.kind !== 'TCC') {
+    throw new UsageError(`${path}: kind: must be SAGA or TCC (TCC: each step is a branch, action its Try; no compensateAction)`);
   }
   if (!Array.isArray(saga.steps)) throw new UsageError(`${path}: steps: must be a list of steps`);
   saga.steps.forEach((step: unknown, i: number) => {

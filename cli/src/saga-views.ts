@@ -8,8 +8,13 @@ import { isoOrDash, offsetMs, renderTable, stateColumn, type Output } from './ou
 
 /** The saga's header and one row per attempt of every step, in definition order. */
 export function renderSaga(saga: SagaRecord, out: Output): string[] {
-  const lines = [`saga ${saga.sagaId}  ${saga.name}  ${out.state(saga.state)}`];
-  lines.push(`  forward ${out.state(saga.forwardStatus)}, compensation ${out.state(saga.compensationStatus)}, version ${saga.version}`);
+  const tcc = saga.kind === 'TCC';
+  const lines = [`${tcc ? 'tcc' : 'saga'} ${saga.sagaId}  ${saga.name}  ${out.state(saga.state)}`];
+  lines.push(
+    tcc
+      ? `  phase ${saga.phase}, version ${saga.version}`
+      : `  forward ${out.state(saga.forwardStatus)}, compensation ${out.state(saga.compensationStatus)}, version ${saga.version}`,
+  );
   lines.push(
     `  created ${isoOrDash(saga.createdAt)}` +
       (saga.finishedAt === undefined ? '' : `, finished ${offsetMs(saga.finishedAt, saga.createdAt)}`) +
@@ -20,7 +25,8 @@ export function renderSaga(saga: SagaRecord, out: Output): string[] {
   if (saga.resolutionNote !== '') lines.push(`  resolution: ${saga.resolutionNote}`);
   const rows: string[][] = [];
   for (const step of saga.steps) {
-    const status = `${step.executeStatus}/${step.compensateStatus}`;
+    // A TCC branch: Try / Confirm / Cancel (executeStatus is the Try's, compensateStatus the Cancel's).
+    const status = tcc ? `${step.executeStatus}/${step.confirmStatus}/${step.compensateStatus}` : `${step.executeStatus}/${step.compensateStatus}`;
     if (step.attempts.length === 0) {
       rows.push([step.name, step.participant, status, '-', '', '', '', '', '']);
       continue;
@@ -45,7 +51,7 @@ export function renderSaga(saga: SagaRecord, out: Output): string[] {
     [
       { header: 'STEP' },
       { header: 'PARTICIPANT' },
-      { header: 'EXECUTE/COMPENSATE' },
+      { header: tcc ? 'TRY/CONFIRM/CANCEL' : 'EXECUTE/COMPENSATE' },
       { header: 'CALL' },
       { header: '#' },
       { header: 'START' },
@@ -62,8 +68,8 @@ export function renderSaga(saga: SagaRecord, out: Output): string[] {
 export function renderSummaries(sagas: readonly SagaSummary[], out: Output): string[] {
   if (sagas.length === 0) return ['no sagas'];
   return renderTable(
-    [{ header: 'SAGA' }, { header: 'NAME' }, stateColumn('STATE', out), { header: 'CREATED' }, { header: 'FAILED STEP' }],
-    sagas.map((s) => [s.sagaId, s.name, s.state, isoOrDash(s.createdAt), s.failedStep || '-']),
+    [{ header: 'SAGA' }, { header: 'NAME' }, { header: 'KIND' }, stateColumn('STATE', out), { header: 'CREATED' }, { header: 'FAILED STEP' }],
+    sagas.map((s) => [s.sagaId, s.name, s.kind, s.state, isoOrDash(s.createdAt), s.failedStep || '-']),
     out,
   );
 }

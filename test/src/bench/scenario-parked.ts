@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Args } from './args.js';
 import { participantCounters, startBenchCoordinator, type BenchProcess } from './bench-process.js';
 import { fmt, log, quietFirst, startParticipants, until, type Common } from './common.js';
-import { driveFixedCount, type Drive } from './drive.js';
+import { driveFixedCount, type Drive, type DriveResult } from './drive.js';
 import { round } from './histogram.js';
 import { cpuTimeMs, memory } from './proc-stats.js';
 import { queryDb } from '../support/sqlite-inspect.js';
@@ -29,40 +29,17 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
   const { procs: participants, registry } = await startParticipants(c.participants, 'unavailable');
   const counters = participantCounters(participants);
   let coordinator: BenchProcess | undefined;
-  let drive: Drive | undefined;
+  const drive: { current?: Drive } = {};
   try {
     coordinator = await startBenchCoordinator({ db, participants: registry, synchronous: c.sync, nodeArgs: c.nodeArgs, logLevel: c.logLevel });
     const co = coordinator;
     log(`parked: coordinator pid ${co.pid}; starting ${fmt(sagas)} ${c.steps}-step sagas whose first Execute answers UNAVAILABLE; retry backoff up to 1 h`);
     const t0 = Date.now();
-    const d = driveFixedCount({
-      address: co.address,
-      sagas,
-      concurrency,
-      clients,
-      steps: c.steps,
-      participants: c.participants,
-      payloadBytes: c.payload,
-      retry: PARKING_RETRY,
-    });
-    drive = d;
-    const ticker = setInterval(() => {
-      const s = d.snapshot();
-      const m = memory(co.pid);
-      log(`[${fmt((Date.now() - t0) / 1000).padStart(4)} s] started ${fmt(s.completed).padStart(7)}  first attempts answered ${fmt(counters().calls).padStart(7)}  coordinator RSS ${fmt(m.rssMiB)} MiB (peak ${fmt(m.peakRssMiB)})`);
-    }, 1000);
-    let result;
-    let parkedMem = memory(co.pid);
-    try {
-      result = await d.done;
-      if (!(await until(() => counters().calls >= sagas, 120_000))) throw new Error(`only ${counters().calls} of ${sagas} first attempts reached the participant`);
-      const startedS = (Date.now() - t0) / 1000;
-      parkedMem = memory(co.pid);
-      log(`all ${fmt(sagas)} sagas started and parked after ${fmt(startedS, 1)} s (RSS ${fmt(parkedMem.rssMiB)} MiB); settling ${settleS} s`);
-      await new Promise((r) => setTimeout(r, settleS * 1000));
-    } finally {
-      clearInterval(ticker);
-    }
+    const result = await startParkedSagas({ c, coordinator: co, sagas, concurrency, clients, counters, drive });
+    const startedS = (Date.now() - t0) / 1000;
+    const parkedMem = memory(co.pid);
+    log(`all ${fmt(sagas)} sagas started and parked after ${fmt(startedS, 1)} s (RSS ${fmt(parkedMem.rssMiB)} MiB); settling ${settleS} s`);
+    await new Promise((r) => setTimeout(r, settleS * 1000));
     const mem = memory(co.pid);
     const cpu = cpuTimeMs(co.pid);
     const calls = counters().calls;
@@ -93,8 +70,50 @@ export async function runParked(args: Args, c: Common): Promise<Record<string, u
     );
     return out;
   } finally {
-    drive?.kill();
+    drive.current?.kill();
     await coordinator?.stop();
     await Promise.all(participants.map((p) => p.stop()));
+  }
+}
+
+/**
+ * Starts `sagas` sagas whose first Execute is answered UNAVAILABLE (the
+ * parked set-up), logging progress every second, and resolves once every
+ * first attempt reached the participants: each saga then waits out its
+ * backoff. `drive.current` is the driver while it runs (for the caller's clean-up).
+ */
+export async function startParkedSagas(o: {
+  readonly c: Common;
+  readonly coordinator: BenchProcess;
+  readonly sagas: number;
+  readonly concurrency: number;
+  readonly clients: number;
+  readonly counters: () => { calls: number };
+  readonly drive: { current?: Drive };
+}): Promise<DriveResult> {
+  const { c, coordinator: co, sagas, counters } = o;
+  const t0 = Date.now();
+  const d = driveFixedCount({
+    address: co.address,
+    sagas,
+    concurrency: o.concurrency,
+    clients: o.clients,
+    steps: c.steps,
+    participants: c.participants,
+    payloadBytes: c.payload,
+    retry: PARKING_RETRY,
+  });
+  o.drive.current = d;
+  const ticker = setInterval(() => {
+    const m = memory(co.pid);
+    log(`[${fmt((Date.now() - t0) / 1000).padStart(4)} s] started ${fmt(d.snapshot().completed).padStart(7)}  first attempts answered ${fmt(counters().calls).padStart(7)}  coordinator RSS ${fmt(m.rssMiB)} MiB (peak ${fmt(m.peakRssMiB)})`);
+  }, 1000);
+  try {
+    const started = await d.done;
+    if (started.errors > 0) throw new Error(`${started.errors} StartSaga calls failed: ${started.errorSamples.join('; ')}`);
+    if (!(await until(() => counters().calls >= sagas, 120_000))) throw new Error(`only ${counters().calls} of ${sagas} first attempts reached the participant`);
+    return started;
+  } finally {
+    clearInterval(ticker);
   }
 }

@@ -8,13 +8,12 @@
 import { join } from 'node:path';
 import type { Args } from './args.js';
 import { participantCounters, startBenchCoordinator, startRecoveringCoordinator, type BenchProcess } from './bench-process.js';
-import { fmt, log, quietFirst, startParticipants, until, type Common } from './common.js';
-import { driveFixedCount, type Drive } from './drive.js';
+import { fmt, log, quietFirst, startParticipants, type Common } from './common.js';
+import type { Drive } from './drive.js';
 import { round } from './histogram.js';
 import { memory } from './proc-stats.js';
-import { PARKING_RETRY } from './scenario-parked.js';
+import { PARKING_RETRY, startParkedSagas } from './scenario-parked.js';
 import { queryDb } from '../support/sqlite-inspect.js';
-
 
 export async function runRecoveryParked(args: Args, c: Common): Promise<Record<string, unknown>> {
   const sagas = args.number('sagas', 100_000);
@@ -28,33 +27,12 @@ export async function runRecoveryParked(args: Args, c: Common): Promise<Record<s
   const { procs: participants, registry } = await startParticipants(c.participants, 'unavailable');
   const counters = participantCounters(participants);
   let coordinator: BenchProcess | undefined;
-  let drive: Drive | undefined;
+  const drive: { current?: Drive } = {};
   try {
     const first = await startBenchCoordinator({ db, participants: registry, synchronous: c.sync, nodeArgs: c.nodeArgs, logLevel: c.logLevel });
     coordinator = first;
     log(`recovery (backoff): starting ${fmt(sagas)} ${c.steps}-step sagas whose first Execute answers UNAVAILABLE; retry backoff up to 1 h`);
-    const t0 = Date.now();
-    const d = driveFixedCount({
-      address: first.address,
-      sagas,
-      concurrency,
-      clients,
-      steps: c.steps,
-      participants: c.participants,
-      payloadBytes: c.payload,
-      retry: PARKING_RETRY,
-    });
-    drive = d;
-    const ticker = setInterval(() => {
-      log(`[${fmt((Date.now() - t0) / 1000).padStart(4)} s] started ${fmt(d.snapshot().completed).padStart(7)}  first attempts answered ${fmt(counters().calls).padStart(7)}  coordinator RSS ${fmt(memory(first.pid).rssMiB)} MiB`);
-    }, 1000);
-    try {
-      const started = await d.done;
-      if (started.errors > 0) throw new Error(`${started.errors} StartSaga calls failed: ${started.errorSamples.join('; ')}`);
-      if (!(await until(() => counters().calls >= sagas, 120_000))) throw new Error(`only ${counters().calls} of ${sagas} first attempts reached the participant`);
-    } finally {
-      clearInterval(ticker);
-    }
+    await startParkedSagas({ c, coordinator: first, sagas, concurrency, clients, counters, drive });
     const beforeKill = memory(first.pid);
     log(`all ${fmt(sagas)} sagas parked on backoff (coordinator RSS ${fmt(beforeKill.rssMiB)} MiB); kill -9 the coordinator`);
     await first.crash();
@@ -106,7 +84,7 @@ export async function runRecoveryParked(args: Args, c: Common): Promise<Record<s
     );
     return out;
   } finally {
-    drive?.kill();
+    drive.current?.kill();
     await coordinator?.stop(30_000);
     await Promise.all(participants.map((p) => p.stop()));
   }

@@ -127,7 +127,7 @@ describe('saga CLI', { timeout: 240_000 }, () => {
     const future = jsonOf(await saga(['--json', 'list', '--name', 'cli-order', '--since', '2999-01-01T00:00:00Z']));
     expect(future).toEqual({ sagas: [], more: false });
     const listText = await saga(['list', '--name', 'cli-order-yaml']);
-    expect(listText.stdout).toMatch(new RegExp(`^${yamlId} +cli-order-yaml +COMPLETED`, 'm'));
+    expect(listText.stdout).toMatch(new RegExp(`^${yamlId} +cli-order-yaml +SAGA +COMPLETED`, 'm'));
     const limited = jsonOf(await saga(['--json', 'list', '--limit', '1']));
     expect(limited.sagas).toHaveLength(1);
     expect(limited.more).toBe(true);
