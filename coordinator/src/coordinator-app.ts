@@ -169,6 +169,7 @@ export class CoordinatorApp {
             dropAll: (reason) => engine.dropAll(reason),
             adoptMessage: (id, wakeAt) => messages.service.adopt(id, wakeAt),
             dropMessages: () => messages.service.dropAll(),
+            outboxClaimed: () => events.wakeRelay(),
             intervalMs: config.database.postgres.claimIntervalMs,
             batch: config.database.postgres.claimBatch,
             logger: logger.child({ component: 'cluster' }),

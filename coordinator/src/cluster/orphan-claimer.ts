@@ -1,7 +1,10 @@
 // Failover between coordinators sharing a store: every `intervalMs` this
 // instance claims the active sagas of instances whose lease expired (a batch
 // per transaction, as long as full batches come back) and resumes them
-// through the recovery path, then their pending transactional messages. When its own lease was lost it drops every saga
+// through the recovery path (their unsent outbox rows move with them), then
+// their pending transactional messages, then the outbox rows they left
+// besides (for this instance's relay), and deletes the rows of instances gone
+// long ago that own nothing. When its own lease was lost it drops every saga
 // it holds (other instances may be claiming them) and carries on as a new
 // instance. Lifecycle: start() after engine.start(), close() before engine.close().
 
@@ -19,6 +22,8 @@ export interface OrphanClaimerOptions {
   readonly dropAll: (reason: string) => number;
   /** Drops every message check-back and delivery armed here (MessageService.dropAll). */
   readonly dropMessages: () => void;
+  /** Outbox rows were claimed (with sagas or alone): this instance's relay should publish them now (OutboxRelay.wake). */
+  readonly outboxClaimed?: () => void;
   readonly intervalMs: number;
   readonly batch: number;
   readonly logger: Logger;
@@ -70,6 +75,7 @@ export class OrphanClaimer {
           const n = await ownership.claimOrphans(batch, (c) => (inDoubt += adopt(c)));
           if (n > 0) {
             this.claimed += n;
+            this.options.outboxClaimed?.();
             logger.info({ sagas: n, inDoubt, instance: ownership.instanceId() }, 'claimed the sagas of an expired instance');
           }
           if (n < batch || this.stop.signal.aborted) break;
@@ -79,6 +85,16 @@ export class OrphanClaimer {
           if (n > 0) logger.info({ messages: n, instance: ownership.instanceId() }, 'claimed the pending messages of an expired instance');
           if (n < batch || this.stop.signal.aborted) break;
         }
+        for (;;) {
+          const n = await ownership.claimOrphanOutbox(batch);
+          if (n > 0) {
+            logger.info({ outboxRows: n, instance: ownership.instanceId() }, 'claimed the unsent outbox rows of an expired instance');
+            this.options.outboxClaimed?.();
+          }
+          if (n < batch || this.stop.signal.aborted) break;
+        }
+        const pruned = await ownership.pruneInstances();
+        if (pruned.length > 0) logger.info({ instances: pruned }, 'deleted the rows of instances expired long ago that own nothing');
       } catch (err) {
         logger.warn({ err }, 'claiming orphaned sagas failed; trying again');
       }

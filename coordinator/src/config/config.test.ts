@@ -61,20 +61,23 @@ describe('evictParkedAfterMs', () => {
 
 describe('instance lease (database.postgres)', () => {
   it('lasts 5 s by default, claims every second; SAGA_LEASE_MS and the file override it', () => {
-    expect(loadConfig([], {}).database.postgres).toMatchObject({ leaseMs: 5_000, claimIntervalMs: 1_000, claimBatch: 500 });
+    expect(loadConfig([], {}).database.postgres).toMatchObject({ leaseMs: 5_000, claimIntervalMs: 1_000, claimBatch: 500, instanceRetentionLeases: 10 });
     expect(loadConfig([], { SAGA_LEASE_MS: '2000' }).database.postgres.leaseMs).toBe(2_000);
     withConfigFile({ database: { postgres: { leaseMs: 8000, claimBatch: 50 } } }, (path) => {
       expect(loadConfig(['--config', path], {}).database.postgres).toMatchObject({ leaseMs: 8_000, claimBatch: 50, claimIntervalMs: 1_000 });
     });
   });
 
-  it('names the setting when the lease is under 1 s or a claim setting is not a positive integer', () => {
+  it('names the setting when the lease is under 1 s or a claim or retention setting is not a positive integer', () => {
     expect(settingOf(() => loadConfig([], { SAGA_LEASE_MS: '500' }))).toBe('database.postgres.leaseMs');
     withConfigFile({ database: { postgres: { claimIntervalMs: 0 } } }, (path) => {
       expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('database.postgres.claimIntervalMs');
     });
     withConfigFile({ database: { postgres: { claimBatch: 1.5 } } }, (path) => {
       expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('database.postgres.claimBatch');
+    });
+    withConfigFile({ database: { postgres: { instanceRetentionLeases: 0 } } }, (path) => {
+      expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('database.postgres.instanceRetentionLeases');
     });
   });
 });

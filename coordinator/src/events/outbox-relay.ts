@@ -11,10 +11,14 @@
 // event id, so a re-publication (a lost ack, a crash before the row was marked
 // sent) is dropped by JetStream within the stream's duplicate window.
 //
-// Several coordinators on one PostgreSQL database: one relay at a time
-// publishes (the store's relay turn, an advisory lock), the others stand by;
-// each pass then reads from the first unsent row, because rows written by
-// several instances commit out of seq order.
+// Several coordinators on one PostgreSQL database: a relay runs on every
+// instance and publishes only the rows its instance owns (the store reads
+// them; a claimed saga's rows move to its new owner, orphaned rows are
+// claimed whole ordering keys at a time: postgres-outbox-claims.ts), so the
+// rows of a key are published by one relay at a time. Each pass then reads
+// from the first unsent row: claimed rows come with lower seqs. A row a stale
+// owner publishes while its successor does too is dropped by JetStream's
+// Nats-Msg-Id dedupe, as above.
 //
 // Poison: a row refused for what it is (too large for the server's
 // max_payload, the stream's max_msg_size) holds back only the later rows of its
@@ -114,7 +118,6 @@ export class OutboxRelay {
     this.wakeUp?.();
     await this.loop;
     await this.markAcked();
-    await this.options.store.relayTurn?.release();
   }
 
   private async run(): Promise<void> {
@@ -124,18 +127,10 @@ export class OutboxRelay {
       const js = nats.jetstream();
       if (this.stop.signal.aborted) break;
       if (js === undefined) continue;
-      if (!(await this.hasTurn())) {
-        // Another instance publishes; stand by (a local commit's wake-up does not make this a busy loop),
-        // and start from the first unsent row once the turn is ours.
-        this.cursor = 0;
-        this.woken = false;
-        await this.idle();
-        continue;
-      }
       this.woken = false;
-      if (this.options.store.relayTurn !== undefined) {
-        // Several instances write the outbox: a row with a lower seq may commit after a higher one was read,
-        // so each pass reads from the first unsent row, once the previous pass's acks are recorded.
+      if (this.options.store.ownership !== undefined) {
+        // Rows claimed from other instances (and rows of this one committed out of seq order) may lie before
+        // the cursor, so each pass reads from the first unsent row, once the previous pass's acks are recorded.
         await this.markAcked();
         this.cursor = 0;
       }
@@ -168,18 +163,6 @@ export class OutboxRelay {
         this.failures = 0;
       }
       if (read < this.options.batchSize) await this.idle();
-    }
-  }
-
-  /** On a shared store, whether this instance publishes now (one relay at a time); always on a store of its own. */
-  private async hasTurn(): Promise<boolean> {
-    const turn = this.options.store.relayTurn;
-    if (turn === undefined) return true;
-    try {
-      return await turn.acquire();
-    } catch (err) {
-      this.options.logger.warn({ err: errorSummary(err) }, 'taking the outbox relay turn failed; trying again');
-      return false;
     }
   }
 

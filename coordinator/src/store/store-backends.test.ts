@@ -11,50 +11,21 @@
 
 import { hostname } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_CONFIG } from '../config/config.js';
 import type { JournalEvent } from '../domain/journal-event.js';
-import type { SagaDefinition, SagaState } from '../domain/saga-types.js';
-import { validateStartSaga } from '../domain/validate-start-saga.js';
+import type { SagaState } from '../domain/saga-types.js';
 import { STORE_BACKENDS, useStoreFixtures } from '../testing/store-fixtures.js';
+import { oneStepDefinition, preparedMessage } from '../testing/store-test-rows.js';
 import { expireLease } from '../testing/expire-lease.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { DatabaseInUseError } from './sqlite/owner-lock.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { SagaFencedError } from './saga-fenced-error.js';
-import type { MessageRecord } from '../messages/message-types.js';
 import { FIRST_EPOCH, type SagaRow, type Store, type WriteUnit } from './store.js';
 import { WriteConflictError } from './write-conflict-error.js';
 
 const fixtures = useStoreFixtures();
 
-const definition: SagaDefinition = validateStartSaga(
-  {
-    sagaId: '',
-    name: 'store-test',
-    steps: [
-      {
-        name: 'a',
-        participant: 'p',
-        action: 'do',
-        compensateAction: 'undo',
-        payload: Buffer.from('payload'),
-        dependsOn: [],
-        noCompensation: false,
-        retry: undefined,
-        compensationRetry: undefined,
-        metadata: {},
-      },
-    ],
-    deadlineMs: 0,
-    defaultRetry: undefined,
-    defaultCompensationRetry: undefined,
-    metadata: {},
-    waitMs: 0,
-  },
-  DEFAULT_CONFIG.limits,
-  DEFAULT_CONFIG.retry,
-  () => 'registered',
-).definition;
+const definition = oneStepDefinition('store-test');
 
 /** A saga created with its first dispatch; finished ones also get their result and finish. */
 function sagaUnit(key: number, id: string, finished: boolean): WriteUnit {
@@ -270,25 +241,7 @@ describe('PostgresStore ownership', () => {
   it("claims an expired instance's pending messages once; a live owner's are left to it", async () => {
     const url = await fixtures.location('postgres', 'messages claimed');
     const owner = await openPostgres(url, 'owner');
-    const record: MessageRecord = {
-      id: 'msg-1',
-      subject: 'orders.created',
-      key: '',
-      headers: {},
-      producer: 'p',
-      policy: { checkAfterMs: 1000, checkIntervalMs: 1000, maxChecks: 3, checkTimeoutMs: 1000 },
-      contentHash: 'h',
-      state: 'PREPARED',
-      checks: 0,
-      createdAt: 1,
-      decidedAt: undefined,
-      deliverAt: undefined,
-      nextCheckAt: 1001,
-      enqueuedAt: undefined,
-      publishedAt: undefined,
-      reason: '',
-      version: 1,
-    };
+    const record = preparedMessage('msg-1');
     await owner.commit({ messageInserts: [{ record, payload: Buffer.from('x') }] });
     // A coordinator starting now does not take the live owner's message (it would check it back twice).
     const other = await openPostgres(url, 'other');
@@ -298,19 +251,6 @@ describe('PostgresStore ownership', () => {
     expect(await other.ownership.claimMessages(10, (id, at, state) => seen.push([id, at, state]))).toBe(1);
     expect(seen).toEqual([['msg-1', 1001, 'PREPARED']]);
     expect(await other.ownership.claimMessages(10, () => undefined)).toBe(0);
-  });
-
-  it('lets one store at a time have the relay turn, and hands it over once the holder lease expired (a paused holder keeps its session)', async () => {
-    const url = await fixtures.location('postgres', 'relay turn');
-    const a = await openPostgres(url, 'a');
-    const b = await openPostgres(url, 'b');
-    expect(await a.relayTurn.acquire()).toBe(true);
-    expect(await b.relayTurn.acquire()).toBe(false);
-    expect(await a.relayTurn.acquire()).toBe(true);
-    await expireLease(url, a.ownership.instanceId());
-    // The standby ends the expired holder's session, then takes the turn.
-    await vi.waitFor(async () => expect(await b.relayTurn.acquire()).toBe(true), { timeout: 10_000 });
-    expect(await a.relayTurn.acquire()).toBe(false);
   });
 
   it('claims the sagas of a closed instance at once (its lease ends at close)', async () => {

@@ -184,7 +184,11 @@ export interface JournalStore {
 
 /** Events to publish, written with the changes they describe. */
 export interface OutboxStore {
-  /** Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit) order, skipping ordering keys held by a dead letter. */
+  /**
+   * Up to `limit` unsent outbox rows with seq > `afterSeq`, in seq (commit)
+   * order, skipping ordering keys held by a dead letter. On a shared store,
+   * only the rows this instance owns (its relay publishes them).
+   */
   readPendingOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]>;
   /** Marks outbox rows sent (their publication was acknowledged). */
   markOutboxSent(seqs: readonly number[], sentAt: number): Promise<void>;
@@ -249,8 +253,10 @@ export interface SagaOwnership {
   instanceId(): string;
   /**
    * Takes over up to `limit` active sagas whose owner's lease expired (or that
-   * have no owner), bumping their epoch, and loads them. Sagas locked by a
-   * write in progress are skipped (the next claim gets them).
+   * have no owner), bumping their epoch, and loads them; their unsent outbox
+   * rows move with them (this instance's relay publishes them before the
+   * sagas' new events). Sagas locked by a write in progress are skipped (the
+   * next claim gets them).
    */
   claimOrphans(limit: number, visit: (saga: ClaimedSaga) => void): Promise<number>;
   /**
@@ -260,7 +266,19 @@ export interface SagaOwnership {
    * late check-back of the old owner decides nothing twice.
    */
   claimMessages(limit: number, visit: (id: string, wakeAt: number, state: MessageState) => void): Promise<number>;
-  /** Takes one saga over whatever its owner (an operator command sent here), bumping its epoch; undefined if unknown. */
+  /**
+   * Takes over the unsent outbox rows expired instances left that no saga
+   * claim moved (finished sagas' last events, message deliveries, alerts), a
+   * batch at a time, whole ordering keys only; this instance's relay publishes
+   * them. Returns the rows taken.
+   */
+  claimOrphanOutbox(limit: number): Promise<number>;
+  /** Deletes the rows of instances expired long ago that own nothing any more; returns their ids. */
+  pruneInstances(): Promise<string[]>;
+  /**
+   * Takes one saga over whatever its owner (an operator command sent here),
+   * bumping its epoch, with its unsent outbox rows; undefined if unknown.
+   */
   takeSaga(id: string): Promise<ClaimedSaga | undefined>;
   /**
    * Calls `listener` when a renewal found this instance's lease expired
@@ -268,17 +286,6 @@ export interface SagaOwnership {
    * then goes on under a new instance id.
    */
   onLeaseLost(listener: (err: Error) => void): void;
-}
-
-/**
- * On a store several coordinators share: one instance at a time publishes
- * the outbox, so that the events of each ordering key keep their order.
- */
-export interface RelayTurn {
-  /** Whether this instance has the relay's turn now, taking it when free. */
-  acquire(): Promise<boolean>;
-  /** Gives the turn up (at close). */
-  release(): Promise<void>;
 }
 
 /** The epoch of a new saga on a shared store. */
@@ -299,6 +306,4 @@ export interface Store extends UnitCommitter, SagaStore, JournalStore, OutboxSto
   onFailed(listener: (err: Error) => void): void;
   /** Present on a store several coordinators share (PostgreSQL); absent = this coordinator is the only writer. */
   readonly ownership?: SagaOwnership;
-  /** Present on a shared store: who publishes the outbox. */
-  readonly relayTurn?: RelayTurn;
 }

@@ -10,6 +10,7 @@
 //                   probability applies and then answers UNAVAILABLE (the
 //                   answer lost): the coordinator retries with the same key
 //   compensate      SUCCEEDED
+//   check-back      recorded (message id, check number), answered UNKNOWN
 // Each arrival records the saga's fencing epoch (the saga-fencing-epoch
 // metadata entry; 0 without one) and each application the arrival that made
 // it, so that a test can check no stale epoch produced an effect.
@@ -59,6 +60,14 @@ export interface Arrival {
   readonly index: number;
 }
 
+/** A transactional message's check-back as it arrived. */
+export interface CheckArrival {
+  readonly messageId: string;
+  /** The check's number (1 = the first check-back of the message). */
+  readonly check: number;
+  readonly at: number;
+}
+
 /** One application of an idempotency key: the effect, made once, by the arrival at `arrival`. */
 export interface Application {
   readonly key: string;
@@ -68,6 +77,7 @@ export interface Application {
 export class RecordingParticipant {
   readonly arrivals: Arrival[] = [];
   readonly applications: Application[] = [];
+  readonly checks: CheckArrival[] = [];
   /** Stored result per idempotency key (the effect applied once). */
   private readonly results = new Map<string, StepResult>();
   private readonly held = new Map<string, { step: string; first: Arrival; answers: ((r: StepResult) => void)[] }>();
@@ -93,7 +103,10 @@ export class RecordingParticipant {
         participant.handle('execute', call.request.call, (result) => cb(null, { result }), (err) => cb(err)),
       compensate: (call: ServerUnaryCall<CompensateRequest, CompensateResponse>, cb: sendUnaryData<CompensateResponse>) =>
         participant.handle('compensate', call.request.call, (result) => cb(null, { result })),
-      checkTransaction: (_call, cb) => cb(null, CheckTransactionResponse.fromPartial({ status: TransactionStatus.TRANSACTION_STATUS_UNKNOWN })),
+      checkTransaction: (call, cb) => {
+        participant.checks.push({ messageId: call.request.messageId, check: call.request.check, at: Date.now() });
+        cb(null, CheckTransactionResponse.fromPartial({ status: TransactionStatus.TRANSACTION_STATUS_UNKNOWN }));
+      },
     };
     server.addService(ParticipantService, impl);
     return participant;

@@ -24,11 +24,12 @@ const INSERT_SQL = `INSERT INTO tx_messages (${INSERT_COLUMNS}) VALUES (${['payl
   ON CONFLICT (id) DO NOTHING`;
 const UPDATE_SQL = `UPDATE tx_messages SET state = $1, checks = $2, decided_at = $3, next_check_at = $4, enqueued_at = $5, reason = $6, version = $7
   WHERE id = $8 AND version = $9`;
-const DELIVERY_SQL = `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at)
-  SELECT $1, subject, payload, $2, $3, $4 FROM tx_messages WHERE id = $5 AND version = $6 AND state = 'COMMITTED'
+// Delivery and alert rows are owned (published) by the writing instance (the last parameter).
+const DELIVERY_SQL = `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at, owner)
+  SELECT $1, subject, payload, $2, $3, $4, $7 FROM tx_messages WHERE id = $5 AND version = $6 AND state = 'COMMITTED'
   ON CONFLICT (id) DO NOTHING`;
-const ALERT_SQL = `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at)
-  SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM tx_messages WHERE id = $7 AND version = $8 AND state = 'DISCARDED')
+const ALERT_SQL = `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at, owner)
+  SELECT $1, $2, $3, $4, $5, $6, $9 WHERE EXISTS (SELECT 1 FROM tx_messages WHERE id = $7 AND version = $8 AND state = 'DISCARDED')
   ON CONFLICT (id) DO NOTHING`;
 const EXPIRED = `SELECT id FROM tx_messages WHERE decided_at IS NOT NULL AND decided_at < $1
   AND (state IN ('ROLLED_BACK', 'DISCARDED') OR (state = 'COMMITTED' AND enqueued_at IS NOT NULL)) LIMIT $2`;
@@ -114,7 +115,7 @@ export async function writeMessages(
   }
   for (const u of updates) {
     await db.query({ name: 'msg-update', text: UPDATE_SQL, values: messageUpdateValues(u.next, u.fromVersion) });
-    if (u.delivery !== undefined) await db.query({ name: 'msg-delivery', text: DELIVERY_SQL, values: deliveryValues(u.next, u.delivery) });
-    if (u.alert !== undefined) await db.query({ name: 'msg-alert', text: ALERT_SQL, values: alertValues(u.next, u.alert) });
+    if (u.delivery !== undefined) await db.query({ name: 'msg-delivery', text: DELIVERY_SQL, values: [...deliveryValues(u.next, u.delivery), owner] });
+    if (u.alert !== undefined) await db.query({ name: 'msg-alert', text: ALERT_SQL, values: [...alertValues(u.next, u.alert), owner] });
   }
 }

@@ -128,6 +128,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX tx_messages_pending_by_owner ON tx_messages (owner)
     WHERE state = 'PREPARED' OR (state = 'COMMITTED' AND enqueued_at IS NULL);
   `,
+  // 4: outbox rows owned by the instance whose relay publishes them (see postgres-outbox-claims.ts).
+  // Unsent rows written before go to their saga's owner; the others have none: the first instance claims them.
+  `
+  ALTER TABLE outbox ADD COLUMN owner text;
+  UPDATE outbox o SET owner = s.owner FROM sagas s WHERE o.sent_at IS NULL AND s.id = o.ordering_key;
+  -- Each relay reads its own unsent rows in seq order; claims find an expired instance's.
+  CREATE INDEX outbox_pending_by_owner ON outbox (owner, seq) WHERE sent_at IS NULL;
+  -- Claiming a saga moves its unsent rows (ordering key = saga id) with it.
+  CREATE INDEX outbox_pending_by_key ON outbox (ordering_key) WHERE sent_at IS NULL;
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,6 +5,8 @@
 //     those with no owner, from a single-owner database), a batch at a time
 //     with FOR NO KEY UPDATE SKIP LOCKED, setting owner and epoch + 1;
 //   - taking one saga (an operator command sent to a non-owner) does the same for it;
+//   - both move the saga's unsent outbox rows to the new owner in the same
+//     transaction (postgres-outbox-claims.ts), whose relay publishes them first;
 //   - every write of a saga locks its row (FOR NO KEY UPDATE, in key order) and
 //     checks the epoch it was loaded with in the same transaction, so a claim
 //     is ordered before or after each write, never in between; a stale
@@ -14,6 +16,7 @@ import type pg from 'pg';
 import { unavailable } from '../../domain/errors.js';
 import { SagaFencedError } from '../saga-fenced-error.js';
 import type { WriteUnit } from '../store.js';
+import { moveSagaOutbox } from './postgres-outbox-claims.js';
 
 /** The state test of an active saga, matching the partial indexes. */
 const ACTIVE = "state IN ('RUNNING', 'COMPENSATING')";
@@ -25,11 +28,12 @@ export interface QueuedUnit {
 }
 
 /**
- * Claims up to `limit` orphans for `instance`: active sagas whose owner's
- * lease expired, or that have none. Returns their keys (with new epochs).
+ * In a transaction: claims up to `limit` orphans for `instance` (active sagas
+ * whose owner's lease expired, or that have none) with their unsent outbox
+ * rows. Returns their keys (with new epochs).
  */
-export async function claimOrphanKeys(db: pg.ClientBase | pg.Pool, instance: string, limit: number): Promise<number[]> {
-  const r = await db.query<{ key: number }>({
+export async function claimOrphanKeys(tx: pg.ClientBase, instance: string, limit: number): Promise<number[]> {
+  const r = await tx.query<{ key: number; id: string }>({
     name: 'claim-orphans',
     text: `WITH dead AS (SELECT id FROM instances WHERE lease_until <= clock_timestamp() AND id <> $1),
                 picked AS (
@@ -38,26 +42,33 @@ export async function claimOrphanKeys(db: pg.ClientBase | pg.Pool, instance: str
                    ORDER BY key LIMIT $2
                    FOR NO KEY UPDATE SKIP LOCKED)
            UPDATE sagas SET owner = $1, epoch = sagas.epoch + 1 FROM picked WHERE sagas.key = picked.key
-           RETURNING sagas.key`,
+           RETURNING sagas.key, sagas.id`,
     values: [instance, limit],
   });
+  await moveSagaOutbox(
+    tx,
+    instance,
+    r.rows.map((row) => row.id),
+  );
   return r.rows.map((row) => row.key).sort((a, b) => a - b);
 }
 
-/** Takes saga `id` over for `instance` whatever its owner; its key, or undefined if unknown. */
-export async function takeSagaKey(db: pg.ClientBase | pg.Pool, instance: string, id: string): Promise<number | undefined> {
-  const r = await db.query<{ key: number }>({
+/** In a transaction: takes saga `id` over for `instance` whatever its owner, with its unsent outbox rows; its key, or undefined if unknown. */
+export async function takeSagaKey(tx: pg.ClientBase, instance: string, id: string): Promise<number | undefined> {
+  const r = await tx.query<{ key: number }>({
     name: 'take-saga',
     text: 'UPDATE sagas SET owner = $1, epoch = epoch + 1 WHERE id = $2 RETURNING key',
     values: [instance, id],
   });
-  return r.rows[0]?.key;
+  const key = r.rows[0]?.key;
+  if (key !== undefined) await moveSagaOutbox(tx, instance, [id]);
+  return key;
 }
 
 /**
  * In a write transaction, before its writes: locks the rows of the fenced
- * sagas and checks their epochs, and checks that the instances owning new
- * sagas are still registered. Returns each unit's refusal (undefined = write
+ * sagas and checks their epochs, and checks that the instances the units
+ * stamp as owners (of new sagas, outbox rows, messages) are still registered. Returns each unit's refusal (undefined = write
  * it), or undefined when every unit may be written.
  */
 export async function fenceUnits(tx: pg.ClientBase, queued: readonly QueuedUnit[]): Promise<(Error | undefined)[] | undefined> {
@@ -65,7 +76,7 @@ export async function fenceUnits(tx: pg.ClientBase, queued: readonly QueuedUnit[
   const owners = new Set<string>();
   for (const q of queued) {
     if (q.unit.fence !== undefined) keys.add(q.unit.fence.key);
-    if ((q.unit.inserts?.length ?? 0) > 0) owners.add(q.owner);
+    if (stampsOwner(q.unit)) owners.add(q.owner);
   }
   let refused: (Error | undefined)[] | undefined;
   const refuse = (i: number, err: Error): void => {
@@ -88,7 +99,8 @@ export async function fenceUnits(tx: pg.ClientBase, queued: readonly QueuedUnit[
     });
   }
   if (owners.size > 0) {
-    // A new saga must be claimable if its instance dies: its instance row must exist.
+    // What a unit makes its instance own must be claimable if that instance dies: its instance row must exist
+    // (and stays while the batch commits: FOR KEY SHARE holds off pruning, postgres-instance-pruning.ts).
     const r = await tx.query<{ id: string }>({
       name: 'owners-present',
       text: 'SELECT id FROM instances WHERE id = ANY($1::text[]) FOR KEY SHARE',
@@ -96,10 +108,20 @@ export async function fenceUnits(tx: pg.ClientBase, queued: readonly QueuedUnit[
     });
     const present = new Set(r.rows.map((row) => row.id));
     queued.forEach((q, i) => {
-      if ((q.unit.inserts?.length ?? 0) > 0 && !present.has(q.owner)) {
+      if (stampsOwner(q.unit) && !present.has(q.owner)) {
         refuse(i, unavailable(`this coordinator's instance registration (${q.owner}) is gone; retry`));
       }
     });
   }
   return refused;
+}
+
+/** Whether a unit writes rows owned by its instance: new sagas, outbox rows, messages and their deliveries or alerts. */
+function stampsOwner(u: WriteUnit): boolean {
+  return (
+    (u.inserts?.length ?? 0) > 0 ||
+    (u.outbox?.length ?? 0) > 0 ||
+    (u.messageInserts?.length ?? 0) > 0 ||
+    (u.messageUpdates ?? []).some((m) => m.delivery !== undefined || m.alert !== undefined)
+  );
 }

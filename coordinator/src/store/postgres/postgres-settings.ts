@@ -27,6 +27,11 @@ export interface PostgresSettings {
   readonly claimIntervalMs: number;
   /** Sagas claimed per transaction. Default 500. */
   readonly claimBatch: number;
+  /**
+   * An instance's row is deleted once its lease expired this many leases ago
+   * and it owns nothing any more (checked at each claim). Default 10.
+   */
+  readonly instanceRetentionLeases: number;
 }
 
 export const DEFAULT_POSTGRES_SETTINGS: PostgresSettings = {
@@ -37,6 +42,7 @@ export const DEFAULT_POSTGRES_SETTINGS: PostgresSettings = {
   leaseMs: 5_000,
   claimIntervalMs: 1_000,
   claimBatch: 500,
+  instanceRetentionLeases: 10,
 };
 
 const SYNCHRONOUS_COMMIT: readonly SynchronousCommit[] = ['on', 'remote_apply', 'remote_write', 'local', 'off'];
@@ -47,7 +53,7 @@ export function validateDatabaseUrl(url: unknown, settings: PostgresSettings): {
   if (url !== '' && !/^postgres(ql)?:\/\/.+/.test(url)) {
     return { setting: 'database.url', problem: 'must be a postgres:// or postgresql:// URL, or empty for SQLite' };
   }
-  for (const k of ['poolSize', 'maxBatch', 'statementTimeoutMs', 'leaseMs', 'claimIntervalMs', 'claimBatch'] as const) {
+  for (const k of ['poolSize', 'maxBatch', 'statementTimeoutMs', 'leaseMs', 'claimIntervalMs', 'claimBatch', 'instanceRetentionLeases'] as const) {
     const v = settings[k];
     if (!Number.isInteger(v) || v < 1) return { setting: `database.postgres.${k}`, problem: `must be a positive integer, not ${JSON.stringify(v)}` };
   }

@@ -7,7 +7,8 @@
 // Several coordinators may share the database: each registers an instance
 // with a lease (postgres-instance-lease.ts), owns the sagas it created or
 // claimed, and every write of a saga is fenced by its epoch
-// (postgres-saga-ownership.ts).
+// (postgres-saga-ownership.ts). Every instance runs a relay publishing the
+// outbox rows it owns (postgres-outbox-claims.ts).
 
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -27,7 +28,6 @@ import {
   type OutboxBacklog,
   type OutboxInsert,
   type OutboxRow,
-  type RelayTurn,
   type SagaOwnership,
   type SagaRow,
   type SagaUpdate,
@@ -48,7 +48,8 @@ import {
 } from './postgres-messages.js';
 import { DEFAULT_POSTGRES_SETTINGS, type PostgresSettings } from './postgres-settings.js';
 import { InstanceLease } from './postgres-instance-lease.js';
-import { PostgresRelayTurn } from './postgres-relay-turn.js';
+import { claimOrphanOutbox } from './postgres-outbox-claims.js';
+import { pruneInstances } from './postgres-instance-pruning.js';
 import { claimOrphanKeys, fenceUnits, takeSagaKey, type QueuedUnit } from './postgres-saga-ownership.js';
 
 export interface PostgresStoreOptions {
@@ -104,9 +105,10 @@ const UPDATE_SAGAS = `UPDATE sagas SET state = v.s, updated_at = v.u, finished_a
   FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::integer[]) AS v(k, s, u, f, fs, r, n, ver)
   WHERE sagas.key = v.k`;
 // WITH ORDINALITY … ORDER BY: seq follows the order the units were committed in.
-const INSERT_OUTBOX = `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at)
-  SELECT i, s, p, h, o, c
-    FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS v(i, s, p, h, o, c, ord)
+// The owner of each row is the instance that wrote it: its relay publishes the row.
+const INSERT_OUTBOX = `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at, owner)
+  SELECT i, s, p, h, o, c, w
+    FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bigint[], $7::text[]) WITH ORDINALITY AS v(i, s, p, h, o, c, w, ord)
    ORDER BY ord`;
 
 /** int8 (bigint) as a JS number: keys, times and counts stay far below 2^53. */
@@ -121,7 +123,6 @@ const TYPES = {
 export class PostgresStore implements Store {
   private pool: pg.Pool | undefined;
   private lease: InstanceLease | undefined;
-  private turn: PostgresRelayTurn | undefined;
   private readonly settings: PostgresSettings;
   private readonly committer: GroupCommitter<QueuedUnit>;
   private readonly keys = new SagaKeyBlocks({ reserve: (count) => this.reserveKeys(count) });
@@ -171,7 +172,6 @@ export class PostgresStore implements Store {
       });
       await lease.start();
       this.lease = lease;
-      this.turn = new PostgresRelayTurn(connection, () => lease.current());
     } catch (err) {
       await pool.end();
       throw err;
@@ -183,7 +183,6 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.keys.idle();
     await this.committer.idle();
-    await this.turn?.release();
     await this.lease?.release();
     this.lease = undefined;
     await this.pool?.end();
@@ -193,27 +192,24 @@ export class PostgresStore implements Store {
   readonly ownership: SagaOwnership = {
     instanceId: () => this.instance(),
     claimOrphans: async (limit, visit) => {
-      const keys = await claimOrphanKeys(this.db(), this.instance(), limit);
+      const keys = await this.transaction((tx) => claimOrphanKeys(tx, this.instance(), limit));
       await this.loadSagas(keys, visit);
       return keys.length;
     },
     takeSaga: async (id) => {
-      const key = await takeSagaKey(this.db(), this.instance(), id);
+      const key = await this.transaction((tx) => takeSagaKey(tx, this.instance(), id));
       if (key === undefined) return undefined;
       let taken: ClaimedSaga | undefined;
       await this.loadSagas([key], (c) => (taken = c));
       return taken;
     },
     claimMessages: (limit, visit) => claimPendingMessages(this.db(), this.instance(), limit, visit),
+    claimOrphanOutbox: (limit) => this.transaction((tx) => claimOrphanOutbox(tx, this.instance(), limit)),
+    pruneInstances: () => this.transaction((tx) => pruneInstances(tx, this.settings.instanceRetentionLeases * this.settings.leaseMs)),
     onLeaseLost: (listener) => {
       if (this.lease === undefined) throw new Error('PostgresStore is not open');
       this.lease.onLost(listener);
     },
-  };
-
-  readonly relayTurn: RelayTurn = {
-    acquire: () => (this.turn === undefined ? Promise.resolve(false) : this.turn.acquire()),
-    release: async () => this.turn?.release(),
   };
 
   /** Lease renewals so far (the heartbeat of this instance). */
@@ -377,11 +373,12 @@ export class PostgresStore implements Store {
       createdAt: number;
     }>({
       name: 'outbox-pending',
+      // This instance's relay publishes the rows this instance owns (postgres-outbox-claims.ts).
       text: `SELECT seq, id, subject, payload, headers, ordering_key AS "orderingKey", created_at AS "createdAt" FROM outbox
-              WHERE sent_at IS NULL AND seq > $1
+              WHERE sent_at IS NULL AND owner = $3 AND seq > $1
                 AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.ordering_key = outbox.ordering_key)
               ORDER BY seq LIMIT $2`,
-      values: [afterSeq, limit],
+      values: [afterSeq, limit, this.instance()],
     });
     return r.rows.map((row) => ({ ...row, headers: JSON.parse(row.headers) as Record<string, string> }));
   }
@@ -421,7 +418,7 @@ export class PostgresStore implements Store {
         [row.seq, failure.at, failure.attempts, failure.error],
       );
       if ((moved.rowCount ?? 0) === 0) return false;
-      if (alert !== undefined) await this.writeUnits(tx, [{ unit: { outbox: [alert] }, owner: '' }]);
+      if (alert !== undefined) await this.writeUnits(tx, [{ unit: { outbox: [alert] }, owner: this.instance() }]);
       return true;
     });
   }
@@ -453,9 +450,17 @@ export class PostgresStore implements Store {
     return this.transaction(async (tx) => {
       const r = await tx.query<{ n: number }>(
         `WITH back AS (DELETE FROM outbox_dead_letters WHERE id = $1 RETURNING seq, id, subject, payload, headers, ordering_key, created_at),
-              restored AS (INSERT INTO outbox (seq, id, subject, payload, headers, ordering_key, created_at) SELECT * FROM back ON CONFLICT DO NOTHING)
+              -- Owned where the rows of its key are (the latest unsent one's owner, else its active saga's), else here:
+              -- one relay publishes the key's rows, this one first.
+              restored AS (
+                INSERT INTO outbox (seq, id, subject, payload, headers, ordering_key, created_at, owner)
+                SELECT b.*, COALESCE(
+                         (SELECT o.owner FROM outbox o WHERE o.ordering_key = b.ordering_key AND o.sent_at IS NULL ORDER BY o.seq DESC LIMIT 1),
+                         (SELECT s.owner FROM sagas s WHERE s.id = b.ordering_key AND s.state IN ('RUNNING', 'COMPENSATING')),
+                         $2)
+                  FROM back b ON CONFLICT DO NOTHING)
          SELECT count(*)::int AS n FROM back`,
-        [id],
+        [id, this.instance()],
       );
       return (r.rows[0]?.n ?? 0) > 0;
     });
@@ -592,7 +597,7 @@ export class PostgresStore implements Store {
     // The latest summary of a saga wins; UPDATE … FROM must not see a key twice.
     const updates = new Map<number, SagaUpdate>();
     for (const u of units) for (const up of u.updates ?? []) updates.set(up.key, up);
-    const outbox = units.flatMap((u) => u.outbox ?? []);
+    const outbox = queued.flatMap((q) => (q.unit.outbox ?? []).map((row) => ({ ...row, owner: q.owner })));
     if (inserts.length > 0) {
       await client.query({
         name: 'saga-insert',
@@ -645,6 +650,7 @@ export class PostgresStore implements Store {
           outbox.map((o) => JSON.stringify(o.headers)),
           outbox.map((o) => o.orderingKey),
           outbox.map((o) => o.createdAt),
+          outbox.map((o) => o.owner),
         ],
       });
     }
