@@ -96,7 +96,14 @@ export class CoordinatorApp {
     const onCommitWait = (waitMs: number): void => events.metrics.commitWait.observe(waitMs / 1000);
     const onFailed = (err: Error): void => logger.fatal({ err }, 'writing the durable log failed; stopping so that recovery restarts from the log');
     const store: Store = onSqlite
-      ? new SqliteStore({ path: config.database.path, synchronous: config.database.synchronous, onCommitBatch, onCommitWait, onFailed })
+      ? new SqliteStore({
+          path: config.database.path,
+          synchronous: config.database.synchronous,
+          writerThread: config.database.writerThread,
+          onCommitBatch,
+          onCommitWait,
+          onFailed,
+        })
       : new PostgresStore({
           url: config.database.url,
           settings: config.database.postgres,

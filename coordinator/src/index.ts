@@ -7,3 +7,5 @@ export type { ParticipantTransport, TransportEndpoint, TransportTls, UnaryAnswer
 export { DEFAULT_PARTICIPANT_TRANSPORT, type ParticipantTransportSettings } from './grpc/participant-transport-settings.js';
 export { parseTraceparent, traceIdOf } from './grpc/traceparent.js';
 export { ParticipantRegistry, type ParticipantEndpoint } from './registry/participant-registry.js';
+export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
+export { WriteConflictError } from './store/write-conflict-error.js';

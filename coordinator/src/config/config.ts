@@ -17,7 +17,14 @@ export interface CoordinatorConfig {
   /** host:port of the gRPC server; port 0 = ephemeral. */
   readonly listen: string;
   /** SQLite at `path` unless `url` (postgres://…) selects the PostgreSQL store (see postgres-settings.ts). */
-  readonly database: { readonly path: string; readonly synchronous: SynchronousMode; readonly url: string; readonly postgres: PostgresSettings };
+  readonly database: {
+    readonly path: string;
+    readonly synchronous: SynchronousMode;
+    /** SQLite: the writer connection on a thread of its own (default true); false keeps it on the event loop. */
+    readonly writerThread: boolean;
+    readonly url: string;
+    readonly postgres: PostgresSettings;
+  };
   /** Participant name -> endpoint. */
   readonly participants: Readonly<Record<string, ParticipantEndpoint>>;
   /** host:port patterns a definition may name directly ("*" wildcards). Empty = raw addresses refused. */
@@ -183,7 +190,7 @@ const DAY = 86_400_000;
 
 export const DEFAULT_CONFIG: CoordinatorConfig = {
   listen: '127.0.0.1:50051',
-  database: { path: './data/saga-coordinator.db', synchronous: 'FULL', url: '', postgres: DEFAULT_POSTGRES_SETTINGS },
+  database: { path: './data/saga-coordinator.db', synchronous: 'FULL', writerThread: true, url: '', postgres: DEFAULT_POSTGRES_SETTINGS },
   participants: {},
   rawAddressAllowlist: [],
   participantTransport: DEFAULT_PARTICIPANT_TRANSPORT,
@@ -310,6 +317,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (env.SAGA_LISTEN) c.listen = env.SAGA_LISTEN;
   if (env.SAGA_DB) c.database.path = env.SAGA_DB;
   if (env.SAGA_SYNCHRONOUS) c.database.synchronous = env.SAGA_SYNCHRONOUS.toUpperCase();
+  if (env.SAGA_DB_WRITER_THREAD) c.database.writerThread = booleanFromEnv('SAGA_DB_WRITER_THREAD', env.SAGA_DB_WRITER_THREAD);
   if (env.SAGA_DATABASE_URL !== undefined) c.database.url = env.SAGA_DATABASE_URL;
   if (env.SAGA_LEASE_MS) (c.database.postgres as Record<string, unknown>).leaseMs = numberFromEnv('SAGA_LEASE_MS', env.SAGA_LEASE_MS);
   if (env.SAGA_PARTICIPANTS) c.participants = { ...(c.participants as object), ...parseParticipants(env.SAGA_PARTICIPANTS) };
@@ -350,6 +358,7 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
   if (!['FULL', 'NORMAL', 'OFF'].includes(c.database.synchronous)) {
     throw new ConfigError('database.synchronous', `must be FULL, NORMAL or OFF, not "${String(c.database.synchronous)}"`);
   }
+  if (typeof c.database.writerThread !== 'boolean') throw new ConfigError('database.writerThread', `must be true or false, not ${JSON.stringify(c.database.writerThread)}`);
   const databaseProblem = validateDatabaseUrl(c.database.url, c.database.postgres);
   if (databaseProblem !== undefined) throw new ConfigError(databaseProblem.setting, databaseProblem.problem);
   for (const [name, ep] of Object.entries(c.participants)) {

@@ -23,6 +23,16 @@ import { migrate } from './migrations.js';
 import { SqliteConnection, type SqlParam } from './sqlite-connection.js';
 import { OwnerLock } from './owner-lock.js';
 import { WriteConflictError } from '../write-conflict-error.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
+import {
+  chunks,
+  SAGA_COLUMNS,
+  isConstraintError,
+  writeBatch,
+  writeIsolated,
+  type EncodedUnit,
+  type KeyReservation,
+} from './sqlite-unit-writer.js';
 import {
   countDecidedBefore,
   countPreparedMessages,
@@ -54,12 +64,13 @@ export interface SqliteStoreOptions {
   readonly onCommitWait?: (waitMs: number) => void;
   /** Called once when a write failed and the store latched failed (the process should exit 1). */
   readonly onFailed?: (err: Error) => void;
-}
-
-/** A reservation of saga keys: `last` is set to the counter's new value in the transaction. */
-interface KeyReservation {
-  readonly count: number;
-  last?: number;
+  /**
+   * Run the writer connection on a thread of its own (sqlite-writer-thread.ts):
+   * each batch is one message there and back instead of a transaction's
+   * round trips through the event loop. Needs the built worker
+   * (dist/store/sqlite/sqlite-writer-worker.js). Default false.
+   */
+  readonly writerThread?: boolean;
 }
 
 /**
@@ -103,16 +114,13 @@ interface OutboxRowDb {
 type SummaryRowDb = Pick<SagaRowDb, 'key' | 'id' | 'name' | 'state' | 'created_at' | 'updated_at' | 'finished_at' | 'failed_step' | 'reason'>;
 
 const SUMMARY_COLUMNS = 'key, id, name, state, created_at, updated_at, finished_at, failed_step, reason';
-const SAGA_COLUMNS =
-  'key, id, name, state, created_at, updated_at, finished_at, deadline_at, definition, definition_hash, failed_step, reason, note, version';
 /** Active sagas read per query at recovery. */
 const RECOVERY_PAGE = 2_000;
-// SQLite's bound-parameter limit is 32766; stay well below it.
-const MAX_PARAMS = 8000;
 
 export class SqliteStore implements Store {
   private writer: SqliteConnection | undefined;
   private reader: SqliteConnection | undefined;
+  private writerThread: SqliteWriterThread | undefined;
   private readonly keys = new SagaKeyBlocks({ reserve: (count) => this.reserveKeys(count) });
   private readonly committer: GroupCommitter<EncodedUnit>;
   private lock: OwnerLock | undefined;
@@ -149,18 +157,33 @@ export class SqliteStore implements Store {
   async open(): Promise<void> {
     if (this.options.path !== ':memory:') this.lock = await OwnerLock.acquire(this.options.path);
     const writer = await SqliteConnection.open(this.options.path, false);
-    await writer.exec(
-      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.synchronous}; PRAGMA busy_timeout = 5000;` +
-        // 16 MiB: writes append at the right edges of the tables and indexes, a
-        // small hot set; every MiB of page cache is resident memory once filled.
-        ' PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;',
-    );
+    await writer.exec(this.writerPragmas());
     await migrate(writer);
-    writer.serialize();
+    if (this.options.writerThread === true && this.options.path !== ':memory:') {
+      // Migrated here; from now on the thread is the only writer.
+      await writer.close();
+      this.writerThread = await SqliteWriterThread.start({ path: this.options.path, pragmas: this.writerPragmas() });
+    } else {
+      writer.serialize();
+      this.writer = writer;
+    }
     const reader = await SqliteConnection.open(this.options.path, true);
     await reader.exec('PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;');
-    this.writer = writer;
     this.reader = reader;
+  }
+
+  /** Whether the writer connection runs on its own thread (writerThread, once open). */
+  writerOnOwnThread(): boolean {
+    return this.writerThread !== undefined;
+  }
+
+  private writerPragmas(): string {
+    return (
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.synchronous}; PRAGMA busy_timeout = 5000;` +
+      // 16 MiB: writes append at the right edges of the tables and indexes, a
+      // small hot set; every MiB of page cache is resident memory once filled.
+      ' PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;'
+    );
   }
 
   async close(): Promise<void> {
@@ -168,6 +191,8 @@ export class SqliteStore implements Store {
     await this.committer.idle();
     await this.reader?.close();
     await this.writer?.close();
+    await this.writerThread?.close();
+    this.writerThread = undefined;
     await this.lock?.release();
     this.reader = undefined;
     this.writer = undefined;
@@ -479,66 +504,16 @@ export class SqliteStore implements Store {
 
   /** One transaction for a whole batch of units, with multi-row statements. */
   private async writeBatch(units: readonly EncodedUnit[]): Promise<void> {
-    const db = this.write();
-    await db.exec('BEGIN IMMEDIATE;');
-    try {
-      await writeUnits(db, units);
-      await db.exec('COMMIT;');
-    } catch (err) {
-      await db.exec('ROLLBACK;').catch(() => undefined);
-      throw err instanceof Error ? err : new Error(String(err));
-    }
+    if (this.writerThread !== undefined) await this.writerThread.write(units, false);
+    else await writeBatch(this.write(), units);
   }
 
-  /**
-   * The batch again in one transaction, each unit behind its own savepoint: a
-   * unit failing on its own constraint is rolled back alone and answered with
-   * WriteConflictError; any other failure fails the transaction.
-   */
+  /** The batch again with each unit isolated (a savepoint each): a unit's own constraint failure is its WriteConflictError. */
   private async writeIsolated(units: readonly EncodedUnit[]): Promise<(Error | undefined)[]> {
-    const db = this.write();
-    const errors: (Error | undefined)[] = [];
-    await db.exec('BEGIN IMMEDIATE;');
-    try {
-      for (const unit of units) {
-        await db.exec('SAVEPOINT unit;');
-        try {
-          await writeUnits(db, [unit]);
-          await db.exec('RELEASE unit;');
-          errors.push(undefined);
-        } catch (err) {
-          if (!isConstraintError(err)) throw err;
-          await db.exec('ROLLBACK TO unit; RELEASE unit;');
-          errors.push(new WriteConflictError(err instanceof Error ? err : new Error(String(err))));
-        }
-      }
-      await db.exec('COMMIT;');
-    } catch (err) {
-      await db.exec('ROLLBACK;').catch(() => undefined);
-      throw err instanceof Error ? err : new Error(String(err));
-    }
-    return errors;
+    const errors = this.writerThread !== undefined ? ((await this.writerThread.write(units, true)) ?? []) : await writeIsolated(this.write(), units);
+    return errors.map((e) => (e === undefined ? undefined : new WriteConflictError(e)));
   }
 }
-
-/** A unit with its rows encoded once, at commit(): the batch writer binds them, the committer weighs them. */
-interface EncodedUnit {
-  readonly inserts: readonly SqlParam[][];
-  readonly journal: readonly SqlParam[][];
-  /** Saga key → its summary row. */
-  readonly updates: readonly SqlParam[][];
-  readonly outbox: readonly SqlParam[][];
-  readonly statements: readonly SqlStatement[];
-  readonly purge: readonly number[];
-  /** Saga key reservations: `last` is set in the transaction. */
-  readonly reservations: readonly KeyReservation[];
-  readonly bytes: number;
-}
-
-const INSERT_WIDTH = 14;
-const JOURNAL_WIDTH = 3;
-const UPDATE_WIDTH = 8;
-const OUTBOX_WIDTH = 6;
 
 function encodeUnit(u: StoreUnit): EncodedUnit {
   const inserts = (u.inserts ?? []).map((s): SqlParam[] => [
@@ -583,92 +558,6 @@ function paramBytes(params: readonly SqlParam[]): number {
   let n = 0;
   for (const p of params) n += typeof p === 'string' || Buffer.isBuffer(p) ? p.length : 8;
   return n;
-}
-
-/**
- * The units' writes as multi-row statements with bound parameters (blobs
- * travel as bytes, never as SQL text), each awaited in turn: runs of prepared
- * statements are not ordered by serialize(), so one started early could run
- * outside the transaction.
- */
-async function writeUnits(db: SqliteConnection, units: readonly EncodedUnit[]): Promise<void> {
-  const inserts: SqlParam[][] = [];
-  const journal: SqlParam[][] = [];
-  const updates = new Map<SqlParam, SqlParam[]>();
-  const outbox: SqlParam[][] = [];
-  const statements: SqlStatement[] = [];
-  const purge: number[] = [];
-  const reservations: KeyReservation[] = [];
-  for (const u of units) {
-    inserts.push(...u.inserts);
-    journal.push(...u.journal);
-    // The latest summary of a saga wins; UPDATE … FROM must not see a key twice.
-    for (const up of u.updates) updates.set(up[0] ?? null, up);
-    outbox.push(...u.outbox);
-    statements.push(...u.statements);
-    purge.push(...u.purge);
-    reservations.push(...u.reservations);
-  }
-  for (const chunk of chunks(inserts, INSERT_WIDTH)) {
-    await db.run(`INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${placeholders(chunk.length, INSERT_WIDTH)}`, chunk.flat());
-  }
-  for (const chunk of chunks(journal, JOURNAL_WIDTH)) {
-    await db.run(`INSERT INTO journal (saga_key, seq, data) VALUES ${placeholders(chunk.length, JOURNAL_WIDTH)}`, chunk.flat());
-  }
-  for (const chunk of chunks([...updates.values()], UPDATE_WIDTH)) {
-    await db.run(
-      `UPDATE sagas SET state = v.column2, updated_at = v.column3, finished_at = v.column4, failed_step = v.column5,
-         reason = v.column6, note = v.column7, version = v.column8
-       FROM (VALUES ${placeholders(chunk.length, UPDATE_WIDTH)}) AS v
-       WHERE sagas.key = v.column1`,
-      chunk.flat(),
-    );
-  }
-  for (const chunk of chunks(outbox, OUTBOX_WIDTH)) {
-    await db.run(
-      `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at) VALUES ${placeholders(chunk.length, OUTBOX_WIDTH)}`,
-      chunk.flat(),
-    );
-  }
-  for (const st of statements) await db.run(st.sql, st.params);
-  for (const r of reservations) {
-    const row = await db.get<{ value: number }>("UPDATE counters SET value = value + ? WHERE name = 'saga_key' RETURNING value", [r.count]);
-    r.last = row?.value;
-  }
-  for (const chunk of chunks(purge, 1)) {
-    const list = chunk.map(() => '?').join(', ');
-    await db.run(`DELETE FROM journal WHERE saga_key IN (${list})`, chunk);
-    await db.run(`DELETE FROM sagas WHERE key IN (${list})`, chunk);
-  }
-}
-
-/** "(?, ?), (?, ?)" for `rows` rows of `width` values. */
-function placeholders(rows: number, width: number): string {
-  const row = `(${new Array<string>(width).fill('?').join(', ')})`;
-  return new Array<string>(rows).fill(row).join(', ');
-}
-
-function isConstraintError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'SQLITE_CONSTRAINT';
-}
-
-/**
- * Splits rows into statements of power-of-two sizes (at most MAX_PARAMS values
- * each): bounded statement sizes, and for prepared statements (IN lists) only a
- * few distinct texts, so the statement cache stays small and warm instead of
- * preparing (and keeping) a new statement for every batch size.
- */
-function chunks<T>(items: readonly T[], columns: number): T[][] {
-  const max = Math.max(1, Math.floor(MAX_PARAMS / columns));
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; ) {
-    const left = Math.min(items.length - i, max);
-    let size = 1;
-    while (size * 2 <= left) size *= 2;
-    out.push(items.slice(i, i + size));
-    i += size;
-  }
-  return out;
 }
 
 function toOutboxRow(r: OutboxRowDb): OutboxRow {
