@@ -10,7 +10,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { SagaEvent, type RetryPolicy, type StepDefinition } from '@saga/proto';
 import { startPostgresCluster } from '@saga/coordinator/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureNatsServer } from '../events/ensure-nats-server.js';
 import { StreamCollector, type Received } from '../events/stream-collector.js';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
@@ -21,6 +21,7 @@ import { storeScalar } from '../support/store-backends.js';
 import { idFor, testDir } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { staleEffects } from '../support/stale-effects.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
 const SAGAS = Number(process.env.SAGA_FAILOVER_SAGAS ?? 2_000);
 const KILLS = 5;
@@ -29,10 +30,7 @@ const LEASE_MS = 2_000;
 const RETRY: RetryPolicy = { maxAttempts: 12, attemptTimeoutMs: 10_000, initialBackoffMs: 5, maxBackoffMs: 50, backoffMultiplier: 2 };
 const STEPS = ['reserve', 'charge', 'ship'];
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const steps = (): StepDefinition[] => STEPS.map((name) => recordingStep(name, 'flaky', RETRY));
 

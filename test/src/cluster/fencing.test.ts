@@ -9,13 +9,14 @@
 
 import { SagaState, type RetryPolicy, type StepDefinition } from '@saga/proto';
 import { startPostgresCluster, type PostgresCluster } from '@saga/coordinator/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { startCoordinator } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
 import { RecordingParticipant, recordingStep } from '../support/recording-participant.js';
 import { staleEffects } from '../support/stale-effects.js';
 import { idFor } from '../support/test-dir.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
 const LEASE_MS = 2_000;
 const RETRY: RetryPolicy = { maxAttempts: 5, attemptTimeoutMs: 60_000, initialBackoffMs: 10, maxBackoffMs: 50, backoffMultiplier: 2 };
@@ -27,10 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 });
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const step = (name: string, action: string): StepDefinition => recordingStep(name, action, RETRY);
 

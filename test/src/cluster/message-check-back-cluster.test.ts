@@ -5,7 +5,7 @@
 // expired, and their check-backs go on from there.
 
 import { writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCoordinator } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
 import { RecordingParticipant, type CheckArrival } from '../support/recording-participant.js';
@@ -13,6 +13,7 @@ import { storeScalar, useStoreBackends } from '../support/store-backends.js';
 import { idFor, testDir } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { MessageRpcClient } from '../messages/message-rpc-client.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
 const LEASE_MS = 2_000;
 const MESSAGES_PER_COORDINATOR = 5;
@@ -20,10 +21,7 @@ const MESSAGES_PER_COORDINATOR = 5;
 const CHECK_POLICY = { checkAfterMs: 200, checkIntervalMs: 200, maxChecks: 1_000, checkTimeoutMs: 2_000 };
 
 const stores = useStoreBackends();
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 interface Member {
   readonly process: ManagedProcess;

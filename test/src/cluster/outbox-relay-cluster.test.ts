@@ -9,7 +9,7 @@
 
 import { SagaEvent, StepEvent, StepStatus } from '@saga/proto';
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureNatsServer } from '../events/ensure-nats-server.js';
 import { stepsFor } from '../events/events-fixture.js';
 import { scrape } from '../events/metrics-scrape.js';
@@ -21,6 +21,7 @@ import type { ManagedProcess } from '../support/managed-process.js';
 import { storeScalar, useStoreBackends } from '../support/store-backends.js';
 import { idFor, testDir } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
 const LEASE_MS = 2_000;
 const SAGAS_PER_COORDINATOR = 20;
@@ -28,10 +29,7 @@ const SAGAS_PER_COORDINATOR = 20;
 const EVENTS_PER_SAGA = 5;
 
 const stores = useStoreBackends();
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 interface Member {
   readonly process: ManagedProcess;

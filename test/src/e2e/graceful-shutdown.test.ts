@@ -6,18 +6,16 @@
 
 import { credentials, status } from '@grpc/grpc-js';
 import { AttemptOutcome, SagaState, type RetryPolicy, type StepDefinition } from '@saga/proto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { HealthClient } from '../support/health-client.js';
 import { startCoordinator } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
 import { RecordingParticipant } from '../support/recording-participant.js';
 import { idFor, testDir } from '../support/test-dir.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const RETRY: RetryPolicy = { maxAttempts: 3, attemptTimeoutMs: 60_000, initialBackoffMs: 10, maxBackoffMs: 50, backoffMultiplier: 2 };
 

@@ -4,7 +4,7 @@
 
 import { status } from '@grpc/grpc-js';
 import { AttemptOutcome, SagaOutcome, SagaState } from '@saga/proto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCoordinator } from '../support/launchers.js';
 import { ManagedProcess } from '../support/managed-process.js';
 import { COORDINATOR_MAIN } from '../support/repo-paths.js';
@@ -14,11 +14,9 @@ import { fourSteps, INITIAL_STOCK, startOrderScenario, type OrderScenario } from
 import { scalar } from '../support/sqlite-inspect.js';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { CoordinatorClient } from '@saga/proto';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 describe('operations', () => {
   it('refuses to start on an invalid setting, naming it, with exit code 2', async () => {

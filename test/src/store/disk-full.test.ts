@@ -7,18 +7,16 @@ import type { StepDefinition } from '@saga/proto';
 import { SagaState } from '@saga/proto';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ScriptedParticipant } from '../events/scripted-participant.js';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
 import { startCoordinator } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
 import { idFor, testDir } from '../support/test-dir.js';
 import { mountTmpfs } from './tmpfs-mount.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const PAYLOAD = Buffer.alloc(16 * 1024, 7);
 

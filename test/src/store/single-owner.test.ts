@@ -3,15 +3,13 @@
 // and host); once the first is killed with kill -9, a new one starts at once.
 
 import { hostname } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCoordinator } from '../support/launchers.js';
 import type { ManagedProcess } from '../support/managed-process.js';
 import { testDir } from '../support/test-dir.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 describe('single owner of the database file', () => {
   it('refuses a second coordinator on the same file, and starts one at once after kill -9 of the first', async () => {

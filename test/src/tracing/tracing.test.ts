@@ -8,23 +8,21 @@
 import { SagaClient } from '@saga/sdk';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCoordinator } from '../support/launchers.js';
 import { ManagedProcess } from '../support/managed-process.js';
 import { REPO_ROOT } from '../support/repo-paths.js';
 import { idFor, testDir } from '../support/test-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
 const TRACED_PARTICIPANT = join(REPO_ROOT, 'test', 'dist', 'tracing', 'traced-participant.js');
 const CALLER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN_ID = '00f067aa0ba902b7';
 const FAST = { maxAttempts: 2, attemptTimeoutMs: 5000, initialBackoffMs: 10, maxBackoffMs: 20, backoffMultiplier: 2 };
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 async function setUp(name: string) {
   const dir = testDir(name);
