@@ -18,6 +18,7 @@ import {
 import type { ListSagasFilter, SagaState, SagaView, StartSagaResult } from '../domain/saga-types.js';
 import type { ValidatedStart } from '../domain/validate-start-saga.js';
 import { FIRST_EPOCH, type ClaimedSaga, type SagaOwnership, type SagaRow, type Store } from '../store/store.js';
+import { StoreFailedError } from '../store/group-commit.js';
 import { SagaFencedError } from '../store/saga-fenced-error.js';
 import type { Clock } from './clock.js';
 import { beginsCompensation, type DispatchEvent, type JournalEvent } from '../domain/journal-event.js';
@@ -432,7 +433,8 @@ export class SagaEngine {
 
   private assertRunning(): void {
     if (this.state !== 'running') throw unavailable('the coordinator is shutting down; retry against another instance or later');
-    if (this.fatalError !== undefined) throw unavailable('the coordinator lost its durable log and is stopping');
+    // The same refusal as the latched store's: one answer, whichever of the two a call meets first.
+    if (this.fatalError !== undefined) throw new StoreFailedError(this.fatalError);
   }
 
   private async findExisting(req: ValidatedStart): Promise<SagaRuntime | SagaRow | undefined> {
