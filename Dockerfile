@@ -2,13 +2,14 @@
 # `--target examples` builds the order-scenario participants and the demo that
 # compose.yaml runs. README.md, section "Container", documents its use.
 
-# ---- build: compile sqlite3 and the TypeScript, then keep production deps only
+# ---- build: compile the SQLite bindings and the TypeScript, then keep production deps only
 FROM node:20-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# node-gyp builds sqlite3 against this image's own Node headers: no header download.
+# node-gyp builds better-sqlite3 (the coordinator's) and sqlite3 (the SDK's)
+# against this image's own Node headers: no header download.
 ENV npm_config_nodedir=/usr/local npm_config_update_notifier=false
 COPY package.json package-lock.json .npmrc ./
 COPY proto/package.json proto/
@@ -29,8 +30,9 @@ COPY participants/ts participants/ts
 RUN npx tsc -b coordinator cli participants/ts \
  && npm run build -w console \
  && npm prune --omit=dev --no-audit --no-fund \
- # sqlite3's objects and sources are not needed once node_sqlite3.node is linked.
+ # the bindings' objects and sources are not needed once their .node files are linked.
  && rm -rf node_modules/sqlite3/build/Release/obj.target node_modules/sqlite3/build/Release/.deps node_modules/sqlite3/deps node_modules/sqlite3/src \
+ && rm -rf node_modules/better-sqlite3/build/Release/obj.target node_modules/better-sqlite3/build/Release/obj node_modules/better-sqlite3/build/Release/.deps node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
  && mkdir -p /out/app /out/examples \
  && cp -a package.json node_modules /out/app/ \
  && for p in proto sdk coordinator cli; do mkdir -p /out/app/$p && cp -a $p/package.json $p/dist /out/app/$p/; done \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the npm dependencies on a fresh machine, exactly as package-lock.json
 # lists them (`npm ci`: the lock is never rewritten, so a clone stays clean).
-# sqlite3 is compiled from source by node-gyp; npm is pointed at the headers
+# sqlite3 and better-sqlite3 are compiled from source by node-gyp; npm is pointed at the headers
 # that ship with this Node (no download of headers, which this network would
 # refuse). All output goes to stderr: stdout is the coordinator's ready line.
 # The first run takes several minutes (most of it compiling sqlite3); a line
@@ -15,8 +15,8 @@ if [ -z "${npm_config_nodedir:-}" ]; then
 fi
 stamp="node_modules/.install-stamp"
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f node_modules/sqlite3/build/Release/node_sqlite3.node ]; then
-  echo "== npm ci: installing the locked npm packages and compiling sqlite3 from source (several minutes the first time)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f node_modules/sqlite3/build/Release/node_sqlite3.node ] || [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
+  echo "== npm ci: installing the locked npm packages and compiling sqlite3 and better-sqlite3 from source (several minutes the first time)"
   # The lock holds every platform's optional packages, so `npm ci` accepts it
   # as in sync. (A lock written by `npm install` over an existing node_modules
   # can lose them; then every later install rewrites it. Regenerate it from a

@@ -5,7 +5,8 @@
 //     (128 in flight) and the client's CPU time per call; same with 1 in flight
 //   - fdatasync of a small write per second
 //   - SQLite (WAL, synchronous=FULL) single-row transactions per second, and
-//     rows/s batched 100 per transaction as one multi-row INSERT
+//     rows/s batched 100 per transaction as one multi-row INSERT, with the
+//     coordinator's own driver (better-sqlite3: a transaction runs synchronously)
 //   - a minimal 3-step saga loop: per step a group-committed log write then the
 //     RPC, plus a final write (4 durable writes, 3 RPCs), 128 sagas in flight.
 // All of it runs in this process against one no-op participant process.
@@ -15,7 +16,7 @@ import { ExecuteRequest, ExecuteResponse } from '@saga/proto';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import type { Args } from './args.js';
 import { fmt, log, quietFirst, startParticipants, type Common } from './common.js';
 import { round, summarize } from './histogram.js';
@@ -73,62 +74,46 @@ function fsyncRate(dir: string, ms: number): number {
   return round((n * 1000) / (performance.now() - t0), 0);
 }
 
-class Db {
-  private constructor(private readonly db: sqlite3.Database) {}
-  static open(path: string): Promise<Db> {
-    return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(path, (err) => (err ? reject(err) : resolve(new Db(db))));
-    });
-  }
-  exec(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
-  }
-  run(sql: string, params: unknown[]): Promise<void> {
-    return new Promise((resolve, reject) => this.db.run(sql, params, (err) => (err ? reject(err) : resolve())));
-  }
-  serialize(): void {
-    this.db.serialize();
-  }
-  close(): Promise<void> {
-    return new Promise((resolve) => this.db.close(() => resolve()));
-  }
+/** A SQLite file with the coordinator's pragmas of the log (WAL, synchronous=FULL). */
+function openDb(path: string, schema: string): Database.Database {
+  const db = new Database(path);
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; ${schema}`);
+  return db;
 }
 
-async function sqliteRates(dir: string, ms: number): Promise<{ singleRowTxPerSecond: number; batched100RowsPerSecond: number }> {
-  const db = await Db.open(join(dir, 'calibrate.db'));
-  await db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);');
+function sqliteRates(dir: string, ms: number): { singleRowTxPerSecond: number; batched100RowsPerSecond: number } {
+  const db = openDb(join(dir, 'calibrate.db'), 'CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);');
   let k = 0;
   const v = 'x'.repeat(80);
   let n = 0;
   let end = performance.now() + ms;
   let t0 = performance.now();
+  const one = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
   while (performance.now() < end) {
-    await db.run('INSERT INTO t (k, v) VALUES (?, ?)', [++k, v]);
+    one.run(++k, v);
     n++;
   }
   const single = (n * 1000) / (performance.now() - t0);
-  const sql = `INSERT INTO t (k, v) VALUES ${new Array(100).fill('(?, ?)').join(', ')}`;
+  const hundred = db.prepare(`INSERT INTO t (k, v) VALUES ${new Array(100).fill('(?, ?)').join(', ')}`);
   n = 0;
   end = performance.now() + ms;
   t0 = performance.now();
   while (performance.now() < end) {
     const params: unknown[] = [];
     for (let i = 0; i < 100; i++) params.push(++k, v);
-    await db.exec('BEGIN');
-    await db.run(sql, params);
-    await db.exec('COMMIT');
+    db.exec('BEGIN');
+    hundred.run(...params);
+    db.exec('COMMIT');
     n += 100;
   }
   const batched = (n * 1000) / (performance.now() - t0);
-  await db.close();
+  db.close();
   return { singleRowTxPerSecond: round(single, 0), batched100RowsPerSecond: round(batched, 0) };
 }
 
 /** The minimal saga loop: group-committed log writes (one transaction, one multi-row INSERT per batch) and RPCs. */
 async function minimalSagaLoop(dir: string, call: Call, inFlight: number, ms: number): Promise<{ sagasPerSecond: number; cpuUsPerSaga: number; p50: number; p99: number }> {
-  const db = await Db.open(join(dir, 'saga-loop.db'));
-  await db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE log (saga INTEGER NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (saga, seq)) WITHOUT ROWID;');
-  db.serialize();
+  const db = openDb(join(dir, 'saga-loop.db'), 'CREATE TABLE log (saga INTEGER NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (saga, seq)) WITHOUT ROWID;');
   let queue: { row: [number, number, string]; done: () => void }[] = [];
   let flushing = false;
   const flush = async (): Promise<void> => {
@@ -137,9 +122,9 @@ async function minimalSagaLoop(dir: string, call: Call, inFlight: number, ms: nu
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
-      await db.exec('BEGIN');
-      await db.run(`INSERT INTO log (saga, seq, data) VALUES ${new Array(batch.length).fill('(?, ?, ?)').join(', ')}`, batch.flatMap((b) => b.row));
-      await db.exec('COMMIT');
+      db.exec('BEGIN');
+      db.prepare(`INSERT INTO log (saga, seq, data) VALUES ${new Array(batch.length).fill('(?, ?, ?)').join(', ')}`).run(...batch.flatMap((b) => b.row));
+      db.exec('COMMIT');
       for (const b of batch) b.done();
     }
     flushing = false;
@@ -159,7 +144,7 @@ async function minimalSagaLoop(dir: string, call: Call, inFlight: number, ms: nu
     await write(key, 3, JSON.stringify({ t: 'finish', at: Date.now(), state: 'COMPLETED' }));
   };
   const r = await closedLoop(saga, inFlight, ms);
-  await db.close();
+  db.close();
   return { sagasPerSecond: r.perSecond, cpuUsPerSaga: r.cpuUsPerOp, p50: r.p50, p99: r.p99 };
 }
 
@@ -190,7 +175,7 @@ export async function calibrate(seconds: number, c: Common): Promise<Calibration
     log('calibrate: fdatasync');
     const fsync = fsyncRate(c.dir, ms);
     log('calibrate: SQLite');
-    const sqlite = await sqliteRates(c.dir, ms);
+    const sqlite = sqliteRates(c.dir, ms);
     log('calibrate: minimal 3-step saga loop, 128 in flight');
     const loop = await minimalSagaLoop(c.dir, call, 128, ms);
     close();

@@ -1,15 +1,20 @@
 // Reads a participant's (or the coordinator's) SQLite file to check effects.
+// better-sqlite3, the coordinator's own driver: a test that runs a SqliteStore
+// in this process must not read its file through a second copy of SQLite (a
+// copy that closes its descriptor drops the other copy's POSIX locks).
 
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 
-export async function queryDb<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const d = new sqlite3.Database(path, sqlite3.OPEN_READONLY, (err) => (err ? reject(err) : resolve(d)));
-  });
+export function queryDb<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {
   try {
-    return await new Promise<T[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
-  } finally {
-    await new Promise<void>((r) => db.close(() => r()));
+    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
+    try {
+      return Promise.resolve(db.prepare(sql).all(...params) as T[]);
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }
 

@@ -1,107 +1,149 @@
-// A promise-based wrapper over one `sqlite3` connection, with a cache of
-// prepared statements (the package's per-call cost dominates small writes).
+// One SQLite connection (better-sqlite3), with a cache of prepared statements.
+//
+// Statements run synchronously on the calling thread: a transaction is one
+// uninterrupted piece of work (no round trips through a thread pool, nothing
+// else interleaves on the connection between its statements). The writer uses
+// the *Sync methods; readers use the promise ones, so that where a read runs
+// can change without touching its callers.
+//
+// Errors keep the form the store and operators rely on: `code` is SQLite's
+// primary result code (SQLITE_CONSTRAINT, SQLITE_FULL, SQLITE_BUSY, …), the
+// extended one is `extendedCode`, and the message starts with the code.
 
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 
 export type SqlParam = string | number | bigint | Buffer | null;
 
 export interface RunResult {
   readonly changes: number;
-  readonly lastID: number;
+}
+
+/** An error from SQLite, named by its primary result code. */
+export class SqliteError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly extendedCode: string,
+  ) {
+    super(message);
+    this.name = 'SqliteError';
+  }
+}
+
+/** better-sqlite3's errors carry the extended code (SQLITE_CONSTRAINT_PRIMARYKEY); the store decides on the primary one. */
+function translate(err: unknown): Error {
+  if (err instanceof Database.SqliteError) {
+    const primary = /^SQLITE_[A-Z]+/.exec(err.code)?.[0] ?? err.code;
+    return new SqliteError(`${primary}: ${err.message}`, primary, err.code);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function attempt<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (err) {
+    return Promise.reject(translate(err));
+  }
 }
 
 export class SqliteConnection {
-  private readonly statements = new Map<string, sqlite3.Statement>();
+  private readonly statements = new Map<string, Database.Statement<SqlParam[]>>();
 
-  private constructor(private readonly db: sqlite3.Database) {}
+  private constructor(private readonly db: Database.Database) {}
 
+  /** Opens `path` (created for a writer; it must exist for a read-only connection). */
   static open(path: string, readOnly: boolean): Promise<SqliteConnection> {
-    const mode = readOnly ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE;
-    return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(path, mode, (err) => {
-        if (err) reject(err);
-        else resolve(new SqliteConnection(db));
-      });
-    });
+    return attempt(() => SqliteConnection.openSync(path, readOnly));
   }
 
-  /**
-   * Database-level operations (exec, statement preparation) then run one at a
-   * time, in order. Runs of already prepared statements (run/get/all here) are
-   * NOT ordered by it: each goes to the thread pool on its own. Await them in
-   * turn, or send one SQL text to exec, when order matters (transactions).
-   */
-  serialize(): void {
-    this.db.serialize();
+  static openSync(path: string, readOnly: boolean): SqliteConnection {
+    try {
+      // timeout 0: the busy timeout is each connection's own PRAGMA busy_timeout.
+      return new SqliteConnection(new Database(path, { readonly: readOnly, fileMustExist: readOnly, timeout: 0 }));
+    } catch (err) {
+      throw translate(err);
+    }
   }
 
   exec(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+    return attempt(() => this.execSync(sql));
   }
 
   run(sql: string, params: readonly SqlParam[] = []): Promise<RunResult> {
-    const stmt = this.prepared(sql);
-    return new Promise((resolve, reject) => {
-      stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ changes: this.changes, lastID: this.lastID });
-      });
-    });
+    return attempt(() => this.runSync(sql, params));
   }
 
-  /**
-   * The first row. Runs the statement to its end (Statement#all), never
-   * Statement#get: a cached statement left on a row stays active and pins the
-   * connection's read snapshot (every later read on it would see old data), and
-   * without parameters the package does not even reset it before the next call.
-   */
-  async get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
-    return (await this.all<T>(sql, params))[0];
+  /** The first row. */
+  get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return attempt(() => this.getSync<T>(sql, params));
   }
 
   all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    const stmt = this.prepared(sql);
-    return new Promise((resolve, reject) => {
-      stmt.all(params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
-    });
+    return attempt(() => this.allSync<T>(sql, params));
   }
 
-  /** Calls `visit` per row without materialising the result set. */
+  /** Calls `visit` per row without materialising the result set; resolves with the number of rows. */
   each<T>(sql: string, params: readonly SqlParam[], visit: (row: T) => void): Promise<number> {
-    return new Promise((resolve, reject) => {
-      let failure: unknown;
-      this.db.each(
-        sql,
-        params,
-        (err: Error | null, row: T) => {
-          if (err) failure = err;
-          else if (failure === undefined) {
-            try {
-              visit(row);
-            } catch (e) {
-              failure = e;
-            }
-          }
-        },
-        (err: Error | null, count: number) => {
-          if (err) reject(err);
-          else if (failure !== undefined) reject(failure instanceof Error ? failure : new Error('row visitor failed', { cause: failure }));
-          else resolve(count);
-        },
-      );
+    return attempt(() => {
+      let n = 0;
+      for (const row of this.prepared(sql).iterate(...params)) {
+        visit(row as T);
+        n++;
+      }
+      return n;
     });
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.statements.values()].map((s) => new Promise<void>((r) => s.finalize(() => r()))));
-    this.statements.clear();
-    await new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+  execSync(sql: string): void {
+    try {
+      this.db.exec(sql);
+    } catch (err) {
+      throw translate(err);
+    }
   }
 
-  private prepared(sql: string): sqlite3.Statement {
+  runSync(sql: string, params: readonly SqlParam[] = []): RunResult {
+    try {
+      return { changes: this.prepared(sql).run(...params).changes };
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  getSync<T>(sql: string, params: readonly SqlParam[] = []): T | undefined {
+    try {
+      return this.prepared(sql).get(...params) as T | undefined;
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  allSync<T>(sql: string, params: readonly SqlParam[] = []): T[] {
+    try {
+      return this.prepared(sql).all(...params) as T[];
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  close(): Promise<void> {
+    return attempt(() => this.closeSync());
+  }
+
+  closeSync(): void {
+    this.statements.clear();
+    try {
+      this.db.close();
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  private prepared(sql: string): Database.Statement<SqlParam[]> {
     let stmt = this.statements.get(sql);
     if (stmt === undefined) {
-      stmt = this.db.prepare(sql);
+      stmt = this.db.prepare<SqlParam[]>(sql);
       this.statements.set(sql, stmt);
     }
     return stmt;

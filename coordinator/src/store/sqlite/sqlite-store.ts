@@ -1,7 +1,9 @@
-// The embedded store: one SQLite file in WAL mode. One connection writes (in
-// serialized mode, group-committed multi-row statements); another reads, so
-// GetSaga/ListSagas never wait behind an fsync.
+// The embedded store: one SQLite file in WAL mode. One connection writes
+// (group-committed multi-row statements, one synchronous transaction per
+// batch, by default on a thread of its own); another reads, so GetSaga and
+// ListSagas never wait behind an fsync.
 
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { decodeDefinition, encodeDefinition } from '../definition-codec.js';
 import { invalidArgument } from '../../domain/errors.js';
 import { decodeJournalEvent, encodeJournalEvent, type JournalEvent } from '../../domain/journal-event.js';
@@ -66,9 +68,11 @@ export interface SqliteStoreOptions {
   readonly onFailed?: (err: Error) => void;
   /**
    * Run the writer connection on a thread of its own (sqlite-writer-thread.ts):
-   * each batch is one message there and back instead of a transaction's
-   * round trips through the event loop. Needs the built worker
-   * (dist/store/sqlite/sqlite-writer-worker.js). Default false.
+   * a batch is one message there and back, and the event loop keeps running
+   * while SQLite writes and syncs. Otherwise each batch's transaction runs
+   * synchronously on the event loop (no thread hand-offs; the loop waits for
+   * the disk). Needs the built worker (dist/store/sqlite/sqlite-writer-worker.js).
+   * Default false.
    */
   readonly writerThread?: boolean;
 }
@@ -164,7 +168,6 @@ export class SqliteStore implements Store {
       await writer.close();
       this.writerThread = await SqliteWriterThread.start({ path: this.options.path, pragmas: this.writerPragmas() });
     } else {
-      writer.serialize();
       this.writer = writer;
     }
     const reader = await SqliteConnection.open(this.options.path, true);
@@ -266,6 +269,8 @@ export class SqliteStore implements Store {
       for (const row of rows) visit(toSagaRow(row), journals.get(row.key) ?? []);
       total += rows.length;
       after = last.key;
+      // Reads are synchronous: let the loop send the visited sagas' calls and read their answers before the next page.
+      await yieldToLoop();
     }
   }
 
@@ -505,12 +510,12 @@ export class SqliteStore implements Store {
   /** One transaction for a whole batch of units, with multi-row statements. */
   private async writeBatch(units: readonly EncodedUnit[]): Promise<void> {
     if (this.writerThread !== undefined) await this.writerThread.write(units, false);
-    else await writeBatch(this.write(), units);
+    else writeBatch(this.write(), units);
   }
 
   /** The batch again with each unit isolated (a savepoint each): a unit's own constraint failure is its WriteConflictError. */
   private async writeIsolated(units: readonly EncodedUnit[]): Promise<(Error | undefined)[]> {
-    const errors = this.writerThread !== undefined ? ((await this.writerThread.write(units, true)) ?? []) : await writeIsolated(this.write(), units);
+    const errors = this.writerThread !== undefined ? ((await this.writerThread.write(units, true)) ?? []) : writeIsolated(this.write(), units);
     return errors.map((e) => (e === undefined ? undefined : new WriteConflictError(e)));
   }
 }

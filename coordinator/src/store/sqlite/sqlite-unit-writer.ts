@@ -2,7 +2,8 @@
 // multi-row statements with bound parameters; or, after a unit's own
 // constraint failed the batch, each unit behind a savepoint. Used by the
 // store's writer connection, on the event loop or on the writer thread
-// (sqlite-writer-thread.ts): the same SQL either way.
+// (sqlite-writer-thread.ts): the same SQL either way. Synchronous: a batch is
+// one uninterrupted transaction on the writer's thread.
 
 import type { SqlParam, SqliteConnection } from './sqlite-connection.js';
 import type { SqlStatement } from './sqlite-messages.js';
@@ -38,13 +39,8 @@ const JOURNAL_WIDTH = 3;
 const UPDATE_WIDTH = 8;
 const OUTBOX_WIDTH = 6;
 
-/**
- * The units' writes as multi-row statements with bound parameters (blobs
- * travel as bytes, never as SQL text), each awaited in turn: runs of prepared
- * statements are not ordered by serialize(), so one started early could run
- * outside the transaction.
- */
-export async function writeUnits(db: SqliteConnection, units: readonly EncodedUnit[]): Promise<void> {
+/** The units' writes as multi-row statements with bound parameters (blobs travel as bytes, never as SQL text). */
+function writeUnits(db: SqliteConnection, units: readonly EncodedUnit[]): void {
   const inserts: SqlParam[][] = [];
   const journal: SqlParam[][] = [];
   const updates = new Map<SqlParam, SqlParam[]>();
@@ -63,13 +59,13 @@ export async function writeUnits(db: SqliteConnection, units: readonly EncodedUn
     reservations.push(...u.reservations);
   }
   for (const chunk of chunks(inserts, INSERT_WIDTH)) {
-    await db.run(`INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${placeholders(chunk.length, INSERT_WIDTH)}`, chunk.flat());
+    db.runSync(`INSERT INTO sagas (${SAGA_COLUMNS}) VALUES ${placeholders(chunk.length, INSERT_WIDTH)}`, chunk.flat());
   }
   for (const chunk of chunks(journal, JOURNAL_WIDTH)) {
-    await db.run(`INSERT INTO journal (saga_key, seq, data) VALUES ${placeholders(chunk.length, JOURNAL_WIDTH)}`, chunk.flat());
+    db.runSync(`INSERT INTO journal (saga_key, seq, data) VALUES ${placeholders(chunk.length, JOURNAL_WIDTH)}`, chunk.flat());
   }
   for (const chunk of chunks([...updates.values()], UPDATE_WIDTH)) {
-    await db.run(
+    db.runSync(
       `UPDATE sagas SET state = v.column2, updated_at = v.column3, finished_at = v.column4, failed_step = v.column5,
          reason = v.column6, note = v.column7, version = v.column8
        FROM (VALUES ${placeholders(chunk.length, UPDATE_WIDTH)}) AS v
@@ -78,20 +74,20 @@ export async function writeUnits(db: SqliteConnection, units: readonly EncodedUn
     );
   }
   for (const chunk of chunks(outbox, OUTBOX_WIDTH)) {
-    await db.run(
+    db.runSync(
       `INSERT INTO outbox (id, subject, payload, headers, ordering_key, created_at) VALUES ${placeholders(chunk.length, OUTBOX_WIDTH)}`,
       chunk.flat(),
     );
   }
-  for (const st of statements) await db.run(st.sql, st.params);
+  for (const st of statements) db.runSync(st.sql, st.params);
   for (const r of reservations) {
-    const row = await db.get<{ value: number }>("UPDATE counters SET value = value + ? WHERE name = 'saga_key' RETURNING value", [r.count]);
+    const row = db.getSync<{ value: number }>("UPDATE counters SET value = value + ? WHERE name = 'saga_key' RETURNING value", [r.count]);
     r.last = row?.value;
   }
   for (const chunk of chunks(purge, 1)) {
     const list = chunk.map(() => '?').join(', ');
-    await db.run(`DELETE FROM journal WHERE saga_key IN (${list})`, chunk);
-    await db.run(`DELETE FROM sagas WHERE key IN (${list})`, chunk);
+    db.runSync(`DELETE FROM journal WHERE saga_key IN (${list})`, chunk);
+    db.runSync(`DELETE FROM sagas WHERE key IN (${list})`, chunk);
   }
 }
 
@@ -102,6 +98,7 @@ function placeholders(rows: number, width: number): string {
 }
 
 export function isConstraintError(err: unknown): boolean {
+  // SqliteError here, SqliteWriterError from the thread: both carry the primary code.
   return typeof err === 'object' && err !== null && 'code' in err && err.code === 'SQLITE_CONSTRAINT';
 }
 
@@ -125,14 +122,23 @@ export function chunks<T>(items: readonly T[], columns: number): T[][] {
 }
 
 /** One transaction for a whole batch of units. */
-export async function writeBatch(db: SqliteConnection, units: readonly EncodedUnit[]): Promise<void> {
-  await db.exec('BEGIN IMMEDIATE;');
+export function writeBatch(db: SqliteConnection, units: readonly EncodedUnit[]): void {
+  db.execSync('BEGIN IMMEDIATE;');
   try {
-    await writeUnits(db, units);
-    await db.exec('COMMIT;');
+    writeUnits(db, units);
+    db.execSync('COMMIT;');
   } catch (err) {
-    await db.exec('ROLLBACK;').catch(() => undefined);
+    rollback(db);
     throw err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** After a failed statement or COMMIT; SQLite may have rolled back already (then ROLLBACK fails, harmlessly). */
+function rollback(db: SqliteConnection): void {
+  try {
+    db.execSync('ROLLBACK;');
+  } catch {
+    // no transaction left to roll back
   }
 }
 
@@ -141,25 +147,25 @@ export async function writeBatch(db: SqliteConnection, units: readonly EncodedUn
  * unit failing on its own constraint is rolled back alone and answered with
  * that error (the caller wraps it); any other failure fails the transaction.
  */
-export async function writeIsolated(db: SqliteConnection, units: readonly EncodedUnit[]): Promise<(Error | undefined)[]> {
+export function writeIsolated(db: SqliteConnection, units: readonly EncodedUnit[]): (Error | undefined)[] {
   const errors: (Error | undefined)[] = [];
-  await db.exec('BEGIN IMMEDIATE;');
+  db.execSync('BEGIN IMMEDIATE;');
   try {
     for (const unit of units) {
-      await db.exec('SAVEPOINT unit;');
+      db.execSync('SAVEPOINT unit;');
       try {
-        await writeUnits(db, [unit]);
-        await db.exec('RELEASE unit;');
+        writeUnits(db, [unit]);
+        db.execSync('RELEASE unit;');
         errors.push(undefined);
       } catch (err) {
         if (!isConstraintError(err)) throw err;
-        await db.exec('ROLLBACK TO unit; RELEASE unit;');
+        db.execSync('ROLLBACK TO unit; RELEASE unit;');
         errors.push(err instanceof Error ? err : new Error(String(err)));
       }
     }
-    await db.exec('COMMIT;');
+    db.execSync('COMMIT;');
   } catch (err) {
-    await db.exec('ROLLBACK;').catch(() => undefined);
+    rollback(db);
     throw err instanceof Error ? err : new Error(String(err));
   }
   return errors;

@@ -1,8 +1,7 @@
 // The embedded store's writer thread: owns the writer connection and writes
-// each batch it is sent (BEGIN … COMMIT) as one job. On the event loop, the
-// five to ten thread-pool round trips of a transaction each wait behind
-// whatever that loop is doing, so a busy loop stretched every commit; here
-// they wait only for SQLite.
+// each batch it is sent (BEGIN … COMMIT) as one synchronous job, so the event
+// loop that runs the engine and the gRPC server neither waits for the disk
+// nor spends its time in SQLite, and a commit never waits behind that loop.
 //
 // Blobs arrive as Uint8Array (structured clone): viewed as Buffers again
 // before binding.
@@ -43,35 +42,35 @@ function revive(u: EncodedUnit): EncodedUnit {
 
 const send = (m: FromWriter): void => port.postMessage(m);
 
-async function main(): Promise<void> {
+function main(): void {
   let db: SqliteConnection;
   try {
-    db = await SqliteConnection.open(data.path, false);
-    await db.exec(data.pragmas);
-    db.serialize();
+    db = SqliteConnection.openSync(data.path, false);
+    db.execSync(data.pragmas);
   } catch (err) {
     send({ t: 'open-failed', error: wire(err) });
     return;
   }
-  // One batch at a time, in arrival order: the store's group committer sends the next only after this one's reply.
-  let queue = Promise.resolve();
+  // One batch at a time, in arrival order (each message is handled to its end before the next).
   port.on('message', (req: WriteRequest | 'close') => {
     if (req === 'close') {
-      queue = queue.then(() => db.close()).then(() => port.close());
+      try {
+        db.closeSync();
+      } finally {
+        port.close();
+      }
       return;
     }
-    queue = queue.then(async () => {
-      const units = req.units.map(revive);
-      try {
-        const errors = req.isolated ? await writeIsolated(db, units) : (await writeBatch(db, units), undefined);
-        const reserved = units.flatMap((u) => u.reservations.map((r) => r.last));
-        send({ t: 'reply', id: req.id, ok: true, reserved, unitErrors: errors?.map((e) => (e === undefined ? undefined : wire(e))) });
-      } catch (err) {
-        send({ t: 'reply', id: req.id, ok: false, error: wire(err) });
-      }
-    });
+    const units = req.units.map(revive);
+    try {
+      const errors = req.isolated ? writeIsolated(db, units) : (writeBatch(db, units), undefined);
+      const reserved = units.flatMap((u) => u.reservations.map((r) => r.last));
+      send({ t: 'reply', id: req.id, ok: true, reserved, unitErrors: errors?.map((e) => (e === undefined ? undefined : wire(e))) });
+    } catch (err) {
+      send({ t: 'reply', id: req.id, ok: false, error: wire(err) });
+    }
   });
   send({ t: 'ready' });
 }
 
-void main();
+main();
