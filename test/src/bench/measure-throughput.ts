@@ -217,6 +217,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
       drivers: number;
       self: number;
       box: number;
+      steal: number;
       t: number;
       scrape: Promise<Scrape | undefined>;
     }
@@ -227,17 +228,21 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
         log(`scraping the coordinator's metrics failed: ${(err as Error).message}`);
         return undefined;
       });
-    const readAll = (): Reading => ({
-      co: coCpu(),
-      threads: coThreads(),
-      pg: cluster === undefined ? 0 : processTreeCpuMs(cluster.pid),
-      parts: cpuOf(partPids, lastCpu),
-      drivers: cpuOf(drive.pids, lastCpu),
-      self: cpuTimeMs(process.pid),
-      box: boxCpuMs().busyMs,
-      t: Date.now(),
-      scrape: scrape(),
-    });
+    const readAll = (): Reading => {
+      const box = boxCpuMs();
+      return {
+        co: coCpu(),
+        threads: coThreads(),
+        pg: cluster === undefined ? 0 : processTreeCpuMs(cluster.pid),
+        parts: cpuOf(partPids, lastCpu),
+        drivers: cpuOf(drive.pids, lastCpu),
+        self: cpuTimeMs(process.pid),
+        box: box.busyMs,
+        steal: box.stealMs,
+        t: Date.now(),
+        scrape: scrape(),
+      };
+    };
     const edgeTimers = [
       setTimeout(() => (windowCpu = readAll()), measureFrom - Date.now()),
       setTimeout(() => (windowEnd = readAll()), measureTo - Date.now()),
@@ -277,6 +282,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
     const wallMs = b.t - a.t;
     const ours = b.co - a.co + (b.pg - a.pg) + (b.parts - a.parts) + (b.drivers - a.drivers) + (b.self - a.self);
     const otherCores = Math.max(0, (b.box - a.box - ours) / wallMs);
+    const stealCores = Math.max(0, (b.steal - a.steal) / wallMs);
     const [scrapeA, scrapeB] = await Promise.all([a.scrape, b.scrape]);
     const timings = scrapeA !== undefined && scrapeB !== undefined && cos.length === 1 ? windowTimings(scrapeA, scrapeB, n, wallMs) : undefined;
     const mainMs = b.threads.main - a.threads.main;
@@ -328,6 +334,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
       driverCpuMsPerSaga: round((b.drivers - a.drivers) / n, 3),
       boxCpuUtilizationCores: round((b.box - a.box) / wallMs, 2),
       otherProcessesCpuCores: round(otherCores, 2),
+      hostStealCores: round(stealCores, 2),
       otherProcessesCpuCoresBeforeStart: busyBefore,
       coordinatorPeakRssMiB: round(mem.peakRssMiB, 1),
       failoverMs,
@@ -361,7 +368,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
         failoverMs !== undefined
           ? `failover                     ${fmt(failoverMs)} ms from kill -9 of the owner until its ${fmt(p.failoverSagas)} in-flight sagas were re-sent elsewhere (default lease 5000 ms)`
           : '',
-        `machine CPU in use           ${fmt(r.boxCpuUtilizationCores as number, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores as number, 2)}${disturbed ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
+        `machine CPU in use           ${fmt(r.boxCpuUtilizationCores as number, 2)} cores, of which other processes ${fmt(r.otherProcessesCpuCores as number, 2)} (host steal ${fmt(r.hostStealCores as number, 2)})${disturbed ? '  ** DISTURBED: other work ran during the measurement **' : ''}`,
         `errors / not completed / not offered   ${result.errors} / ${result.notCompleted} / ${result.skipped}${result.errorSamples.length > 0 ? `  e.g. ${result.errorSamples[0]}` : ''}`,
         `shed (RESOURCE_EXHAUSTED)    in the window ${fmt(r.windowShed)} of ${fmt(r.windowAttempts)} StartSaga calls (${fmt(r.windowShedShare * 100, 2)} %); whole run ${fmt(result.shed)}${rate === undefined ? ' (closed loop retries them with backoff)' : ''}`,
         states.length > 0 ? `sagas in the database        ${states.map((s) => `${s.state} ${fmt(s.n)}`).join(', ')}` : '',

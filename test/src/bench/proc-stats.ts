@@ -105,14 +105,18 @@ export function machine(): { cpus: string; cores: number; memGiB: number; kernel
   return { cpus: model, cores, memGiB: Math.round(memKiB / 1024 / 1024), kernel, node: process.version };
 }
 
-/** CPU time of the whole machine so far, in ms summed over cores: busy (not idle/iowait) and total. */
-export function boxCpuMs(): { busyMs: number; totalMs: number } {
+/**
+ * CPU time of the whole machine so far, in ms summed over cores: busy (not
+ * idle/iowait; steal included) and total, and steal alone (time a virtual
+ * machine's CPUs were runnable but the host ran something else).
+ */
+export function boxCpuMs(): { busyMs: number; totalMs: number; stealMs: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
   const busy = user + nice + system + irq + softirq + steal;
   const tick = 1000 / clockTicks();
-  return { busyMs: busy * tick, totalMs: (busy + idle + iowait) * tick };
+  return { busyMs: busy * tick, totalMs: (busy + idle + iowait) * tick, stealMs: steal * tick };
 }
 
 /**

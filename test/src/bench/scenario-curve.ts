@@ -83,6 +83,7 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
       (t?.loopDelay === undefined ? '-' : fmt(t.loopDelay.p99Ms, 1)).padStart(8),
       (t?.gc === undefined ? '-' : `${fmt(t.gc.shareOfWall * 100, 1)} %`).padStart(7),
       fmt(r.otherProcessesCpuCores as number, 2).padStart(6),
+      fmt((r.hostStealCores as number | undefined) ?? 0, 2).padStart(6),
     ].join(' ');
   };
   const header = [
@@ -101,6 +102,7 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
     'loop99'.padStart(8),
     'GC'.padStart(7),
     'other'.padStart(6),
+    'steal'.padStart(6),
   ].join(' ');
 
   // Targets, as ratios of figures from this run.
@@ -180,7 +182,7 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
       `== latency curve (${fmt(minutes, 1)} min)`,
       `calibrate: minimal 3-step saga loop ${fmt(minimal)} sagas/s (CPU ${fmt(cal.minimalSagaLoop128.cpuUsPerSaga)} µs/saga); capacity (closed loop, ${concurrency} in flight) ${fmt(capacity)} sagas/s = ${fmt(share * 100, 1)} % of it`,
       '(shed: share of the StartSaga calls sent in the window; CPU ms: coordinator, all threads, per saga; main ms: its main thread;',
-      ' coord99: p99 of a saga from start to outcome inside the coordinator; write99: p99 of one group-commit transaction itself; commit99 / call99: p99 of one durable write\'s group-commit wait / one participant call; loop99: p99 event-loop delay; GC: share of the window in GC pauses; other: cores used by other processes)',
+      ' coord99: p99 of a saga from start to outcome inside the coordinator; write99: p99 of one group-commit transaction itself; commit99 / call99: p99 of one durable write\'s group-commit wait / one participant call; loop99: p99 event-loop delay; GC: share of the window in GC pauses; other: cores used by other processes, host steal included; steal: cores the host took from this virtual machine)',
       header,
       row(`closed ${concurrency}`, capacityRun),
       ...(baselineRun === undefined ? [] : [row(`baseline closed`, baselineRun)]),
