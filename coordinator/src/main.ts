@@ -2,6 +2,8 @@
 // Process entry point: load and validate the configuration once, start the
 // coordinator, print the ready line on stdout, drain gracefully on SIGTERM.
 
+// First: V8 flags are set before the other modules load (startup/v8-flags.ts says why).
+import { appliedV8Flags } from './startup/apply-v8-flags.js';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config/config.js';
 import { CoordinatorApp } from './coordinator-app.js';
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     );
   });
   process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
-  logger.info({ address: app.address, database: config.database.url === '' ? config.database.path : 'postgresql (database.url)', metrics: app.events.metricsAddress }, 'coordinator ready');
+  logger.info({ address: app.address, database: config.database.url === '' ? config.database.path : 'postgresql (database.url)', metrics: app.events.metricsAddress, v8Flags: appliedV8Flags }, 'coordinator ready');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

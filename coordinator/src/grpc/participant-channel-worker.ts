@@ -9,12 +9,15 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Http2UnaryChannel } from './http2-unary-channel.js';
+import { installLeanAsyncResourceBind } from './lean-async-resource-bind.js';
 import type { ChannelWorkerData, FromChannelThread, ToChannelThread } from './channel-thread-protocol.js';
 import type { UnaryAnswer, UnaryCallHandle } from './participant-transport.js';
 
 const port = parentPort;
 if (port === null) throw new Error('participant-channel-worker runs as a worker thread only');
 const { options } = workerData as ChannelWorkerData;
+// Before the first request: node:http2 binds each one (lean-async-resource-bind.ts says why).
+installLeanAsyncResourceBind();
 const channels = new Map<number, Http2UnaryChannel>();
 const calls = new Map<number, UnaryCallHandle>();
 let answers: FromChannelThread[] = [];

@@ -239,11 +239,18 @@ export class GroupCommitter<U> {
       end += 1;
     }
     const batch = this.queue.slice(start, end);
-    this.head = end;
-    // Compact now and then, so the consumed prefix is not kept.
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
+    // The consumed prefix is dropped, not kept until the drain ends: under steady
+    // load that can be minutes, and each entry holds its unit and its saga's
+    // continuation (they would outlive the scavenges and be promoted).
+    if (end === this.queue.length) {
+      this.queue = [];
       this.head = 0;
+    } else {
+      this.head = end;
+      if (this.head >= 64 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
     }
     return batch;
   }

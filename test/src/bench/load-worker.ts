@@ -6,6 +6,7 @@
 // not be what limits the measurement.
 
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { installLeanAsyncResourceBind } from '@saga/coordinator';
 import { SagaOutcome, StartSagaRequest, StartSagaResponse } from '@saga/proto';
 import { performance } from 'node:perf_hooks';
 import { frame, LeanUnaryClient } from './lean-client.js';
@@ -18,6 +19,10 @@ const SHED_PAUSE_MS = 20;
 const SHED_PAUSE_CAP_MS = 1_000;
 
 function run(config: WorkerConfig, send: (m: WorkerMessage) => void): void {
+  // Both drivers' requests go through node:http2's request(): on Node 20 each one's garbage
+  // would outlive the scavenges (lean-async-resource-bind.ts), and the driver's own GC pauses
+  // would count in the latency it measures.
+  installLeanAsyncResourceBind();
   const now = (): number => performance.timeOrigin + performance.now();
   const body = Buffer.from(StartSagaRequest.encode(buildRequest(config)).finish());
   const channels = Math.max(1, config.channels);

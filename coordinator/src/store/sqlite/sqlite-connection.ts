@@ -39,6 +39,15 @@ function translate(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** Runs `work` here, throwing SQLite's errors in the store's form. */
+function translated<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
 function attempt<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
@@ -58,12 +67,8 @@ export class SqliteConnection {
   }
 
   static openSync(path: string, readOnly: boolean): SqliteConnection {
-    try {
-      // timeout 0: the busy timeout is each connection's own PRAGMA busy_timeout.
-      return new SqliteConnection(new Database(path, { readonly: readOnly, fileMustExist: readOnly, timeout: 0 }));
-    } catch (err) {
-      throw translate(err);
-    }
+    // timeout 0: the busy timeout is each connection's own PRAGMA busy_timeout.
+    return translated(() => new SqliteConnection(new Database(path, { readonly: readOnly, fileMustExist: readOnly, timeout: 0 })));
   }
 
   exec(sql: string): Promise<void> {
@@ -96,35 +101,19 @@ export class SqliteConnection {
   }
 
   execSync(sql: string): void {
-    try {
-      this.db.exec(sql);
-    } catch (err) {
-      throw translate(err);
-    }
+    translated(() => this.db.exec(sql));
   }
 
   runSync(sql: string, params: readonly SqlParam[] = []): RunResult {
-    try {
-      return { changes: this.prepared(sql).run(...params).changes };
-    } catch (err) {
-      throw translate(err);
-    }
+    return translated(() => ({ changes: this.prepared(sql).run(...params).changes }));
   }
 
   getSync<T>(sql: string, params: readonly SqlParam[] = []): T | undefined {
-    try {
-      return this.prepared(sql).get(...params) as T | undefined;
-    } catch (err) {
-      throw translate(err);
-    }
+    return translated(() => this.prepared(sql).get(...params) as T | undefined);
   }
 
   allSync<T>(sql: string, params: readonly SqlParam[] = []): T[] {
-    try {
-      return this.prepared(sql).all(...params) as T[];
-    } catch (err) {
-      throw translate(err);
-    }
+    return translated(() => this.prepared(sql).all(...params) as T[]);
   }
 
   close(): Promise<void> {
@@ -133,11 +122,7 @@ export class SqliteConnection {
 
   closeSync(): void {
     this.statements.clear();
-    try {
-      this.db.close();
-    } catch (err) {
-      throw translate(err);
-    }
+    translated(() => this.db.close());
   }
 
   private prepared(sql: string): Database.Statement<SqlParam[]> {
