@@ -43,6 +43,7 @@ import {
   startSagaResultToPb,
   summaryToPb,
 } from './convert.js';
+import { CallCancellation } from './call-cancellation.js';
 import type { MessageHandlers } from './message-handlers.js';
 import type { DeadLetterHandlers } from './dead-letter-handlers.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -95,15 +96,22 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
    */
   const unary = <Req, Res>(rpc: Rpc, fn: UnaryFn<Req, Res>): handleUnaryCall<Req, Res> => {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      const abort = new AbortController();
+      const cancellation = new CallCancellation();
       // grpc-js emits 'cancelled' when any call's stream closes, answered or
       // not: stop listening once answered (an abort per call is not free).
-      const onCancelled = (): void => abort.abort();
+      const onCancelled = (): void => cancellation.cancel();
       call.once('cancelled', onCancelled);
       const run = async (): Promise<Res> => {
         const principal = principalOf(call);
         if (!producerBound(principal, rpc)) authorize(principal, rpc);
-        return fn(call.request, { signal: abort.signal, principal, metadata: call.metadata });
+        // The signal is a getter: made only by a handler that reads it (call-cancellation.ts).
+        return fn(call.request, {
+          get signal(): AbortSignal {
+            return cancellation.signal;
+          },
+          principal,
+          metadata: call.metadata,
+        });
       };
       run().then(
         (res) => {
