@@ -77,6 +77,19 @@ interface CallContext {
 
 type UnaryFn<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
+/** A handler's context; its signal is made only when read (call-cancellation.ts). A class: one shape for every call. */
+class HandlerContext implements CallContext {
+  constructor(
+    private readonly cancellation: CallCancellation,
+    readonly principal: Principal,
+    readonly metadata: Metadata,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
+}
+
 interface AuthenticatedCall {
   readonly metadata: Metadata;
   getAuthContext(): Parameters<typeof peerIdentities>[0];
@@ -104,14 +117,7 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Co
       const run = async (): Promise<Res> => {
         const principal = principalOf(call);
         if (!producerBound(principal, rpc)) authorize(principal, rpc);
-        // The signal is a getter: made only by a handler that reads it (call-cancellation.ts).
-        return fn(call.request, {
-          get signal(): AbortSignal {
-            return cancellation.signal;
-          },
-          principal,
-          metadata: call.metadata,
-        });
+        return fn(call.request, new HandlerContext(cancellation, principal, call.metadata));
       };
       run().then(
         (res) => {
