@@ -2,7 +2,7 @@
 
 export { Http2UnaryChannel, type Http2UnaryChannelOptions, type Http2UnaryChannelStats } from './grpc/http2-unary-channel.js';
 export { GrpcJsTransport } from './grpc/grpc-js-transport.js';
-export { hasDeprecatedBindAccessor, installLeanAsyncResourceBind } from './grpc/lean-async-resource-bind.js';
+export { installLeanAsyncResourceBind } from './grpc/lean-async-resource-bind.js';
 export { GrpcParticipantInvoker, type GrpcParticipantInvokerOptions } from './grpc/grpc-participant-invoker.js';
 export type { ParticipantTransport, TransportEndpoint, TransportTls, UnaryAnswer, UnaryCallHandle, UnaryRequest } from './grpc/participant-transport.js';
 export { DEFAULT_PARTICIPANT_TRANSPORT, type ParticipantTransportSettings } from './grpc/participant-transport-settings.js';

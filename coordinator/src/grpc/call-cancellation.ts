@@ -1,8 +1,9 @@
 // A call's cancellation as an AbortSignal made only when a handler reads it
 // (StartSaga, the hot path, does not): Node 20 gives every AbortSignal a hidden
-// class of its own, and with one per call what it references outlived the
-// scavenges (BENCHMARKS.md, "Session 7"). A call cancelled before its signal
-// is read gets one already aborted.
+// class of its own, and in a stand-alone reproduction one per call made what it
+// references outlive the scavenges; in the coordinator no gain was measured
+// (BENCHMARKS.md, "Session 7"), so this is the cheaper path, not a proven one.
+// A call cancelled before its signal is read gets one already aborted.
 
 export class CallCancellation {
   private controller: AbortController | undefined;

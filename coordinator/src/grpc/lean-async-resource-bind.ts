@@ -2,13 +2,12 @@
 // (and until DEP0172 reaches end of life), AsyncResource#bind also gives the
 // bound function a deprecated `asyncResource` accessor made of two
 // util.deprecate wrappers, each made a prototype child of a fresh closure
-// (Object.setPrototypeOf). V8 registers such prototypes in an old-generation
-// weak list, which a scavenge does not clear: every request's bound function,
-// and through it the stream, its headers, its listeners and our per-call
-// closure, outlives the scavenges and is promoted, to be collected only by a
-// mark-compact. On the participant channel thread that made most of what
-// every call allocates survive, and each scavenge copy it (BENCHMARKS.md,
-// "Session 7").
+// (Object.setPrototypeOf). Measured, not explained in V8's terms: with that
+// accessor, every request's objects (the bound function, the stream, its
+// headers, its listeners, our per-call closure) outlive the scavenges and are
+// promoted, to be collected only by a mark-compact; without it they die young.
+// On the participant channel thread that made most of what every call
+// allocates survive, and each scavenge copy it (BENCHMARKS.md, "Session 7").
 //
 // installLeanAsyncResourceBind() replaces AsyncResource.prototype.bind in the
 // calling isolate (the channel thread, which runs only our channels and

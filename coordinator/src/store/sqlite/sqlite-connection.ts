@@ -48,12 +48,9 @@ function translated<T>(work: () => T): T {
   }
 }
 
+/** The promise form of a *Sync method (which already throws translated errors). */
 function attempt<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (err) {
-    return Promise.reject(translate(err));
-  }
+  return new Promise((resolve) => resolve(work()));
 }
 
 export class SqliteConnection {
@@ -90,14 +87,16 @@ export class SqliteConnection {
 
   /** Calls `visit` per row without materialising the result set; resolves with the number of rows. */
   each<T>(sql: string, params: readonly SqlParam[], visit: (row: T) => void): Promise<number> {
-    return attempt(() => {
-      let n = 0;
-      for (const row of this.prepared(sql).iterate(...params)) {
-        visit(row as T);
-        n++;
-      }
-      return n;
-    });
+    return attempt(() =>
+      translated(() => {
+        let n = 0;
+        for (const row of this.prepared(sql).iterate(...params)) {
+          visit(row as T);
+          n++;
+        }
+        return n;
+      }),
+    );
   }
 
   execSync(sql: string): void {
