@@ -152,18 +152,20 @@ export SAGA_POSTGRES_PORT=$(free_port) SAGA_POSTGRES_METRICS_PORT=$(free_port) S
 COMPOSE="$COMPOSE --profile postgres"
 $COMPOSE -p "$PROJECT" up -d >"$WORK/$RUN-compose.log" 2>&1 || { tail -30 "$WORK/$RUN-compose.log"; fail "podman-compose up"; }
 container_of() { podman ps -a --filter "label=io.podman.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -n 1; }
-check_demo() { # service saga-id-prefix
+check_demo() { # service saga-id-prefix coordinator-service
   local demo; demo=$(container_of "$1")
   [ -n "$demo" ] || fail "no $1 container"
   timeout 240 podman wait "$demo" >/dev/null || fail "$1 did not end"
   podman logs "$demo" >"$WORK/$RUN-$1.out" 2>&1
   cat "$WORK/$RUN-$1.out"
+  # On failure, the coordinator's own view (the demo only shows the client's).
+  grep -Eq "^saga $2-[0-9]+-2: COMPENSATED" "$WORK/$RUN-$1.out" || podman logs "$(container_of "$3")" 2>&1 | tail -40
   grep -Eq "^saga $2-[0-9]+-1: COMPLETED" "$WORK/$RUN-$1.out" || fail "$1: the first order did not complete"
   grep -Eq "^saga $2-[0-9]+-2: COMPENSATED" "$WORK/$RUN-$1.out" || fail "$1: the second order was not compensated"
   grep -Eq 'COMPENSATE +1 .*SUCCEEDED' "$WORK/$RUN-$1.out" || fail "$1: the timeline shows no compensation"
 }
-check_demo demo demo
-check_demo demo-postgres demo-pg
+check_demo demo demo coordinator
+check_demo demo-postgres demo-pg coordinator-postgres
 # The PostgreSQL coordinator's sagas are rows in PostgreSQL, not in a SQLite file.
 pg_sagas=$(podman exec "$(container_of postgres)" psql -U saga -d saga -tAc "SELECT count(*) FROM sagas WHERE id LIKE 'demo-pg-%'")
 [ "$pg_sagas" = 2 ] || fail "PostgreSQL holds $pg_sagas demo sagas, not 2"
