@@ -55,6 +55,9 @@ export interface Http2UnaryChannelStats {
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 const OK: number = status.OK;
+/** A stream's 'error' is followed by its 'close', which decides the answer. */
+const ignoreStreamError = (): void => undefined;
+
 /** setTimeout's largest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A refused call is tried again at most this many times (each on a new stream). */
@@ -246,12 +249,11 @@ export class Http2UnaryChannel implements ParticipantTransport {
           grpcMessage = decodeGrpcMessage(h['grpc-message']);
         }
       };
-      s.on('response', (h) => {
+      const onResponse = (h: http2.IncomingHttpHeaders): void => {
         httpStatus = Number(h[':status']);
         readStatus(h); // a trailers-only answer
-      });
-      s.on('trailers', readStatus);
-      s.on('data', (chunk: Buffer) => {
+      };
+      const onData = (chunk: Buffer): void => {
         size += chunk.length;
         if (size > this.options.maxReceiveBytes + 5) {
           s.close(NGHTTP2_CANCEL);
@@ -260,9 +262,11 @@ export class Http2UnaryChannel implements ParticipantTransport {
         }
         if (received === undefined) received = chunk;
         else (parts ??= [received]).push(chunk);
-      });
-      s.on('error', () => undefined); // 'close' follows and decides
-      s.on('close', () => {
+      };
+      const onClose = (): void => {
+        // Node keeps a closed stream until a full GC (its native handle holds
+        // it through the scavenges): it must not keep this call's state too.
+        s.off('response', onResponse).off('trailers', readStatus).off('data', onData).off('close', onClose);
         this.streamClosed(conn);
         if (finished) return;
         if (grpcStatus === undefined) {
@@ -307,7 +311,12 @@ export class Http2UnaryChannel implements ParticipantTransport {
           return;
         }
         finish({ code: OK, details: '', message: all.subarray(5) });
-      });
+      };
+      s.on('response', onResponse);
+      s.on('trailers', readStatus);
+      s.on('data', onData);
+      s.on('error', ignoreStreamError); // 'close' follows and decides
+      s.on('close', onClose);
       s.end(body);
     };
 
