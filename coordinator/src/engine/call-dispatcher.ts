@@ -4,11 +4,13 @@
 import type { DispatchEvent } from '../domain/journal-event.js';
 import type { InvokeResult, ParticipantInvoker, StepInvocation } from './participant-invoker.js';
 import type { SagaRuntime } from './saga-runtime.js';
+import { ChurnTable } from '../util/churn-table.js';
 
 export type ResultHandler = (saga: SagaRuntime, d: DispatchEvent, result: InvokeResult) => void;
 
 export class CallDispatcher {
-  private readonly calls = new Set<Promise<void>>();
+  private readonly calls = new ChurnTable<number, Promise<void>>();
+  private callNumber = 0;
   private readonly abort = new AbortController();
 
   constructor(
@@ -19,6 +21,7 @@ export class CallDispatcher {
   ) {}
 
   send(saga: SagaRuntime, d: DispatchEvent, call: StepInvocation): void {
+    const n = this.callNumber++;
     const p = this.invoker
       .invoke(call, this.abort.signal)
       .then((result) => {
@@ -27,8 +30,8 @@ export class CallDispatcher {
         this.onResult(saga, d, result);
       })
       .catch((err: unknown) => this.onError(err))
-      .finally(() => this.calls.delete(p));
-    this.calls.add(p);
+      .finally(() => this.calls.delete(n));
+    this.calls.set(n, p);
   }
 
   /**
@@ -37,7 +40,7 @@ export class CallDispatcher {
    * recorded. Returns how many it abandoned.
    */
   async drain(timeoutMs: number): Promise<number> {
-    const drained = Promise.allSettled([...this.calls]).then(() => true);
+    const drained = Promise.allSettled(this.calls.values()).then(() => true);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
     const all = await Promise.race([drained, timedOut]);

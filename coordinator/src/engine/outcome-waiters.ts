@@ -4,12 +4,13 @@
 import type { SagaState } from '../domain/saga-types.js';
 import { isActive } from './saga-fold.js';
 import type { SagaRuntime } from './saga-runtime.js';
+import { ChurnTable } from '../util/churn-table.js';
 
 /** Called after every durable change of a saga, with the saga as committed. */
 export type Listener = (saga: SagaRuntime) => void;
 
 export class OutcomeWaiters {
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly listeners = new ChurnTable<string, Set<Listener>>();
 
   /**
    * `pollMs`: on a store several coordinators share, a saga may change on

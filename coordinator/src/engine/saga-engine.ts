@@ -38,6 +38,7 @@ import { buildWriteUnit, type SagaInsert } from './write-unit.js';
 import { stepInvocation } from './step-call.js';
 import { CallDispatcher } from './call-dispatcher.js';
 import { markInDoubt, ResendPump } from './saga-recovery.js';
+import { ChurnTable } from '../util/churn-table.js';
 
 export type { CrashPoint, EngineHooks } from './engine-hooks.js';
 
@@ -83,9 +84,9 @@ export class SagaEngine {
   private readonly timers: TimerQueue;
   private readonly sagas: SagaParking;
   /** Sagas in RUNNING or COMPENSATING held in memory, by id (owned by `sagas`). */
-  private readonly active: Map<string, SagaRuntime>;
+  private readonly active: ChurnTable<string, SagaRuntime>;
   /** StartSaga calls creating a saga with a client id, to serialise duplicates. */
-  private readonly creating = new Map<string, Promise<unknown>>();
+  private readonly creating = new ChurnTable<string, Promise<unknown>>();
   /** Operator commands per saga id, serialised. */
   private readonly commandLocks = new KeyedMutex();
   private readonly waiters: OutcomeWaiters;
@@ -97,7 +98,8 @@ export class SagaEngine {
   private readonly compensationStarts = new Map<string, number>();
   private readonly calls: CallDispatcher;
   /** Store writes not yet settled, so that close() lets them finish before the store closes. */
-  private readonly writes = new Set<Promise<void>>();
+  private readonly writes = new ChurnTable<number, Promise<void>>();
+  private writeNumber = 0;
   private closing: Promise<void> | undefined;
   /** In-doubt calls found at recovery, waiting for their turn to be re-sent. */
   private readonly resends: ResendPump;
@@ -176,7 +178,7 @@ export class SagaEngine {
    */
   dropAll(reason: string): number {
     let n = 0;
-    for (const saga of [...this.active.values()]) {
+    for (const saga of this.active.values()) {
       this.drop(saga, reason, false);
       n += 1;
     }
@@ -254,7 +256,7 @@ export class SagaEngine {
     this.timers.stop();
     const abandoned = await this.calls.drain(this.drainTimeoutMs);
     if (abandoned > 0) this.log.warn({ calls: abandoned }, 'drain timed out; abandoning calls in flight (re-sent at the next start)');
-    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+    while (this.writes.size > 0) await Promise.allSettled(this.writes.values());
     this.state = 'closed';
   }
 
@@ -628,12 +630,13 @@ export class SagaEngine {
       () => undefined,
       () => undefined,
     );
-    this.writes.add(tracked);
+    const n = this.writeNumber++;
+    this.writes.set(n, tracked);
     try {
       await write;
     } finally {
       saga.writing -= 1;
-      this.writes.delete(tracked);
+      this.writes.delete(n);
     }
     this.afterCommit(saga, events, wakeAt);
   }

@@ -6,10 +6,11 @@ import type { Logger } from 'pino';
 import type { SagaRow, Store } from '../store/store.js';
 import { isActive, runtimeFromRow } from './saga-fold.js';
 import type { SagaRuntime } from './saga-runtime.js';
+import { ChurnTable } from '../util/churn-table.js';
 
 export class SagaParking {
   /** Sagas in RUNNING or COMPENSATING held in memory, by id. */
-  readonly active = new Map<string, SagaRuntime>();
+  readonly active = new ChurnTable<string, SagaRuntime>();
   /**
    * Active sagas evicted while they wait out a backoff: id → saga name. Their
    * timer stays in the queue; the log holds everything else.

@@ -5,6 +5,7 @@
 // saga that commits often holds one entry, not one per commit.
 
 import type { Clock } from './clock.js';
+import { ChurnTable } from '../util/churn-table.js';
 
 export interface TimerHost {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -33,7 +34,7 @@ interface Entry {
 
 export class TimerQueue {
   private readonly heap: Entry[] = [];
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new ChurnTable<string, Entry>();
   private armed: unknown;
   private armedAt = Infinity;
   private stopped = false;

@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { status } from '@grpc/grpc-js';
 import type { ChannelWorkerData, FromChannelThread, ThreadChannelOptions, ToChannelThread } from './channel-thread-protocol.js';
 import type { ParticipantTransport, TransportEndpoint, UnaryAnswer, UnaryCallHandle, UnaryRequest } from './participant-transport.js';
+import { ChurnTable } from '../util/churn-table.js';
 
 const WORKER_URL = new URL('./participant-channel-worker.js', import.meta.url);
 
@@ -23,7 +24,7 @@ export class ChannelThread {
   private worker: Worker | undefined;
   /** By endpoint number (the index); registered again with a new thread. */
   private readonly endpoints: (TransportEndpoint | undefined)[] = [];
-  private readonly pending = new Map<number, (answer: UnaryAnswer) => void>();
+  private readonly pending = new ChurnTable<number, (answer: UnaryAnswer) => void>();
   private nextId = 1;
   private outbox: ToChannelThread[] = [];
   private transfer: ArrayBuffer[] = [];
@@ -141,7 +142,7 @@ export class ChannelThread {
     this.worker = undefined;
     this.outbox = [];
     this.transfer = [];
-    const calls = [...this.pending.values()];
+    const calls = this.pending.values();
     this.pending.clear();
     for (const done of calls) done({ code: status.UNAVAILABLE, details: reason });
   }

@@ -14,6 +14,7 @@ import { ParticipantTransportPool } from './participant-transport-pool.js';
 import type { ParticipantTransportSettings } from './participant-transport-settings.js';
 import { statusName } from './status-map.js';
 import { randomSpanId, traceparentFor } from './traceparent.js';
+import { ChurnTable } from '../util/churn-table.js';
 
 export interface GrpcParticipantInvokerOptions {
   readonly registry: ParticipantRegistry;
@@ -57,7 +58,8 @@ function encodeWithSharedWriter(call: StepCall): Uint8Array {
 export class GrpcParticipantInvoker implements ParticipantInvoker {
   private readonly transports: ParticipantTransportPool;
   /** Calls in flight per abort signal: one 'abort' listener per signal, not one per call. */
-  private readonly inFlight = new WeakMap<AbortSignal, Set<Cancellable>>();
+  private readonly inFlight = new WeakMap<AbortSignal, ChurnTable<number, Cancellable>>();
+  private callNumber = 0;
   private readonly spanId: () => string;
 
   constructor(private readonly options: GrpcParticipantInvokerOptions) {
@@ -95,14 +97,15 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
     return this.send(transport, call.operation, stepCall, call.deadline, traceparent, this.callsOf(signal));
   }
 
-  private send(transport: ParticipantTransport, operation: Operation, stepCall: StepCall, deadline: number, traceparent: string, calls: Set<Cancellable>): Promise<InvokeResult> {
+  private send(transport: ParticipantTransport, operation: Operation, stepCall: StepCall, deadline: number, traceparent: string, calls: ChurnTable<number, Cancellable>): Promise<InvokeResult> {
     const message = encodeWithSharedWriter(stepCall);
     const onCallTime = this.options.onCallTime;
     const sentAt = onCallTime === undefined ? 0 : performance.now();
+    const n = this.callNumber++;
     return new Promise<InvokeResult>((resolve) => {
       // The answer never comes before unary() returns.
       const handle = transport.unary({ path: PARTICIPANT_METHODS[operation].path, message, deadline, metadata: stepCall.metadata, traceparent }, (answer) => {
-        calls.delete(handle);
+        calls.delete(n);
         onCallTime?.(operation, performance.now() - sentAt);
         if (answer.code !== 0 || answer.message === undefined) {
           resolve({ kind: 'error', code: statusName(answer.code), message: answer.details });
@@ -117,20 +120,20 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
         }
         resolve(this.fromResult(res.result));
       });
-      calls.add(handle);
+      calls.set(n, handle);
     });
   }
 
-  private callsOf(signal: AbortSignal): Set<Cancellable> {
+  private callsOf(signal: AbortSignal): ChurnTable<number, Cancellable> {
     let calls = this.inFlight.get(signal);
     if (calls === undefined) {
-      const set = new Set<Cancellable>();
+      const set = new ChurnTable<number, Cancellable>();
       calls = set;
       this.inFlight.set(signal, set);
       signal.addEventListener(
         'abort',
         () => {
-          for (const c of set) c.cancel();
+          for (const c of set.values()) c.cancel();
           set.clear();
         },
         { once: true },

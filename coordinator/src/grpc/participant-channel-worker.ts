@@ -12,6 +12,7 @@ import { Http2UnaryChannel } from './http2-unary-channel.js';
 import { installLeanAsyncResourceBind } from './lean-async-resource-bind.js';
 import type { ChannelWorkerData, FromChannelThread, ToChannelThread } from './channel-thread-protocol.js';
 import type { UnaryAnswer, UnaryCallHandle } from './participant-transport.js';
+import { ChurnTable } from '../util/churn-table.js';
 
 const port = parentPort;
 if (port === null) throw new Error('participant-channel-worker runs as a worker thread only');
@@ -19,7 +20,7 @@ const { options } = workerData as ChannelWorkerData;
 // Before the first request: node:http2 binds each one (lean-async-resource-bind.ts says why).
 installLeanAsyncResourceBind();
 const channels = new Map<number, Http2UnaryChannel>();
-const calls = new Map<number, UnaryCallHandle>();
+const calls = new ChurnTable<number, UnaryCallHandle>();
 let answers: FromChannelThread[] = [];
 let transfer: ArrayBuffer[] = [];
 let flushQueued = false;

@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EncodedUnit } from './sqlite-unit-writer.js';
 import type { FromWriter, WireError, WriteReply, WriterWorkerData } from './sqlite-writer-protocol.js';
+import { ChurnTable } from '../../util/churn-table.js';
 
 const WORKER_URL = new URL('./sqlite-writer-worker.js', import.meta.url);
 
@@ -27,7 +28,7 @@ export class SqliteWriterError extends Error {
 const fromWire = (e: WireError): SqliteWriterError => new SqliteWriterError(e.message, e.code);
 
 export class SqliteWriterThread {
-  private readonly pending = new Map<number, { resolve: (r: WriteReply & { ok: true }) => void; reject: (err: Error) => void }>();
+  private readonly pending = new ChurnTable<number, { resolve: (r: WriteReply & { ok: true }) => void; reject: (err: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
 
