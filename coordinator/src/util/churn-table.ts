@@ -2,17 +2,18 @@
 // (the sagas in memory, the calls in flight, the waiters of a saga), with the
 // part of Map's interface those uses need.
 //
-// Why not a Map: when V8 rehashes a Map or Set (it grows, or it fills up with
-// deleted entries), the table it leaves keeps its entries and a pointer to the
-// table that replaced it, so that live iterators can follow. Once one table of
-// that chain is in the old generation (any table a full GC finds live is
-// promoted), every later table and every entry any of them held survives the
-// scavenges until the next full GC: everything an entry references is copied
-// and promoted with it. With one table entry per saga in flight, that is every
-// saga's objects. Here the entries live in a null-prototype object, whose
-// dictionary is replaced without such a chain. Measured in BENCHMARKS.md
-// (issue 14, session 8): a Map of 20 live entries churned 400,000 times
-// promoted 131 MB, the same through an object 9.5 MB.
+// Why not a Map: when V8 rehashes a Map or Set (it grew, or it filled up with
+// deleted entries), the table it leaves keeps its entries and a pointer to its
+// successor (for live iterators), and the successor of a table in the old
+// generation is allocated there too (V8's ordered-hash-table.cc). So once a
+// Map's table has outlived two scavenges, every later table is old from
+// birth, and each keeps the entries it held: the scavenger takes old-to-young
+// pointers as roots, so those entries and everything they reference survive
+// and are promoted, until a full GC finds the tables dead. With one entry per
+// saga or call in flight, that is every saga's objects. A null-prototype
+// object's dictionary is replaced without such a chain. Measured (BENCHMARKS.md,
+// issue 14, session 8): 400,000 entries through a Map holding 20 at a time
+// promoted 131 MB; through an object, 9.5 MB.
 
 /** Keys: strings or non-negative integers (saga ids, call numbers). */
 export type ChurnKey = string | number;
