@@ -127,14 +127,14 @@ export class GrpcParticipantInvoker implements ParticipantInvoker {
   private callsOf(signal: AbortSignal): ChurnTable<number, Cancellable> {
     let calls = this.inFlight.get(signal);
     if (calls === undefined) {
-      const set = new ChurnTable<number, Cancellable>();
-      calls = set;
-      this.inFlight.set(signal, set);
+      const table = new ChurnTable<number, Cancellable>();
+      calls = table;
+      this.inFlight.set(signal, table);
       signal.addEventListener(
         'abort',
         () => {
-          for (const c of set.values()) c.cancel();
-          set.clear();
+          for (const c of table.values()) c.cancel();
+          table.clear();
         },
         { once: true },
       );
