@@ -158,11 +158,11 @@ check_demo() { # service saga-id-prefix coordinator-service
   timeout 240 podman wait "$demo" >/dev/null || fail "$1 did not end"
   podman logs "$demo" >"$WORK/$RUN-$1.out" 2>&1
   cat "$WORK/$RUN-$1.out"
-  # On failure, the coordinator's own view (the demo only shows the client's).
-  grep -Eq "^saga $2-[0-9]+-2: COMPENSATED" "$WORK/$RUN-$1.out" || podman logs "$(container_of "$3")" 2>&1 | tail -40
-  grep -Eq "^saga $2-[0-9]+-1: COMPLETED" "$WORK/$RUN-$1.out" || fail "$1: the first order did not complete"
-  grep -Eq "^saga $2-[0-9]+-2: COMPENSATED" "$WORK/$RUN-$1.out" || fail "$1: the second order was not compensated"
-  grep -Eq 'COMPENSATE +1 .*SUCCEEDED' "$WORK/$RUN-$1.out" || fail "$1: the timeline shows no compensation"
+  # A failed check also shows the coordinator's own view (the demo only shows the client's).
+  demo_fail() { podman logs "$(container_of "$3")" 2>&1 | tail -40; fail "$1: $4"; }
+  grep -Eq "^saga $2-[0-9]+-1: COMPLETED" "$WORK/$RUN-$1.out" || demo_fail "$@" "the first order did not complete"
+  grep -Eq "^saga $2-[0-9]+-2: COMPENSATED" "$WORK/$RUN-$1.out" || demo_fail "$@" "the second order was not compensated"
+  grep -Eq 'COMPENSATE +1 .*SUCCEEDED' "$WORK/$RUN-$1.out" || demo_fail "$@" "the timeline shows no compensation"
 }
 check_demo demo demo coordinator
 check_demo demo-postgres demo-pg coordinator-postgres

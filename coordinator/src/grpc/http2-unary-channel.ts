@@ -264,8 +264,9 @@ export class Http2UnaryChannel implements ParticipantTransport {
         else (parts ??= [received]).push(chunk);
       };
       const onClose = (): void => {
-        // Node keeps a closed stream until a full GC (its native handle holds
-        // it through the scavenges): it must not keep this call's state too.
+        // A closed stream outlives the scavenges until a full GC (measured;
+        // node:http2's per-session stream Map is one holder, BENCHMARKS.md
+        // "Session 8"): it must not keep this call's state too.
         s.off('response', onResponse).off('trailers', readStatus).off('data', onData).off('close', onClose);
         this.streamClosed(conn);
         if (finished) return;
