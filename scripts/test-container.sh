@@ -152,14 +152,17 @@ export SAGA_POSTGRES_PORT=$(free_port) SAGA_POSTGRES_METRICS_PORT=$(free_port) S
 COMPOSE="$COMPOSE --profile postgres"
 $COMPOSE -p "$PROJECT" up -d >"$WORK/$RUN-compose.log" 2>&1 || { tail -30 "$WORK/$RUN-compose.log"; fail "podman-compose up"; }
 container_of() { podman ps -a --filter "label=io.podman.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -n 1; }
+# A failed demo check also shows the coordinator's own view (the demo only shows the client's).
+demo_fail() { # service saga-id-prefix coordinator-service message
+  podman logs "$(container_of "$3")" 2>&1 | tail -40
+  fail "$1: $4"
+}
 check_demo() { # service saga-id-prefix coordinator-service
   local demo; demo=$(container_of "$1")
   [ -n "$demo" ] || fail "no $1 container"
   timeout 240 podman wait "$demo" >/dev/null || fail "$1 did not end"
   podman logs "$demo" >"$WORK/$RUN-$1.out" 2>&1
   cat "$WORK/$RUN-$1.out"
-  # A failed check also shows the coordinator's own view (the demo only shows the client's).
-  demo_fail() { podman logs "$(container_of "$3")" 2>&1 | tail -40; fail "$1: $4"; }
   grep -Eq "^saga $2-[0-9]+-1: COMPLETED" "$WORK/$RUN-$1.out" || demo_fail "$@" "the first order did not complete"
   grep -Eq "^saga $2-[0-9]+-2: COMPENSATED" "$WORK/$RUN-$1.out" || demo_fail "$@" "the second order was not compensated"
   grep -Eq 'COMPENSATE +1 .*SUCCEEDED' "$WORK/$RUN-$1.out" || demo_fail "$@" "the timeline shows no compensation"
