@@ -58,7 +58,8 @@ async function main(): Promise<void> {
       () => process.exit(1),
     );
   });
-  process.stdout.write(`${JSON.stringify({ listening: app.address })}\n`);
+  // Every bound address, so a supervisor that asked for port 0 learns the ports the OS chose.
+  process.stdout.write(`${JSON.stringify({ listening: app.address, metrics: app.events.metricsAddress, console: app.console?.address })}\n`);
   logger.info({ address: app.address, database: config.database.url === '' ? config.database.path : 'postgresql (database.url)', metrics: app.events.metricsAddress, v8Flags: appliedV8Flags }, 'coordinator ready');
   let stopping = false;
   const stop = (signal: string): void => {

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
+import { endpointOf, parseReadyLine } from '../support/ready-line.js';
 import { COORDINATOR_MAIN } from '../support/repo-paths.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -19,6 +20,8 @@ export class BenchProcess {
   private readonly tail: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   address = '';
+  /** The ready line's other bound addresses by name (the coordinator's "metrics"). */
+  endpoints: Readonly<Record<string, string>> = {};
 
   private constructor(
     readonly name: string,
@@ -59,17 +62,12 @@ export class BenchProcess {
     proc.address = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${options.name}: not ready within ${timeoutMs} ms\n${proc.logs()}`)), timeoutMs);
       const off = proc.onLine((line) => {
-        if (!line.startsWith('{"listening"')) return;
-        try {
-          const parsed = JSON.parse(line) as { listening?: string };
-          if (typeof parsed.listening === 'string') {
-            clearTimeout(timer);
-            off();
-            resolve(parsed.listening);
-          }
-        } catch {
-          // not the ready line
-        }
+        const ready = parseReadyLine(line);
+        if (ready === undefined) return;
+        proc.endpoints = ready.endpoints;
+        clearTimeout(timer);
+        off();
+        resolve(ready.address);
       });
       child.once('error', (err) => {
         clearTimeout(timer);
@@ -85,6 +83,11 @@ export class BenchProcess {
 
   get pid(): number {
     return this.child.pid ?? -1;
+  }
+
+  /** A bound address the ready line named (e.g. "metrics"); throws when it did not. */
+  endpoint(name: string): string {
+    return endpointOf({ address: this.address, endpoints: this.endpoints }, this.name, name);
   }
 
   get port(): number {

@@ -18,7 +18,6 @@ import { round, summarize } from './histogram.js';
 import { prefillFinishedSagas } from './prefill.js';
 import { boxCpuMs, cpuTimeMs, memory, processTreeCpuMs, threadCpuMs } from './proc-stats.js';
 import { buildRequest, type WorkerConfig } from './worker-protocol.js';
-import { freePort } from '../support/launchers.js';
 import { queryDb } from '../support/sqlite-inspect.js';
 
 export type TransportChoice = 'http2' | 'grpc-js';
@@ -136,8 +135,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
     }
     // Other work on this machine would be measured too: wait for it to stop (bounded).
     const busyBefore = await quietFirst(c.quietS);
-    // The first coordinator's metrics are scraped (its timings are reported with one coordinator only).
-    const metricsAddress = `127.0.0.1:${await freePort()}`;
+    // The first coordinator's metrics are scraped (its timings are reported with one coordinator only); port 0, read back from its ready line.
     for (let i = 0; i < p.coordinators; i++) {
       cos.push(
         await startBenchCoordinator({
@@ -148,11 +146,12 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
           logLevel: c.logLevel,
           cpus: p.pin ? PIN.coordinator : undefined,
           main: p.coordinatorMain,
-          env: { SAGA_PARTICIPANT_TRANSPORT: transport, ...(i === 0 ? { SAGA_METRICS_LISTEN: metricsAddress } : {}), ...p.coordinatorEnv },
+          env: { SAGA_PARTICIPANT_TRANSPORT: transport, ...(i === 0 ? { SAGA_METRICS_LISTEN: '127.0.0.1:0' } : {}), ...p.coordinatorEnv },
         }),
       );
     }
     const co = cos[0] as BenchProcess;
+    const metricsAddress = co.endpoint('metrics');
     const coCpu = (): number => cos.reduce((sum, x) => sum + cpuTimeMs(x.pid), 0);
     const coThreads = (): { main: number; total: number } =>
       cos.reduce(

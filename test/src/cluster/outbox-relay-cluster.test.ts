@@ -70,12 +70,12 @@ function bySaga(received: readonly Received<Seen>[]): Map<string, string[]> {
 async function startMembers(db: string, count: number, participant: ScriptedParticipant, natsUrl: string): Promise<Member[]> {
   const members: Member[] = [];
   for (let i = 0; i < count; i++) {
-    const metrics = `127.0.0.1:${await freePort()}`;
     const proc = await startCoordinator({
       db,
       participants: { scripted: participant.address },
-      env: { SAGA_LEASE_MS: String(LEASE_MS), SAGA_NATS_URL: natsUrl, SAGA_STEP_EVENTS: 'true', SAGA_METRICS_LISTEN: metrics },
+      env: { SAGA_LEASE_MS: String(LEASE_MS), SAGA_NATS_URL: natsUrl, SAGA_STEP_EVENTS: 'true', SAGA_METRICS_LISTEN: '127.0.0.1:0' },
     });
+    const metrics = proc.endpoint('metrics');
     const client = new TestCoordinatorClient(proc.address);
     cleanups.push(
       () => proc.stop(),

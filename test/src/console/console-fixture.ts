@@ -1,9 +1,8 @@
-// What the console tests share: a coordinator (no NATS) with the console on a
-// free port and an operator token, the scripted participant, and calls of the
+// What the console tests share: a coordinator (no NATS) with the console on an
+// ephemeral port and an operator token, the scripted participant, and calls of the
 // console API as a browser makes them.
 
 import { closedAfterEach, type EventsFixture } from '../events/events-fixture.js';
-import { freePort } from '../support/launchers.js';
 
 export const OPERATOR_TOKEN = 'console-test-operator-token';
 
@@ -24,16 +23,16 @@ export interface ApiAnswer {
 export function consoleFixtures(): (name: string, config?: Record<string, unknown>, env?: Record<string, string>) => Promise<ConsoleFixture> {
   const start = closedAfterEach();
   return async (name, config, env = {}) => {
-    const port = await freePort();
-    const fx = await start(name, { nats: false, config, env: { ...env, SAGA_CONSOLE_LISTEN: `127.0.0.1:${port}`, SAGA_OPERATOR_TOKEN: OPERATOR_TOKEN } });
-    const consoleUrl = `http://127.0.0.1:${port}`;
-    return Object.assign(fx, {
-      consoleUrl,
+    const fx = await start(name, { nats: false, config, env: { ...env, SAGA_CONSOLE_LISTEN: '127.0.0.1:0', SAGA_OPERATOR_TOKEN: OPERATOR_TOKEN } });
+    // The console binds port 0: its address is the running coordinator's (a new one after a restart).
+    const consoleUrl = (): string => `http://${fx.coordinator.endpoint('console')}`;
+    const withConsole = Object.defineProperty(fx, 'consoleUrl', { get: consoleUrl, enumerable: true }) as EventsFixture & { readonly consoleUrl: string };
+    return Object.assign(withConsole, {
       async api(path: string, init: { method?: string; token?: string; body?: unknown; contentType?: string } = {}): Promise<ApiAnswer> {
         const headers: Record<string, string> = {};
         if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
         if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
-        const res = await fetch(`${consoleUrl}${path}`, {
+        const res = await fetch(`${consoleUrl()}${path}`, {
           method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
           headers,
           body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),

@@ -11,7 +11,7 @@ import { Args } from '../bench/args.js';
 import { prefillFinishedSagas } from '../bench/prefill.js';
 import { ScriptedParticipant } from '../events/scripted-participant.js';
 import { TestCoordinatorClient } from '../support/coordinator-client.js';
-import { freePort, startCoordinator } from '../support/launchers.js';
+import { startCoordinator } from '../support/launchers.js';
 import { REPO_ROOT } from '../support/repo-paths.js';
 import { testDir } from '../support/test-dir.js';
 import { launchChromium } from './chromium.js';
@@ -47,9 +47,8 @@ async function main(): Promise<void> {
     await prefillFinishedSagas(db, sagas, { ageMs: 60_000, maxOutbox: 0 }, () => undefined);
     console.error(`prefilled ${sagas} sagas in ${Date.now() - t0} ms`);
 
-    const port = await freePort();
-    const coordinator = await startCoordinator({ db, participants: { scripted: participant.address }, env: { SAGA_CONSOLE_LISTEN: `127.0.0.1:${port}` } });
-    const url = `http://127.0.0.1:${port}`;
+    const coordinator = await startCoordinator({ db, participants: { scripted: participant.address }, env: { SAGA_CONSOLE_LISTEN: '127.0.0.1:0' } });
+    const url = `http://${coordinator.endpoint('console')}`;
     const browser = await launchChromium();
     try {
       const api: Record<string, number[]> = { '/api/sagas?pageSize=25': [], '/api/counts': [] };

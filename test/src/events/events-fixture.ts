@@ -58,6 +58,7 @@ export interface EventsFixture {
   readonly natsPort: number;
   coordinator: ManagedProcess;
   client: TestCoordinatorClient;
+  /** The running coordinator's metrics endpoint (bound on port 0: a new port after each restart). */
   readonly metricsAddress: string;
   readonly dbPath: string;
   /** Starts (or restarts) nats-server on the fixture's port and store directory. */
@@ -88,14 +89,14 @@ export async function startEventsFixture(name: string, options: FixtureOptions =
   const dir = testDir(name);
   const participant = await ScriptedParticipant.start();
   const natsPort = await freePort();
-  const metricsPort = await freePort();
   const configPath = dir.file('coordinator.json');
   writeFileSync(configPath, JSON.stringify(options.config ?? {}));
   const url = `nats://127.0.0.1:${natsPort}`;
   const collectors: { close(): Promise<void> }[] = [];
   const envFor = (withNats: boolean, extra: Record<string, string> = {}): Record<string, string> => ({
     SAGA_CONFIG: configPath,
-    SAGA_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+    // Port 0: the coordinator's ready line names the port it bound (a port picked here first could be taken before it binds).
+    SAGA_METRICS_LISTEN: '127.0.0.1:0',
     SAGA_NATS_URL: withNats ? url : '',
     ...options.env,
     ...extra,
@@ -108,7 +109,9 @@ export async function startEventsFixture(name: string, options: FixtureOptions =
     natsPort,
     coordinator: undefined as unknown as ManagedProcess,
     client: undefined as unknown as TestCoordinatorClient,
-    metricsAddress: `127.0.0.1:${metricsPort}`,
+    get metricsAddress() {
+      return fx.coordinator.endpoint('metrics');
+    },
     dbPath: dir.file('coordinator.db'),
     async startNats() {
       fx.nats = await startNatsServer(dir.file('nats'), natsPort, { maxPayload: options.natsMaxPayload });

@@ -4,6 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { endpointOf, parseReadyLine } from './ready-line.js';
 
 export interface StartOptions {
   readonly name: string;
@@ -26,6 +27,8 @@ export class ManagedProcess {
     readonly name: string,
     private readonly child: ChildProcess,
     readonly address: string,
+    /** The ready line's other bound addresses by name (the coordinator's "metrics", "console"). */
+    readonly endpoints: Readonly<Record<string, string>>,
     exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
     tail: string[],
     watchers: Set<(line: string) => void>,
@@ -44,6 +47,7 @@ export class ManagedProcess {
     const tail: string[] = [];
     const watchers = new Set<(line: string) => void>();
     let readyFromStderr: ((address: string) => void) | undefined;
+    let endpoints: Readonly<Record<string, string>> = {};
     createInterface({ input: child.stderr }).on('line', (line) => {
       for (const w of watchers) w(line);
       tail.push(line);
@@ -64,15 +68,11 @@ export class ManagedProcess {
       };
       const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
-        try {
-          const parsed = JSON.parse(line) as { listening?: string };
-          if (typeof parsed.listening === 'string') {
-            clearTimeout(timer);
-            resolve(parsed.listening);
-          }
-        } catch {
-          // Not the ready line.
-        }
+        const ready = parseReadyLine(line);
+        if (ready === undefined) return;
+        endpoints = ready.endpoints;
+        clearTimeout(timer);
+        resolve(ready.address);
       });
       child.once('error', (err) => {
         clearTimeout(timer);
@@ -83,11 +83,16 @@ export class ManagedProcess {
         reject(new Error(`${options.name} exited (${code ?? signal}) before it was ready\n${tail.join('\n')}`));
       });
     });
-    return new ManagedProcess(options.name, child, address, exited, tail, watchers);
+    return new ManagedProcess(options.name, child, address, endpoints, exited, tail, watchers);
   }
 
   get pid(): number {
     return this.child.pid ?? -1;
+  }
+
+  /** A bound address the ready line named (e.g. "metrics"); throws when it did not. */
+  endpoint(name: string): string {
+    return endpointOf({ address: this.address, endpoints: this.endpoints }, this.name, name);
   }
 
   get port(): number {
