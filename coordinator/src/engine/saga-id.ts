@@ -1,19 +1,13 @@
 // Coordinator-chosen saga ids are UUIDv7 (RFC 9562): time-ordered, so the
 // index on saga ids grows at its end instead of at random places.
 
-import { randomFillSync } from 'node:crypto';
+import { RandomPool } from '../util/random-pool.js';
 
 // Random bytes drawn 4 KiB at a time (one call into the CSPRNG per 256 ids).
-const pool = Buffer.alloc(4096);
-let used = pool.length;
+const pool = new RandomPool(4096);
 
 export function newSagaId(now: number): string {
-  if (used === pool.length) {
-    randomFillSync(pool);
-    used = 0;
-  }
-  const bytes = Buffer.from(pool.subarray(used, used + 16));
-  used += 16;
+  const bytes = pool.take(16);
   // The 48-bit millisecond time, big-endian (exact in doubles up to 2^53).
   let ms = now;
   for (let i = 5; i >= 0; i--) {
