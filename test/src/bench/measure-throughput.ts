@@ -5,6 +5,7 @@
 // other threads by name), where the time went inside the coordinator (its
 // metrics), peak RSS, and what else used the machine.
 
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SagaState, StartSagaRequest } from '@saga/proto';
 import { startPostgresCluster, type PostgresCluster } from '@saga/coordinator/testing';
@@ -15,6 +16,7 @@ import { cpuOf, fmt, log, quietFirst, startParticipants, startSaga, until, type 
 import { scrapeMetrics, timingLines, windowTimings, type Scrape, type WindowTimings } from './coordinator-timings.js';
 import { Drive, split } from './drive.js';
 import { round, summarize } from './histogram.js';
+import { perfLines, recordPerf, summarizePerf, type PerfThread } from './perf-threads.js';
 import { prefillFinishedSagas } from './prefill.js';
 import { boxCpuMs, cpuTimeMs, memory, processTreeCpuMs, threadCpuMs } from './proc-stats.js';
 import { buildRequest, type WorkerConfig } from './worker-protocol.js';
@@ -38,6 +40,8 @@ export interface ThroughputParams {
   readonly prefill: number;
   readonly store: 'sqlite' | 'postgres';
   readonly pin: boolean;
+  /** Record the coordinator's threads with Linux perf over the measured window (on-CPU time per thread). */
+  readonly perf: boolean;
   readonly transport: TransportChoice;
   /** Extra environment of the coordinator (e.g. SAGA_PARTICIPANT_TRANSPORT_THREAD=worker). */
   readonly coordinatorEnv: Readonly<Record<string, string>>;
@@ -78,6 +82,7 @@ export function throughputParams(args: Args): Omit<ThroughputParams, 'transport'
     prefill,
     store,
     pin: args.boolean('pin', false),
+    perf: args.boolean('perf', false),
     coordinatorEnv,
     coordinators,
     failoverSagas,
@@ -101,6 +106,8 @@ export interface ThroughputResults {
   readonly windowShed: number;
   readonly windowShedShare: number;
   readonly timings: WindowTimings | undefined;
+  /** With --perf: on-CPU µs per saga of each coordinator thread. */
+  readonly perfThreads: readonly PerfThread[] | undefined;
   readonly [key: string]: unknown;
 }
 
@@ -142,7 +149,8 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
           db,
           participants: registry,
           synchronous: c.sync,
-          nodeArgs: c.nodeArgs,
+          // JS function names for perf (node writes /tmp/perf-PID.map).
+          nodeArgs: p.perf && i === 0 ? [...c.nodeArgs, '--perf-basic-prof'] : c.nodeArgs,
           logLevel: c.logLevel,
           cpus: p.pin ? PIN.coordinator : undefined,
           main: p.coordinatorMain,
@@ -242,8 +250,17 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
         scrape: scrape(),
       };
     };
+    let perfRecording: Promise<void> | undefined;
+    const perfFile = join(c.dir, 'perf.data');
     const edgeTimers = [
-      setTimeout(() => (windowCpu = readAll()), measureFrom - Date.now()),
+      setTimeout(() => {
+        windowCpu = readAll();
+        if (p.perf) {
+          perfRecording = recordPerf(co.pid, perfFile, duration);
+          // Awaited after the run; a failure is reported there.
+          perfRecording.catch(() => undefined);
+        }
+      }, measureFrom - Date.now()),
       setTimeout(() => (windowEnd = readAll()), measureTo - Date.now()),
     ];
     let prev = { completed: 0, shed: 0, cpu: coCpu(), main: coThreads().main, t: Date.now() };
@@ -287,6 +304,12 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
     const mainMs = b.threads.main - a.threads.main;
     const otherThreadsMs = b.threads.total - b.threads.main - (a.threads.total - a.threads.main);
     if (process.env.BENCH_DEBUG) log(JSON.stringify({ a: { ...a, scrape: undefined }, b: { ...b, scrape: undefined }, wallMs }));
+    let perfThreads: PerfThread[] | undefined;
+    if (perfRecording !== undefined) {
+      await perfRecording;
+      perfThreads = await summarizePerf(perfFile, co.pid, n);
+      rmSync(`/tmp/perf-${co.pid}.map`, { force: true });
+    }
     const failoverMs = holder === undefined ? undefined : await measureFailover(cos, holder, p.failoverSagas);
     // The holder first: its held calls then fail at once instead of waiting out the coordinators' drain.
     await holder?.stop();
@@ -328,6 +351,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
       windowShed: result.windowShed,
       windowShedShare: round(result.windowShed / Math.max(1, result.windowAttempts), 5),
       timings,
+      perfThreads,
       postgresCpuMsPerSaga: cluster === undefined ? undefined : round((b.pg - a.pg) / n, 3),
       participantCpuMsPerSaga: round((b.parts - a.parts) / n, 3),
       driverCpuMsPerSaga: round((b.drivers - a.drivers) / n, 3),
@@ -363,6 +387,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
         r.postgresCpuMsPerSaga !== undefined ? `PostgreSQL CPU per saga      ${fmt(r.postgresCpuMsPerSaga as number, 3)} ms  (server and backends)` : '',
         `participant / driver CPU     ${fmt(r.participantCpuMsPerSaga as number, 3)} / ${fmt(r.driverCpuMsPerSaga as number, 3)} ms per saga`,
         ...(timings === undefined ? [cos.length > 1 ? '(timings are reported with one coordinator only)' : '(no timings: the coordinator\'s metrics could not be read)'] : timingLines(timings, fmt)),
+        ...(perfThreads === undefined ? [] : perfLines(perfThreads, fmt)),
         `coordinator peak RSS         ${fmt(r.coordinatorPeakRssMiB as number, 1)} MiB${cos.length > 1 ? ' (the largest)' : ''}`,
         failoverMs !== undefined
           ? `failover                     ${fmt(failoverMs)} ms from kill -9 of the owner until its ${fmt(p.failoverSagas)} in-flight sagas were re-sent elsewhere (default lease 5000 ms)`

@@ -56,6 +56,7 @@ Common flags:
   --sync FULL|NORMAL|OFF  the coordinator's SQLite synchronous mode (default FULL, the shipped default)
   --node-args="ARGS"    extra node arguments for the coordinator (e.g. --node-args="--max-old-space-size=512")
   --cpu-prof            profile the coordinator (node --cpu-prof); the .cpuprofile path is printed
+                        (V8 samples wall-clock: time off the CPU is booked to the frame it was in)
   --log-level LEVEL     the coordinator's log level (default info, the shipped default)
   --json PATH           also write the results as JSON
   --dir PATH            working directory (default: a fresh temporary one, removed unless --keep)
@@ -65,6 +66,9 @@ Common flags:
   --pin                 throughput, curve: run the coordinator on CPU 1 only, and the participants,
                         the load processes and this process on CPU 0 (taskset)
   --coordinator-env K=V[,K=V]  extra environment of the measured coordinator
+  --perf                throughput: record the coordinator with Linux perf over the measured window
+                        and print each thread's on-CPU µs per saga, kernel share and hottest
+                        functions (needs perf; JS names from node --perf-basic-prof)
 
 Throughput flags:
   --concurrency N       closed loop: N sagas in flight (default 128)
