@@ -149,8 +149,9 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
           db,
           participants: registry,
           synchronous: c.sync,
-          // JS function names for perf (node writes /tmp/perf-PID.map).
-          nodeArgs: p.perf && i === 0 ? [...c.nodeArgs, '--perf-basic-prof'] : c.nodeArgs,
+          // JS function names for perf (node writes /tmp/perf-PID.map); V8's log, which the flag
+          // turns on, goes to the working directory instead of isolate-*.log files in the cwd.
+          nodeArgs: p.perf && i === 0 ? [...c.nodeArgs, '--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(c.dir, 'v8.log')}`] : c.nodeArgs,
           logLevel: c.logLevel,
           cpus: p.pin ? PIN.coordinator : undefined,
           main: p.coordinatorMain,
