@@ -10,7 +10,7 @@ import { RandomPool } from '../util/random-pool.js';
 const VERSION_00 = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
-// One CSPRNG call per 512 span ids (a randomBytes(8) per call was ~10 µs of the event loop).
+// One CSPRNG call per 512 span ids instead of one per call.
 const spanIdBytes = new RandomPool(4096);
 
 /** 8 random bytes as 16 hex digits, never all zero (an invalid parent id). */

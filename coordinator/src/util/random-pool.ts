@@ -1,7 +1,6 @@
-// Random bytes from the CSPRNG drawn a block at a time. A synchronous
-// randomBytes(8) per participant call cost ~10 µs of the event loop each (one
-// call into OpenSSL per draw); one fill per block amortises that over the
-// block, as node's own randomUUID does with its buffered entropy.
+// Random bytes from the CSPRNG drawn a block at a time: one call into OpenSSL
+// per block instead of one per draw (a randomBytes(8) per participant call),
+// as node's own randomUUID does with its buffered entropy.
 
 import { randomFillSync } from 'node:crypto';
 

@@ -2,8 +2,7 @@
 // samples a thread only while it runs, so its figures are CPU. V8's
 // --cpu-prof samples wall-clock and books a thread's time off the CPU (a
 // wake-up that hands the core to the thread it woke, a page fault) to the
-// frame it was in: at half load it put 109 µs per saga in postMessage, where
-// perf finds 35 µs of CPU.
+// frame it was in (BENCHMARKS.md, session 10).
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -44,7 +43,7 @@ interface Frame {
   readonly dso: string;
 }
 
-/** One sample's first line ("tid") and its frames, leaf first, as perf script -F tid,ip,sym,dso prints them. */
+/** One frame line of perf script -F tid,ip,sym,dso ("<ip> <symbol> (<dso>)"): its symbol and DSO. */
 function parseFrame(line: string): Frame {
   const body = line.trim().replace(/^[0-9a-f]+\s+/, '');
   const m = /^(.*) \((.*)\)$/.exec(body);

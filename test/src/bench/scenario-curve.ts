@@ -72,7 +72,6 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
     }
     steps.push({ pct, run: medianByP99(repeats), repeats });
   }
-  const worstShedShare = (pct: number): number => Math.max(...(steps.find((x) => x.pct === pct)?.repeats ?? []).map((r) => r.results.windowShedShare));
 
   const row = (label: string, run: ThroughputRun, runs?: readonly ThroughputRun[]): string => {
     const r = run.results;
@@ -120,6 +119,7 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
   // Targets, as ratios of figures from this run.
   const at = (pct: number): ThroughputRun | undefined => steps.find((x) => x.pct === pct)?.run;
   const runsAt = (pct: number): readonly ThroughputRun[] => steps.find((x) => x.pct === pct)?.repeats ?? [];
+  const worstShedShare = (pct: number): number => Math.max(...runsAt(pct).map((r) => r.results.windowShedShare));
   const targets: Target[] = [];
   const half = at(50);
   const eighty = at(80);

@@ -92,7 +92,7 @@ export class ManagedProcess {
 
   /** A bound address the ready line named (e.g. "metrics"); throws when it did not. */
   endpoint(name: string): string {
-    return endpointOf({ address: this.address, endpoints: this.endpoints }, this.name, name);
+    return endpointOf(this.endpoints, this.name, name);
   }
 
   get port(): number {

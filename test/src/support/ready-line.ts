@@ -25,9 +25,9 @@ export function parseReadyLine(line: string): ReadyLine | undefined {
   return { address: listening, endpoints };
 }
 
-/** The address `name` in a ready line's endpoints; throws, naming the process, when the line had none. */
-export function endpointOf(ready: ReadyLine, processName: string, name: string): string {
-  const address = ready.endpoints[name];
+/** The address `name` among a ready line's endpoints; throws, naming the process, when the line had none. */
+export function endpointOf(endpoints: ReadyLine['endpoints'], processName: string, name: string): string {
+  const address = endpoints[name];
   if (address === undefined) throw new Error(`${processName}: its ready line names no ${name} address`);
   return address;
 }

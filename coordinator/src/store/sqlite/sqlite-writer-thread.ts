@@ -32,7 +32,7 @@ const fromWire = (e: WireError): SqliteWriterError => new SqliteWriterError(e.me
  * The units with each Buffer that is a view of a larger ArrayBuffer replaced
  * by an exact-size copy. A structured clone copies a view's whole
  * ArrayBuffer: a 60-byte payload cut from Node's 8 KiB Buffer pool crossed as
- * 8 KiB, ~50 µs of the event loop per write message. Replaced in place (the
+ * 8 KiB. Replaced in place (the
  * rows are encoded for this write only), so a retried batch is not copied again.
  */
 export function ownBytes(units: readonly EncodedUnit[]): readonly EncodedUnit[] {
