@@ -84,6 +84,7 @@ export class CoordinatorApp {
       onShed: () => events.metrics.sagasShed.inc(),
       targetSagaLatencyMs: config.admission.targetSagaLatencyMs,
       minInMotion: config.admission.minInMotion,
+      warmupMs: config.admission.warmupMs,
       loopUtilization: loopUtilizationSampler(),
       inMotion: () => built.engine?.inMotionCount() ?? 0,
       settled: () => built.engine?.settledCount() ?? 0,

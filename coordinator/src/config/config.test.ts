@@ -8,7 +8,7 @@ import { DEFAULT_CONFIG, loadConfig } from './config.js';
 describe('admission configuration', () => {
   it('sheds by default, at a 100 ms target over 500 ms intervals', () => {
     const c = loadConfig([], {});
-    expect(c.admission).toEqual({ enabled: true, targetDelayMs: 100, intervalMs: 500, targetSagaLatencyMs: 1_000, minInMotion: 256 });
+    expect(c.admission).toEqual({ enabled: true, targetDelayMs: 100, intervalMs: 500, targetSagaLatencyMs: 1_000, minInMotion: 256, warmupMs: 10_000 });
     expect(DEFAULT_CONFIG.admission).toEqual(c.admission);
   });
 
@@ -21,8 +21,9 @@ describe('admission configuration', () => {
         SAGA_ADMISSION_INTERVAL_MS: '250',
         SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS: '80',
         SAGA_ADMISSION_MIN_IN_MOTION: '64',
+        SAGA_ADMISSION_WARMUP_MS: '0',
       });
-      expect(c.admission).toEqual({ enabled: false, targetDelayMs: 20, intervalMs: 250, targetSagaLatencyMs: 80, minInMotion: 64 });
+      expect(c.admission).toEqual({ enabled: false, targetDelayMs: 20, intervalMs: 250, targetSagaLatencyMs: 80, minInMotion: 64, warmupMs: 0 });
     });
   });
 
@@ -31,6 +32,7 @@ describe('admission configuration', () => {
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_INTERVAL_MS: '2.5' }))).toBe('admission.intervalMs');
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS: '0' }))).toBe('admission.targetSagaLatencyMs');
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_MIN_IN_MOTION: '-1' }))).toBe('admission.minInMotion');
+    expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_WARMUP_MS: '-5' }))).toBe('admission.warmupMs');
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_INTERVAL_MS: 'soon' }))).toBe('SAGA_ADMISSION_INTERVAL_MS');
     expect(settingOf(() => loadConfig([], { SAGA_ADMISSION_ENABLED: 'maybe' }))).toBe('SAGA_ADMISSION_ENABLED');
     withConfigFile({ admission: { enabled: 'yes' } }, (path) => {

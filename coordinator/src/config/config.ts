@@ -77,6 +77,8 @@ export interface AdmissionConfig {
   readonly targetSagaLatencyMs: number;
   /** That rule never refuses with fewer sagas in motion than this. Default 256. */
   readonly minInMotion: number;
+  /** That rule does not refuse for this long after the first StartSaga, ms (a cold process settles slowly). Default 10000; 0 = no warm-up. */
+  readonly warmupMs: number;
 }
 
 export interface EventsConfig {
@@ -213,7 +215,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   retention: { finishedSagaMs: 7 * DAY, sweepIntervalMs: 60_000, batch: 1000 },
   maxActiveSagas: 500_000,
   evictParkedAfterMs: 1_000,
-  admission: { enabled: true, targetDelayMs: 100, intervalMs: 500, targetSagaLatencyMs: 1_000, minInMotion: 256 },
+  admission: { enabled: true, targetDelayMs: 100, intervalMs: 500, targetSagaLatencyMs: 1_000, minInMotion: 256, warmupMs: 10_000 },
   drainTimeoutMs: 10_000,
   logLevel: 'info',
   operatorToken: undefined,
@@ -283,7 +285,7 @@ export class ConfigError extends Error {
  * < environment (SAGA_LISTEN, SAGA_DB, SAGA_SYNCHRONOUS, SAGA_DATABASE_URL, SAGA_PARTICIPANTS
  * "name=host:port,…", SAGA_RAW_ADDRESS_ALLOWLIST, SAGA_LOG_LEVEL,
  * SAGA_OPERATOR_TOKEN, SAGA_MAX_ACTIVE_SAGAS, SAGA_ADMISSION_ENABLED true|false,
- * SAGA_ADMISSION_TARGET_DELAY_MS, SAGA_ADMISSION_INTERVAL_MS, SAGA_DRAIN_TIMEOUT_MS,
+ * SAGA_ADMISSION_TARGET_DELAY_MS, SAGA_ADMISSION_INTERVAL_MS, SAGA_ADMISSION_WARMUP_MS, SAGA_DRAIN_TIMEOUT_MS,
  * SAGA_RETENTION_MS, SAGA_NATS_URL "nats://h:p,…", SAGA_NATS_STREAM,
  * SAGA_STEP_EVENTS true|false, SAGA_METRICS_LISTEN host:port, SAGA_MESSAGE_CHECK_AFTER_MS,
  * SAGA_MESSAGE_CHECK_INTERVAL_MS, SAGA_MESSAGE_MAX_CHECKS, SAGA_PARTICIPANT_TRANSPORT http2|grpc-js,
@@ -338,6 +340,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
     c.admission.targetSagaLatencyMs = numberFromEnv('SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS', env.SAGA_ADMISSION_TARGET_SAGA_LATENCY_MS);
   }
   if (env.SAGA_ADMISSION_MIN_IN_MOTION) c.admission.minInMotion = numberFromEnv('SAGA_ADMISSION_MIN_IN_MOTION', env.SAGA_ADMISSION_MIN_IN_MOTION);
+  if (env.SAGA_ADMISSION_WARMUP_MS) c.admission.warmupMs = numberFromEnv('SAGA_ADMISSION_WARMUP_MS', env.SAGA_ADMISSION_WARMUP_MS);
   if (env.SAGA_DRAIN_TIMEOUT_MS) c.drainTimeoutMs = numberFromEnv('SAGA_DRAIN_TIMEOUT_MS', env.SAGA_DRAIN_TIMEOUT_MS);
   if (env.SAGA_RETENTION_MS) c.retention.finishedSagaMs = numberFromEnv('SAGA_RETENTION_MS', env.SAGA_RETENTION_MS);
   if (env.SAGA_NATS_URL !== undefined) c.nats.servers = env.SAGA_NATS_URL.split(',').map((s) => s.trim()).filter(Boolean);
@@ -380,6 +383,7 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
   positiveInteger('admission.intervalMs', c.admission.intervalMs);
   positiveInteger('admission.targetSagaLatencyMs', c.admission.targetSagaLatencyMs);
   positiveInteger('admission.minInMotion', c.admission.minInMotion);
+  if (!Number.isInteger(c.admission.warmupMs) || c.admission.warmupMs < 0) throw new ConfigError('admission.warmupMs', 'must be an integer >= 0 (0 = no warm-up)');
   if (!Number.isInteger(c.drainTimeoutMs) || c.drainTimeoutMs < 0) throw new ConfigError('drainTimeoutMs', 'must be an integer >= 0');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) {
     throw new ConfigError('logLevel', `"${String(c.logLevel)}" is not a pino level`);

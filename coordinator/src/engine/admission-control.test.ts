@@ -211,6 +211,7 @@ describe('AdmissionControl, the in-motion rule (a CPU-saturated event loop)', ()
       intervalMs: 100,
       targetSagaLatencyMs,
       minInMotion: 10,
+      warmupMs: 0,
       loopUtilization: () => loop.busy,
       inMotion: () => motion.n,
       settled: () => motion.settled,
@@ -263,6 +264,28 @@ describe('AdmissionControl, the in-motion rule (a CPU-saturated event loop)', ()
     expect(tick(0)).toBeUndefined();
   });
 
+  it('does not refuse during the warm-up after the first check, and does from its end on, with the rate it sampled meanwhile', () => {
+    const loop = { busy: 1 };
+    const motion = { n: 1_500, settled: 0 };
+    const clock = new FakeClock();
+    const ac = new AdmissionControl({ clock, intervalMs: 100, minInMotion: 10, warmupMs: 1_000, loopUtilization: () => loop.busy, inMotion: () => motion.n, settled: () => motion.settled });
+    // Idle for a while: the warm-up starts with the first saga, not with the process.
+    clock.t += 60_000;
+    expect(ac.stats().shedding).toBe(false);
+    const start = clock.t;
+    // 100 settle per 100 ms = 1,000/s: 1,500 in motion is over the 1 s target throughout.
+    while (clock.t < start + 900) {
+      expect(refusal(ac)).toBeUndefined();
+      clock.t += 100;
+      motion.settled += 100;
+    }
+    clock.t = start + 1_000;
+    expect(refusal(ac)).toMatchObject({ kind: 'RESOURCE_EXHAUSTED' });
+    expect(() => new AdmissionControl({ warmupMs: -1 })).toThrow(/warmupMs/);
+    expect(() => new AdmissionControl({ warmupMs: Number.NaN })).toThrow(/warmupMs/);
+    expect(new AdmissionControl({}).warmupMs).toBe(10_000);
+  });
+
   it('is off without its inputs, and refuses bad settings', () => {
     const { ac, clock } = setup();
     for (let i = 0; i < 5; i++) {
@@ -299,9 +322,11 @@ describe('AdmissionControl never refuses while the coordinator has headroom (iss
     { name: 'a slow disk at low load: every batch waits 300 ms, nothing left behind', busy: 0.3, inMotion: 40, segments: [[150, 300, 0, 5_000]], sheds: false },
     { name: 'a busy event loop: delays of 120–400 ms, every other batch full', busy: 0.85, inMotion: 300, segments: Array.from({ length: 400 }, (_, i): Segment => [10, 120 + (i % 5) * 70, i % 2 === 0 ? 3 : 0, 10]), sheds: false },
     { name: 'a loop 85 % busy with 100,000 sagas waiting on participants', busy: 0.85, inMotion: 100_000, segments: [[5, 10, 0, 5_000]], sheds: false },
+    // A cold start: the first seconds' settling rate is a fraction of the warm one.
+    { name: 'a saturated loop with 5,000 in motion during the first 10 s (warm-up)', busy: 0.97, inMotion: 5_000, segments: [[5, 10, 0, 9_900]], sheds: false },
     // The controls: no headroom.
     { name: 'a standing backlog: full batches waiting 150 ms for 600 ms', busy: 0.5, inMotion: 300, segments: [[5, 10, 0, 1_000], [5, 150, 40, 600]], sheds: true },
-    { name: 'a saturated loop with more in motion than drains in 1 s', busy: 0.97, inMotion: 5_000, segments: [[5, 10, 0, 2_000]], sheds: true },
+    { name: 'a saturated loop with more in motion than drains in 1 s, after the warm-up', busy: 0.97, inMotion: 5_000, segments: [[5, 10, 0, 12_000]], sheds: true },
   ];
 
   it.each(cases)('$name: sheds $sheds', ({ busy, inMotion, segments, sheds }) => {

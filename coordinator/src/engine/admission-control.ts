@@ -23,7 +23,12 @@
 // while the loop was busy for nearly a whole interval, a new saga is refused if
 // the sagas in motion would take longer than targetSagaLatencyMs to drain at
 // the rate sagas have been settling (Little's law: in motion / throughput =
-// the wait a new saga would see).
+// the wait a new saga would see). Not in the first warmupMs after the first
+// saga is checked: a cold process (code not yet compiled, connections opening,
+// caches empty) settles sagas at a fraction of its rate for a few seconds, and
+// that rate says nothing about its capacity; refusing then turns a restart
+// under load into a burst of RESOURCE_EXHAUSTED without making anyone faster.
+// The log rule holds throughout.
 // O(1) per batch and per check; no timers: time is read when asked.
 
 import { resourceExhausted } from '../domain/errors.js';
@@ -68,6 +73,12 @@ export interface AdmissionOptions {
   readonly targetSagaLatencyMs?: number;
   /** The in-motion rule never refuses with fewer sagas in motion than this. Default 256. */
   readonly minInMotion?: number;
+  /**
+   * The in-motion rule does not refuse for this long after the first saga is
+   * checked, ms (0 = from the start). Default 10,000: a cold coordinator
+   * offered half its capacity settles slowly for 3–4 s (BENCHMARKS.md).
+   */
+  readonly warmupMs?: number;
 }
 
 export interface AdmissionStats {
@@ -82,7 +93,7 @@ export interface AdmissionStats {
   readonly aboveTargetMs: number;
 }
 
-export const DEFAULT_ADMISSION = { enabled: true, targetDelayMs: 100, intervalMs: 500, targetSagaLatencyMs: 1_000, minInMotion: 256 } as const;
+export const DEFAULT_ADMISSION = { enabled: true, targetDelayMs: 100, intervalMs: 500, targetSagaLatencyMs: 1_000, minInMotion: 256, warmupMs: 10_000 } as const;
 
 /** Event-loop utilisation at or above which the loop counts as saturated. */
 const SATURATED = 0.9;
@@ -97,7 +108,10 @@ export class AdmissionControl {
   readonly intervalMs: number;
   readonly targetSagaLatencyMs: number;
   readonly minInMotion: number;
+  readonly warmupMs: number;
   private readonly clock: Clock;
+  /** When the first saga was checked: the warm-up runs from here. */
+  private firstCheckAt: number | undefined;
   /** The in-motion rule's last sample and decision. */
   private loopSampleAt: number | undefined;
   private settledAtSample = 0;
@@ -120,9 +134,13 @@ export class AdmissionControl {
     this.intervalMs = options.intervalMs ?? DEFAULT_ADMISSION.intervalMs;
     this.targetSagaLatencyMs = options.targetSagaLatencyMs ?? DEFAULT_ADMISSION.targetSagaLatencyMs;
     this.minInMotion = options.minInMotion ?? DEFAULT_ADMISSION.minInMotion;
+    this.warmupMs = options.warmupMs ?? DEFAULT_ADMISSION.warmupMs;
     this.clock = options.clock ?? monotonicClock;
     if (typeof this.enabled !== 'boolean') throw new Error('AdmissionControl: enabled must be true or false');
     if (!Number.isInteger(this.minInMotion) || this.minInMotion < 1) throw new Error(`AdmissionControl: minInMotion must be an integer >= 1, not ${String(this.minInMotion)}`);
+    if (typeof this.warmupMs !== 'number' || !Number.isFinite(this.warmupMs) || this.warmupMs < 0) {
+      throw new Error(`AdmissionControl: warmupMs must be a number >= 0, not ${String(this.warmupMs)}`);
+    }
     for (const [name, v] of [
       ['targetDelayMs', this.targetDelayMs],
       ['intervalMs', this.intervalMs],
@@ -150,6 +168,7 @@ export class AdmissionControl {
   check(): void {
     if (!this.enabled) return;
     const now = this.clock.now();
+    this.firstCheckAt ??= now;
     const logBehind = this.evaluate(now);
     const inMotion = this.overInMotionLimit(now);
     if (!logBehind && inMotion === undefined) return;
@@ -184,6 +203,8 @@ export class AdmissionControl {
     // other work (recovery, or a storm of retried refusals that this rule
     // would otherwise keep alive).
     if (!this.saturated || !this.settling) return undefined;
+    // Sampled during the warm-up too, so that the settling rate is known when it ends.
+    if (this.firstCheckAt === undefined || now - this.firstCheckAt < this.warmupMs) return undefined;
     const n = inMotion();
     return n > this.inMotionLimit ? n : undefined;
   }
