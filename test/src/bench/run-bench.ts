@@ -44,7 +44,7 @@ Latency curve (--curve):
                         targets are met, and writes the curve as SVG (--svg PATH, default
                         latency-curve.svg in the working directory; kept) and JSON (--json)
   --steps-pct LIST      the offered steps in % of capacity (default 10,30,50,70,80,90,100)
-  --repeat N            measure each offered step N times (default 1): the run with the median p99
+  --repeat N            measure each offered step N times, in N rounds of all steps (default 1): the run with the median p99
                         stands for the step, the shed targets must hold in every run, and the
                         table shows the p99 of each
   --svg PATH            where to write the curve's SVG

@@ -61,17 +61,21 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
   }
 
   // Each step: its run with the median p99 stands for it (all its figures from that one run); the
-  // shed targets hold for every repeat.
-  const steps: { pct: number; run: ThroughputRun; repeats: readonly ThroughputRun[] }[] = [];
-  for (const pct of stepsPct) {
-    const rate = Math.max(1, Math.round((capacity * pct) / 100));
-    const repeats: ThroughputRun[] = [];
-    for (let i = 1; i <= repeat; i++) {
-      log(`curve: ${pct} % of capacity = ${fmt(rate)} sagas/s offered, open loop${repeat > 1 ? ` (run ${i} of ${repeat})` : ''}`);
-      repeats.push(await measureThroughput({ ...params, rate }, c, repeat > 1 ? `curve-${pct}-${i}.db` : `curve-${pct}.db`));
+  // shed targets hold for every repeat. The repeats run in rounds, every step once per round, so
+  // that a host that drifts during the curve (8 % within an hour, BENCHMARKS.md) weighs on every
+  // step alike instead of on the steps that happened to run in its slow minutes.
+  const runsOf = new Map<number, ThroughputRun[]>(stepsPct.map((pct) => [pct, []]));
+  for (let i = 1; i <= repeat; i++) {
+    for (const pct of stepsPct) {
+      const rate = Math.max(1, Math.round((capacity * pct) / 100));
+      log(`curve: ${pct} % of capacity = ${fmt(rate)} sagas/s offered, open loop${repeat > 1 ? ` (round ${i} of ${repeat})` : ''}`);
+      runsOf.get(pct)?.push(await measureThroughput({ ...params, rate }, c, repeat > 1 ? `curve-${pct}-${i}.db` : `curve-${pct}.db`));
     }
-    steps.push({ pct, run: medianByP99(repeats), repeats });
   }
+  const steps = stepsPct.map((pct) => {
+    const repeats = runsOf.get(pct) ?? [];
+    return { pct, run: medianByP99(repeats), repeats };
+  });
 
   const row = (label: string, run: ThroughputRun, runs?: readonly ThroughputRun[]): string => {
     const r = run.results;
