@@ -150,6 +150,8 @@ describe('outcome events', () => {
     const test = 'nats outage';
     const before = await run(fx, 'outage', 'completed', test);
     await events.waitForCount(1, 'the event published before the outage');
+    // Received is not yet acknowledged: until the coordinator has the ack, that event is still in its outbox.
+    await waitFor(async () => (await fx.scrape()).value('saga_outbox_backlog') === 0, 'the event before the outage acknowledged');
 
     await fx.stopNats();
     await waitFor(async () => (await fx.scrape()).value('saga_nats_connection_state', { state: 'connected' }) === 0, 'the coordinator to notice');
