@@ -377,14 +377,14 @@ export function validateConfig(c: CoordinatorConfig): CoordinatorConfig {
   positiveInteger('retention.sweepIntervalMs', c.retention.sweepIntervalMs);
   positiveInteger('retention.batch', c.retention.batch);
   positiveInteger('maxActiveSagas', c.maxActiveSagas);
-  if (!Number.isInteger(c.evictParkedAfterMs) || c.evictParkedAfterMs < 0) throw new ConfigError('evictParkedAfterMs', 'must be an integer >= 0 (0 = never evict)');
+  nonNegativeInteger('evictParkedAfterMs', c.evictParkedAfterMs, 'never evict');
   if (typeof c.admission.enabled !== 'boolean') throw new ConfigError('admission.enabled', 'must be true or false');
   positiveInteger('admission.targetDelayMs', c.admission.targetDelayMs);
   positiveInteger('admission.intervalMs', c.admission.intervalMs);
   positiveInteger('admission.targetSagaLatencyMs', c.admission.targetSagaLatencyMs);
   positiveInteger('admission.minInMotion', c.admission.minInMotion);
-  if (!Number.isInteger(c.admission.warmupMs) || c.admission.warmupMs < 0) throw new ConfigError('admission.warmupMs', 'must be an integer >= 0 (0 = no warm-up)');
-  if (!Number.isInteger(c.drainTimeoutMs) || c.drainTimeoutMs < 0) throw new ConfigError('drainTimeoutMs', 'must be an integer >= 0');
+  nonNegativeInteger('admission.warmupMs', c.admission.warmupMs, 'no warm-up');
+  nonNegativeInteger('drainTimeoutMs', c.drainTimeoutMs);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) {
     throw new ConfigError('logLevel', `"${String(c.logLevel)}" is not a pino level`);
   }
@@ -428,7 +428,7 @@ function validateEventsConfig(c: CoordinatorConfig): void {
   positiveInteger('nats.stream.replicas', n.stream.replicas);
   for (const k of ['maxAgeMs', 'maxMsgs', 'maxBytes'] as const) {
     const v = n.stream[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`nats.stream.${k}`, 'must be an integer >= 0 (0 = unlimited)');
+    nonNegativeInteger(`nats.stream.${k}`, v, 'unlimited');
   }
   positiveInteger('nats.stream.duplicateWindowMs', n.stream.duplicateWindowMs);
   if (n.stream.maxAgeMs > 0 && n.stream.duplicateWindowMs > n.stream.maxAgeMs) {
@@ -449,8 +449,7 @@ function validateEventsConfig(c: CoordinatorConfig): void {
   if (typeof rate !== 'number' || !(rate > 0 && rate <= 1)) throw new ConfigError('alerts.compensationSuccessRate.threshold', 'must be in (0, 1]');
   positiveInteger('alerts.compensationSuccessRate.windowMs', a.compensationSuccessRate.windowMs);
   positiveInteger('alerts.compensationSuccessRate.minCompensations', a.compensationSuccessRate.minCompensations);
-  const manual = a.manualBacklog.threshold;
-  if (typeof manual !== 'number' || !Number.isInteger(manual) || manual < 0) throw new ConfigError('alerts.manualBacklog.threshold', 'must be an integer >= 0');
+  nonNegativeInteger('alerts.manualBacklog.threshold', a.manualBacklog.threshold);
   positiveInteger('alerts.slowCompensation.thresholdMs', a.slowCompensation.thresholdMs);
 }
 
@@ -465,6 +464,11 @@ function checkPolicy(setting: string, p: RetryPolicy): void {
 
 function positiveInteger(setting: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(setting, `must be a positive integer, not ${JSON.stringify(v)}`);
+}
+
+/** `zeroMeans`: what 0 stands for, named in the message. */
+function nonNegativeInteger(setting: string, v: unknown, zeroMeans?: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(setting, `must be an integer >= 0${zeroMeans === undefined ? '' : ` (0 = ${zeroMeans})`}`);
 }
 
 function numberFromEnv(name: string, value: string): number {
