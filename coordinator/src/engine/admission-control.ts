@@ -76,7 +76,8 @@ export interface AdmissionOptions {
   /**
    * The in-motion rule does not refuse for this long after the first saga is
    * checked, ms (0 = from the start). Default 10,000: a cold coordinator
-   * offered half its capacity settles slowly for 3–4 s (BENCHMARKS.md).
+   * offered half its capacity settles slowly for a few seconds (BENCHMARKS.md,
+   * session 11).
    */
   readonly warmupMs?: number;
 }

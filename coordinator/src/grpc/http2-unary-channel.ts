@@ -23,7 +23,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-// grpc-js's status enum from its own module: the package's index loads all of grpc-js (60–85 ms in the channel thread's boot).
+// grpc-js's status enum from its own module: the package's index loads all of grpc-js, a large part of the channel thread's boot (BENCHMARKS.md, session 11).
 import { Status as status } from '@grpc/grpc-js/build/src/constants.js';
 import { reconnectDelayMs } from '../engine/backoff.js';
 import { addMetadataHeaders } from './metadata-headers.js';

@@ -62,7 +62,7 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
 
   // Each step: its run with the median p99 stands for it (all its figures from that one run); the
   // shed targets hold for every repeat. The repeats run in rounds, every step once per round, so
-  // that a host that drifts during the curve (8 % within an hour, BENCHMARKS.md) weighs on every
+  // that a host that drifts during the curve (BENCHMARKS.md, sessions 10 and 11) weighs on every
   // step alike instead of on the steps that happened to run in its slow minutes.
   const runsOf = new Map<number, ThroughputRun[]>(stepsPct.map((pct) => [pct, []]));
   for (let i = 1; i <= repeat; i++) {
