@@ -1,6 +1,8 @@
 // What other packages (the cross-component tests, the bench) use of the coordinator.
 
 export { Http2UnaryChannel, type Http2UnaryChannelOptions, type Http2UnaryChannelStats } from './grpc/http2-unary-channel.js';
+export { connectFrames, H2FrameSession } from './grpc/h2-frame-session.js';
+export type { UnarySession, UnaryStream } from './grpc/unary-session.js';
 export { GrpcJsTransport } from './grpc/grpc-js-transport.js';
 export { installLeanAsyncResourceBind } from './grpc/lean-async-resource-bind.js';
 export { GrpcParticipantInvoker, type GrpcParticipantInvokerOptions } from './grpc/grpc-participant-invoker.js';

@@ -8,8 +8,10 @@ import { ExecuteRequest, ExecuteResponse, ParticipantService, StepOutcome, type 
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { connectFrames } from './h2-frame-session.js';
 import { Http2UnaryChannel, type Http2UnaryChannelOptions } from './http2-unary-channel.js';
 import type { UnaryAnswer } from './participant-transport.js';
+import type { UnarySession } from './unary-session.js';
 
 type Handler = (call: ServerUnaryCall<ExecuteRequest, ExecuteResponse>, callback: sendUnaryData<ExecuteResponse>) => void;
 
@@ -36,7 +38,7 @@ function call(channel: Http2UnaryChannel, deadlineMs = 5000, path = '/saga.v1.Pa
   return new Promise((resolve) => channel.unary({ path, message: request, deadline: Date.now() + deadlineMs }, resolve));
 }
 
-const options: Http2UnaryChannelOptions = {
+const baseOptions: Http2UnaryChannelOptions = {
   maxReceiveBytes: 1024 * 1024,
   keepaliveMs: 0,
   keepaliveTimeoutMs: 1000,
@@ -52,7 +54,11 @@ afterEach(() => {
   for (const c of cleanup.splice(0)) c();
 });
 
-describe('Http2UnaryChannel', () => {
+// Both HTTP/2s the channel can run on: node:http2's and the coordinator's own frames.
+describe.each(['node', 'own'] as const)('Http2UnaryChannel on %s framing', (framing) => {
+  const options: Http2UnaryChannelOptions = { ...baseOptions, framing };
+  const dial = (authority: string, o: http2.SecureClientSessionOptions): UnarySession => (framing === 'own' ? connectFrames(authority, o) : http2.connect(authority, o));
+
   it('returns the response message of a successful call and sends the request intact', async () => {
     let seen: ExecuteRequest | undefined;
     const { server, address } = await serve((c, cb) => {
@@ -157,11 +163,11 @@ describe('Http2UnaryChannel', () => {
 
   it('drops a session whose request() throws and sends the call on a new connection', async () => {
     const { server, address } = await serve((_c, cb) => cb(null, succeeded(Buffer.from('ok'))));
-    const sessions: http2.ClientHttp2Session[] = [];
+    const sessions: UnarySession[] = [];
     const channel = new Http2UnaryChannel(at(address), {
       ...options,
       connect: (authority, o) => {
-        const session = http2.connect(authority, o);
+        const session = dial(authority, o);
         sessions.push(session);
         return session;
       },

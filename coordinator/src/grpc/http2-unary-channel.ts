@@ -1,5 +1,6 @@
-// A lean gRPC unary client over node:http2: the transport of every participant
-// call, plaintext or TLS. Profiles of the coordinator put grpc-js's client at
+// A lean gRPC unary client over HTTP/2: the transport of every participant
+// call, plaintext or TLS. The HTTP/2 session is node:http2's, or with framing
+// "own" the coordinator's (h2-frame-session.ts); both serve unary-session.ts. Profiles of the coordinator put grpc-js's client at
 // the top: its resolver, load-balancer, retry and filter layers (none of which
 // the coordinator uses: it dials one registered address and retries by its own
 // policy) cost about twice the CPU of the call itself. This speaks
@@ -29,15 +30,22 @@ import { reconnectDelayMs } from '../engine/backoff.js';
 import { addMetadataHeaders } from './metadata-headers.js';
 import type { ParticipantTransport, TransportEndpoint, UnaryAnswer, UnaryCallHandle, UnaryRequest } from './participant-transport.js';
 import type { ParticipantTransportSettings } from './participant-transport-settings.js';
+import { connectFrames } from './h2-frame-session.js';
+import type { RequestHeaders, ResponseHeaders, UnarySession, UnaryStream } from './unary-session.js';
 
 /** The transport settings (participant-transport-settings.ts) and what the pool adds. */
 export interface Http2UnaryChannelOptions extends Omit<ParticipantTransportSettings, 'implementation' | 'thread'> {
   /** Largest response message accepted (RESOURCE_EXHAUSTED beyond). */
   readonly maxReceiveBytes: number;
+  /**
+   * Whose HTTP/2: "node" (node:http2, the default) or "own" (the coordinator's
+   * framing, h2-frame-session.ts: participantTransport.implementation "frames").
+   */
+  readonly framing?: 'node' | 'own';
   /** In [0, 1): the reconnect jitter. Default Math.random. */
   readonly random?: () => number;
-  /** How a connection is opened; default http2.connect (tests wrap it). */
-  readonly connect?: (authority: string, options: http2.SecureClientSessionOptions) => http2.ClientHttp2Session;
+  /** How a connection is opened; default by `framing` (tests wrap it). */
+  readonly connect?: (authority: string, options: http2.SecureClientSessionOptions) => UnarySession;
 }
 
 /** What the channel did, for tests and diagnostics. */
@@ -138,7 +146,7 @@ class Connection {
   /** Calls waiting for the server's SETTINGS. */
   waiting: { start(): void; fail(details: string): void }[] = [];
 
-  constructor(readonly session: http2.ClientHttp2Session) {}
+  constructor(readonly session: UnarySession) {}
 
   usable(): boolean {
     return !this.retired && !this.session.closed && !this.session.destroyed && this.goawayLastStreamId === undefined;
@@ -157,7 +165,7 @@ export class Http2UnaryChannel implements ParticipantTransport {
   private dials = 0;
   private pings = 0;
   private readonly dial: Dial | string;
-  private readonly connect: (authority: string, options: http2.SecureClientSessionOptions) => http2.ClientHttp2Session;
+  private readonly connect: (authority: string, options: http2.SecureClientSessionOptions) => UnarySession;
   private readonly random: () => number;
 
   constructor(
@@ -166,7 +174,7 @@ export class Http2UnaryChannel implements ParticipantTransport {
   ) {
     this.dial = dialOf(endpoint);
     this.keepaliveMs = options.keepaliveMs;
-    this.connect = options.connect ?? ((authority, o) => http2.connect(authority, o));
+    this.connect = options.connect ?? (options.framing === 'own' ? connectFrames : (authority, o) => http2.connect(authority, o));
     this.random = options.random ?? Math.random;
   }
 
@@ -183,7 +191,7 @@ export class Http2UnaryChannel implements ParticipantTransport {
   unary(request: UnaryRequest, done: (answer: UnaryAnswer) => void): UnaryCallHandle {
     const { deadline } = request;
     const timeoutMs = Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(deadline - Date.now())));
-    const headers: http2.OutgoingHttpHeaders = {
+    const headers: RequestHeaders = {
       ':method': 'POST',
       ':path': request.path,
       'content-type': 'application/grpc',
@@ -201,7 +209,7 @@ export class Http2UnaryChannel implements ParticipantTransport {
 
     let starting = true;
     let finished = false;
-    let stream: http2.ClientHttp2Stream | undefined;
+    let stream: UnaryStream | undefined;
     let refusals = 0;
     const finish = (answer: UnaryAnswer): void => {
       if (finished) return;
@@ -225,7 +233,7 @@ export class Http2UnaryChannel implements ParticipantTransport {
     };
     const startOn = (conn: Connection, retryOnThrow: boolean): void => {
       if (finished) return;
-      let s: http2.ClientHttp2Stream;
+      let s: UnaryStream;
       try {
         s = conn.session.request(headers, { endStream: false });
       } catch (err) {
@@ -243,14 +251,14 @@ export class Http2UnaryChannel implements ParticipantTransport {
       let received: Buffer | undefined;
       let parts: Buffer[] | undefined;
       let size = 0;
-      const readStatus = (h: http2.IncomingHttpHeaders): void => {
+      const readStatus = (h: ResponseHeaders): void => {
         const code = h['grpc-status'];
         if (code !== undefined) {
           grpcStatus = Number(code);
           grpcMessage = decodeGrpcMessage(h['grpc-message']);
         }
       };
-      const onResponse = (h: http2.IncomingHttpHeaders): void => {
+      const onResponse = (h: ResponseHeaders): void => {
         httpStatus = Number(h[':status']);
         readStatus(h); // a trailers-only answer
       };

@@ -22,8 +22,8 @@ export class ParticipantTransportPool {
     availableCpus: number = availableParallelism(),
   ) {
     if (channelsOnOwnThread(settings, availableCpus)) {
-      const { implementation: _, thread: __, ...channel } = settings;
-      this.thread = new ChannelThread({ ...channel, maxReceiveBytes });
+      const { implementation, thread: _, ...channel } = settings;
+      this.thread = new ChannelThread({ ...channel, maxReceiveBytes, framing: implementation === 'frames' ? 'own' : 'node' });
       this.thread.warmUp();
     }
   }
@@ -55,7 +55,7 @@ export class ParticipantTransportPool {
     const s = this.settings;
     if (s.implementation === 'grpc-js') return new GrpcJsTransport(endpoint, s, this.maxReceiveBytes);
     if (this.thread !== undefined) return this.thread.transport(endpoint);
-    const { implementation: _, thread: __, ...channel } = s;
-    return new Http2UnaryChannel(endpoint, { ...channel, maxReceiveBytes: this.maxReceiveBytes });
+    const { implementation, thread: _, ...channel } = s;
+    return new Http2UnaryChannel(endpoint, { ...channel, maxReceiveBytes: this.maxReceiveBytes, framing: implementation === 'frames' ? 'own' : 'node' });
   }
 }

@@ -3,10 +3,12 @@
 
 export interface ParticipantTransportSettings {
   /**
-   * "http2": the lean node:http2 channel (default). "grpc-js": grpc-js's
-   * client, tuned alike (channelz off, same keepalive), for the A/B bench.
+   * "http2": the lean channel on node:http2 (default). "frames": the same
+   * channel on the coordinator's own HTTP/2 framing (h2-frame-session.ts), a
+   * fraction of node:http2's CPU per call. "grpc-js": grpc-js's client, tuned
+   * alike (channelz off, same keepalive), for the A/B bench.
    */
-  readonly implementation: 'http2' | 'grpc-js';
+  readonly implementation: 'http2' | 'frames' | 'grpc-js';
   /**
    * Where the http2 channels run: "main", the event loop that runs the
    * engine; "worker", a thread of their own (channel-thread.ts), which takes
@@ -54,10 +56,10 @@ export const DEFAULT_PARTICIPANT_TRANSPORT: ParticipantTransportSettings = {
 
 /**
  * Whether the http2 channels run on their own thread: "worker" always (with
- * http2), "auto" when the process may use at least two CPUs; grpc-js never.
+ * http2 or frames), "auto" when the process may use at least two CPUs; grpc-js never.
  */
 export function channelsOnOwnThread(s: Pick<ParticipantTransportSettings, 'implementation' | 'thread'>, availableCpus: number): boolean {
-  if (s.implementation !== 'http2') return false;
+  if (s.implementation === 'grpc-js') return false;
   return s.thread === 'worker' || (s.thread === 'auto' && availableCpus >= 2);
 }
 
@@ -66,9 +68,11 @@ const MAX_STREAMS = 2 ** 30 - 1;
 
 /** The first problem with `s`, as [setting, problem], or undefined. */
 export function participantTransportProblem(s: ParticipantTransportSettings): [string, string] | undefined {
-  if (s.implementation !== 'http2' && s.implementation !== 'grpc-js') return ['implementation', `must be "http2" or "grpc-js", not "${String(s.implementation)}"`];
+  if (s.implementation !== 'http2' && s.implementation !== 'frames' && s.implementation !== 'grpc-js') {
+    return ['implementation', `must be "http2", "frames" or "grpc-js", not "${String(s.implementation)}"`];
+  }
   if (s.thread !== 'main' && s.thread !== 'worker' && s.thread !== 'auto') return ['thread', `must be "main", "worker" or "auto", not "${String(s.thread)}"`];
-  if (s.thread === 'worker' && s.implementation !== 'http2') return ['thread', '"worker" runs the http2 channels only: set implementation to "http2"'];
+  if (s.thread === 'worker' && s.implementation === 'grpc-js') return ['thread', '"worker" runs the lean channels only: set implementation to "http2" or "frames"'];
   const integers: [keyof ParticipantTransportSettings, number, number][] = [
     ['keepaliveMs', 0, 2 ** 31 - 1],
     ['keepaliveTimeoutMs', 1, 2 ** 31 - 1],

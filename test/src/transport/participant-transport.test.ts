@@ -8,6 +8,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import {
+  connectFrames,
   DEFAULT_PARTICIPANT_TRANSPORT,
   GrpcParticipantInvoker,
   Http2UnaryChannel,
@@ -18,6 +19,7 @@ import {
   type ParticipantEndpoint,
   type TransportTls,
   type UnaryAnswer,
+  type UnarySession,
 } from '@saga/coordinator';
 import { ExecuteRequest, ExecuteResponse, StepOutcome } from '@saga/proto';
 import { readFileSync } from 'node:fs';
@@ -67,7 +69,14 @@ beforeAll(() => {
 }, 300_000);
 afterAll(() => dir.remove());
 
-describe.each(SERVER_KINDS)('the participant transport against a $name server', (kind) => {
+/** Both HTTP/2s the lean channel runs on: node:http2's, and the coordinator's own frames (implementation "frames"). */
+const FRAMINGS = [
+  { framing: 'node' as const, dial: (authority: string, o: http2.SecureClientSessionOptions): UnarySession => http2.connect(authority, o) },
+  { framing: 'own' as const, dial: connectFrames },
+];
+const SERVERS_AND_FRAMINGS = SERVER_KINDS.flatMap((kind) => FRAMINGS.map((f) => ({ ...f, kind, name: kind.name })));
+
+describe.each(SERVERS_AND_FRAMINGS)('the participant transport against a $name server on $framing framing', ({ kind, framing, dial }) => {
   async function server(settings: ServerSettings = {}): Promise<RunningServer> {
     const s = await kind.start(settings);
     cleanup.push(() => s.stop());
@@ -75,7 +84,7 @@ describe.each(SERVER_KINDS)('the participant transport against a $name server', 
   }
 
   function channel(address: string, options: Partial<Http2UnaryChannelOptions> = {}, tls?: TransportTls): Http2UnaryChannel {
-    const c = new Http2UnaryChannel({ address, tls }, { ...channelOptions, ...options });
+    const c = new Http2UnaryChannel({ address, tls }, { ...channelOptions, framing, ...options });
     cleanup.push(() => c.close());
     return c;
   }
@@ -84,7 +93,7 @@ describe.each(SERVER_KINDS)('the participant transport against a $name server', 
     const invoker = new GrpcParticipantInvoker({
       registry: new ParticipantRegistry({ p: participant }),
       maxOutputBytes: 1024 * 1024,
-      transport: DEFAULT_PARTICIPANT_TRANSPORT,
+      transport: { ...DEFAULT_PARTICIPANT_TRANSPORT, implementation: framing === 'own' ? 'frames' : 'http2' },
     });
     cleanup.push(() => invoker.close());
     return invoker.invoke(
@@ -114,7 +123,7 @@ describe.each(SERVER_KINDS)('the participant transport against a $name server', 
 
   it('sends the saga metadata as headers and a traceparent in the saga\'s trace', async () => {
     const s = await server();
-    const sagaId = idFor(`metadata ${kind.name}`);
+    const sagaId = idFor(`metadata ${kind.name} ${framing}`);
     const echo = echoed(await invokeEcho({ address: s.address }, sagaId, { tenant: 'acme', 'request-id': 'r-42', 'not valid key': 'x', 'grpc-status': '13' }));
     expect(echo.metadata.tenant).toBe('acme');
     expect(echo.metadata['request-id']).toBe('r-42');
@@ -126,14 +135,14 @@ describe.each(SERVER_KINDS)('the participant transport against a $name server', 
   it('keeps the trace of a caller-supplied traceparent', async () => {
     const s = await server();
     const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const echo = echoed(await invokeEcho({ address: s.address }, idFor(`trace ${kind.name}`), { traceparent: caller }));
+    const echo = echoed(await invokeEcho({ address: s.address }, idFor(`trace ${kind.name} ${framing}`), { traceparent: caller }));
     expect(parseTraceparent(echo.metadata.traceparent)?.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(echo.metadata.traceparent).not.toBe(caller);
   });
 
   it('calls a TLS participant registered with its CA, and refuses a server the CA did not sign', async () => {
     const s = await server({ tls: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile } });
-    const echo = echoed(await invokeEcho({ address: s.address, tls: { caFile: certs.caFile } }, idFor(`tls ${kind.name}`), { tenant: 'acme' }));
+    const echo = echoed(await invokeEcho({ address: s.address, tls: { caFile: certs.caFile } }, idFor(`tls ${kind.name} ${framing}`), { tenant: 'acme' }));
     expect(echo.metadata.tenant).toBe('acme');
     const untrusting = channel(s.address, {}, { ca: readFileSync(certs.otherCaFile) });
     expect((await call(untrusting, 'echo')).code).toBe(14); // UNAVAILABLE
@@ -142,7 +151,7 @@ describe.each(SERVER_KINDS)('the participant transport against a $name server', 
   it('presents the registered client certificate to an mTLS participant, which refuses a client without one', async () => {
     const s = await server({ tls: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, clientCaFile: certs.caFile } });
     const tls = { caFile: certs.caFile, certFile: certs.clientCertFile, keyFile: certs.clientKeyFile };
-    echoed(await invokeEcho({ address: s.address, tls }, idFor(`mtls ${kind.name}`), {}));
+    echoed(await invokeEcho({ address: s.address, tls }, idFor(`mtls ${kind.name} ${framing}`), {}));
     // Under TLS 1.3 the refusal may come after the client's handshake: no SETTINGS follow, the connect times out.
     const anonymous = channel(s.address, { connectTimeoutMs: 1000 }, { ca: readFileSync(certs.caFile) });
     expect(await call(anonymous, 'echo', 30_000)).toMatchObject({ code: 14 }); // UNAVAILABLE
@@ -177,10 +186,10 @@ describe.each(SERVER_KINDS)('the participant transport against a $name server', 
 
   it('replaces a session whose request() throws', async () => {
     const s = await server();
-    const sessions: http2.ClientHttp2Session[] = [];
+    const sessions: UnarySession[] = [];
     const c = channel(s.address, {
       connect: (authority, o) => {
-        const session = http2.connect(authority, o);
+        const session = dial(authority, o);
         sessions.push(session);
         return session;
       },
@@ -210,14 +219,14 @@ describe.each(SERVER_KINDS)('the participant transport against a $name server', 
   });
 });
 
-describe('the participant transport against sockets that misbehave', () => {
+describe.each(FRAMINGS)('the participant transport on $framing framing against sockets that misbehave', ({ framing }) => {
   function listen<T extends net.Server>(server: T): Promise<string> {
     cleanup.push(() => new Promise((resolve) => server.close(resolve)));
     return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as net.AddressInfo).port}`)));
   }
 
   function channel(address: string, options: Partial<Http2UnaryChannelOptions> = {}): Http2UnaryChannel {
-    const c = new Http2UnaryChannel({ address }, { ...channelOptions, ...options });
+    const c = new Http2UnaryChannel({ address }, { ...channelOptions, framing, ...options });
     cleanup.push(() => c.close());
     return c;
   }
