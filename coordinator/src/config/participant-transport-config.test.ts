@@ -10,13 +10,14 @@ describe('participantTransport configuration', () => {
   it('defaults to the lean channel, pinging only with calls in flight every 5 min', () => {
     const c = loadConfig([], {});
     expect(c.participantTransport).toEqual(DEFAULT_PARTICIPANT_TRANSPORT);
-    expect(c.participantTransport).toMatchObject({ implementation: 'http2', keepaliveMs: 300_000 });
+    expect(c.participantTransport).toMatchObject({ implementation: 'frames', keepaliveMs: 300_000 });
   });
 
   it('takes the file over the defaults and SAGA_PARTICIPANT_TRANSPORT over the file', () => {
     withConfigFile({ participantTransport: { implementation: 'grpc-js', connectTimeoutMs: 2000 } }, (path) => {
       expect(loadConfig(['--config', path], {}).participantTransport).toMatchObject({ implementation: 'grpc-js', connectTimeoutMs: 2000, keepaliveMs: 300_000 });
       expect(loadConfig(['--config', path], { SAGA_PARTICIPANT_TRANSPORT: 'http2' }).participantTransport.implementation).toBe('http2');
+      expect(loadConfig(['--config', path], { SAGA_PARTICIPANT_TRANSPORT: 'frames' }).participantTransport.implementation).toBe('frames');
     });
   });
 
@@ -29,6 +30,8 @@ describe('participantTransport configuration', () => {
     expect(channelsOnOwnThread(main, 8)).toBe(false);
     const worker = loadConfig([], { SAGA_PARTICIPANT_TRANSPORT_THREAD: 'worker' }).participantTransport;
     expect(channelsOnOwnThread(worker, 1)).toBe(true);
+    // Both lean channels (node:http2's and our own frames) run on the thread.
+    expect(channelsOnOwnThread(loadConfig([], { SAGA_PARTICIPANT_TRANSPORT: 'http2' }).participantTransport, 2)).toBe(true);
     const grpcJs = loadConfig([], { SAGA_PARTICIPANT_TRANSPORT: 'grpc-js' }).participantTransport;
     expect(channelsOnOwnThread(grpcJs, 8)).toBe(false);
     expect(settingOf(() => loadConfig([], { SAGA_PARTICIPANT_TRANSPORT_THREAD: 'both' }))).toBe('participantTransport.thread');

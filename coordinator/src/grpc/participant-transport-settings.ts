@@ -3,10 +3,10 @@
 
 export interface ParticipantTransportSettings {
   /**
-   * "http2": the lean channel on node:http2 (default). "frames": the same
-   * channel on the coordinator's own HTTP/2 framing (h2-frame-session.ts), a
-   * fraction of node:http2's CPU per call. "grpc-js": grpc-js's client, tuned
-   * alike (channelz off, same keepalive), for the A/B bench.
+   * "frames" (default): the lean channel on the coordinator's own HTTP/2
+   * framing (h2-frame-session.ts), a fraction of node:http2's CPU per call.
+   * "http2": the same channel on node:http2. "grpc-js": grpc-js's client,
+   * tuned alike (channelz off, same keepalive), for the A/B bench.
    */
   readonly implementation: 'http2' | 'frames' | 'grpc-js';
   /**
@@ -43,7 +43,7 @@ export interface ParticipantTransportSettings {
 }
 
 export const DEFAULT_PARTICIPANT_TRANSPORT: ParticipantTransportSettings = {
-  implementation: 'http2',
+  implementation: 'frames',
   thread: 'auto',
   keepaliveMs: 300_000,
   keepaliveTimeoutMs: 20_000,

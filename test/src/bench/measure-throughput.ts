@@ -22,7 +22,10 @@ import { boxCpuMs, cpuTimeMs, memory, processTreeCpuMs, threadCpuMs } from './pr
 import { buildRequest, type WorkerConfig } from './worker-protocol.js';
 import { queryDb } from '../support/sqlite-inspect.js';
 
-export type TransportChoice = 'http2' | 'grpc-js';
+/** participantTransport.implementation of the coordinator under test. */
+export type TransportChoice = 'frames' | 'http2' | 'grpc-js';
+export const TRANSPORT_CHOICES: readonly TransportChoice[] = ['frames', 'http2', 'grpc-js'];
+export const isTransportChoice = (s: string): s is TransportChoice => (TRANSPORT_CHOICES as readonly string[]).includes(s);
 
 /** With --pin: the coordinator on one CPU, everything else (participants, load, this process) on the other. */
 export const PIN = { coordinator: '1', others: '0' } as const;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Args } from './args.js';
 import { fmt, log, type Common } from './common.js';
 import { round } from './histogram.js';
-import { measureThroughput, throughputParams, type TransportChoice } from './measure-throughput.js';
+import { isTransportChoice, measureThroughput, throughputParams, TRANSPORT_CHOICES, type TransportChoice } from './measure-throughput.js';
 import { machine } from './proc-stats.js';
 import { runCalibrate } from './scenario-calibrate.js';
 import { runCurve } from './scenario-curve.js';
@@ -93,12 +93,13 @@ Throughput flags:
                         the first coordinator, kill -9 of it, until another re-sent them all
   --failover-sagas N    sagas in flight on the killed coordinator (default 200)
   --prefill N           insert N finished sagas into the database before measuring (sqlite only)
-  --participant-transport http2|grpc-js|ab
-                        the coordinator's client to participants: the lean node:http2 channel
-                        (default), grpc-js tuned alike (channelz off, same keepalive), or ab:
-                        --ab-rounds pairs of runs alternating the two, then their coordinator
+  --participant-transport frames|http2|grpc-js|ab
+                        the coordinator's client to participants: the lean channel on the
+                        coordinator's own HTTP/2 frames (default), the lean channel on
+                        node:http2, grpc-js tuned alike (channelz off, same keepalive), or ab:
+                        --ab-rounds rounds of runs alternating the three, then their coordinator
                         CPU per saga side by side (measure on a quiet machine)
-  --ab-rounds N         pairs of runs for --participant-transport ab (default 3)
+  --ab-rounds N         rounds of runs for --participant-transport ab (default 3)
 
 Scenario flags (parked, recovery, deadlines):
   --sagas N             sagas to start (default 100000)
@@ -165,16 +166,16 @@ async function main(): Promise<void> {
 }
 
 async function runThroughput(args: Args, c: Common): Promise<Record<string, unknown>> {
-  const choice = args.string('participant-transport', 'http2');
+  const choice = args.string('participant-transport', 'frames');
   const rounds = Math.max(1, args.number('ab-rounds', 3));
   const p = throughputParams(args);
   args.rejectUnknown();
-  if (choice === 'http2' || choice === 'grpc-js') return { ...(await measureThroughput({ ...p, transport: choice }, c, 'coordinator.db')) };
-  if (choice !== 'ab') throw new Error(`--participant-transport must be http2, grpc-js or ab, not "${choice}"`);
-  const cpu: Record<TransportChoice, number[]> = { http2: [], 'grpc-js': [] };
+  if (isTransportChoice(choice)) return { ...(await measureThroughput({ ...p, transport: choice }, c, 'coordinator.db')) };
+  if (choice !== 'ab') throw new Error(`--participant-transport must be ${TRANSPORT_CHOICES.join(', ')} or ab, not "${choice}"`);
+  const cpu: Record<TransportChoice, number[]> = { frames: [], http2: [], 'grpc-js': [] };
   const runs: Record<string, unknown>[] = [];
   for (let i = 1; i <= rounds; i++) {
-    for (const t of ['http2', 'grpc-js'] as const) {
+    for (const t of TRANSPORT_CHOICES) {
       log(`A/B round ${i}/${rounds}: participant transport ${t}`);
       const run = await measureThroughput({ ...p, transport: t }, c, `coordinator-${i}-${t}.db`);
       cpu[t].push(run.results.coordinatorCpuMsPerSaga);
@@ -186,20 +187,23 @@ async function runThroughput(args: Args, c: Common): Promise<Record<string, unkn
     const mid = Math.floor(sorted.length / 2);
     return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
   };
-  const lean = median(cpu.http2);
-  const grpcJs = median(cpu['grpc-js']);
-  const saving = grpcJs > 0 ? (grpcJs - lean) / grpcJs : 0;
+  const medians = Object.fromEntries(TRANSPORT_CHOICES.map((t) => [t, median(cpu[t])])) as Record<TransportChoice, number>;
+  const grpcJs = medians['grpc-js'];
+  const label: Record<TransportChoice, string> = { frames: 'lean channel, own HTTP/2 frames', http2: 'lean channel on node:http2', 'grpc-js': 'grpc-js, tuned alike' };
   process.stdout.write(
     [
       '== A/B: coordinator CPU per saga by participant transport (medians of the rounds)',
-      `lean http2 channel           ${fmt(lean, 3)} ms  (runs: ${cpu.http2.map((x) => fmt(x, 3)).join(', ')})`,
-      `grpc-js, tuned alike         ${fmt(grpcJs, 3)} ms  (runs: ${cpu['grpc-js'].map((x) => fmt(x, 3)).join(', ')})`,
-      `the lean channel saves       ${fmt(saving * 100, 1)} % of the coordinator's CPU per saga`,
+      ...TRANSPORT_CHOICES.map((t) => `${label[t].padEnd(33)}${fmt(medians[t], 3)} ms  (runs: ${cpu[t].map((x) => fmt(x, 3)).join(', ')})`),
+      ...TRANSPORT_CHOICES.filter((t) => t !== 'grpc-js').map((t) => `${t} saves ${fmt(grpcJs > 0 ? ((grpcJs - medians[t]) / grpcJs) * 100 : 0, 1)} % of grpc-js's coordinator CPU per saga`),
       'Only figures from a quiet machine count (see "other processes" above each run).',
       '',
     ].join('\n'),
   );
-  return { abRounds: rounds, coordinatorCpuMsPerSaga: { http2: round(lean, 3), grpcJs: round(grpcJs, 3) }, leanSavingShare: round(saving, 4), runs };
+  return {
+    abRounds: rounds,
+    coordinatorCpuMsPerSaga: { frames: round(medians.frames, 3), http2: round(medians.http2, 3), grpcJs: round(grpcJs, 3) },
+    runs,
+  };
 }
 
 main().catch((err: unknown) => {

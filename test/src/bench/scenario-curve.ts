@@ -12,7 +12,7 @@ import type { Args } from './args.js';
 import { fmt, log, type Common } from './common.js';
 import { plotCurve, type CurvePoint } from './curve-plot.js';
 import { round } from './histogram.js';
-import { measureThroughput, throughputParams, type ThroughputRun, type TransportChoice } from './measure-throughput.js';
+import { isTransportChoice, measureThroughput, throughputParams, TRANSPORT_CHOICES, type ThroughputRun } from './measure-throughput.js';
 import { calibrate } from './scenario-calibrate.js';
 
 const DEFAULT_STEPS = [10, 30, 50, 70, 80, 90, 100];
@@ -36,9 +36,8 @@ export async function runCurve(args: Args, c: Common): Promise<Record<string, un
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 9) throw new Error('--repeat: an integer in [1, 9]');
   const concurrencyGiven = args.has('concurrency');
   const base = throughputParams(args);
-  const given = args.string('participant-transport', 'http2');
-  if (given !== 'http2' && given !== 'grpc-js') throw new Error(`--curve: --participant-transport must be http2 or grpc-js, not "${given}"`);
-  const transport: TransportChoice = given === 'grpc-js' ? 'grpc-js' : 'http2';
+  const transport = args.string('participant-transport', 'frames');
+  if (!isTransportChoice(transport)) throw new Error(`--curve: --participant-transport must be ${TRANSPORT_CHOICES.join(', ')}, not "${transport}"`);
   if (base.rate !== undefined) throw new Error('--curve chooses the offered rates itself (a share of the capacity it measures): leave out --rate');
   args.rejectUnknown();
   const concurrency = concurrencyGiven ? base.concurrency : 384;
