@@ -5,8 +5,11 @@
 
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { ExecuteRequest, ExecuteResponse, ParticipantService, StepOutcome, type ParticipantServer } from '@saga/proto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectFrames } from './h2-frame-session.js';
 import { Http2UnaryChannel, type Http2UnaryChannelOptions } from './http2-unary-channel.js';
@@ -19,7 +22,8 @@ const succeeded = (output: Buffer): ExecuteResponse => ({
   result: { outcome: StepOutcome.STEP_OUTCOME_SUCCEEDED, output, errorCode: '', errorMessage: '' },
 });
 
-async function serve(handler: Handler, port = 0): Promise<{ server: Server; address: string }> {
+/** A grpc-js participant on `127.0.0.1:port`, or on `unix` (a socket path) when given. */
+async function serve(handler: Handler, port = 0, unix?: string): Promise<{ server: Server; address: string }> {
   const server = new Server();
   const impl: ParticipantServer = {
     execute: handler,
@@ -27,10 +31,9 @@ async function serve(handler: Handler, port = 0): Promise<{ server: Server; addr
     checkTransaction: (_call, cb) => cb({ code: status.UNIMPLEMENTED }),
   };
   server.addService(ParticipantService, impl);
-  const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { server, address: `127.0.0.1:${bound}` };
+  const target = unix === undefined ? `127.0.0.1:${port}` : `unix:${unix}`;
+  const bound = await new Promise<number>((resolve, reject) => server.bindAsync(target, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { server, address: unix === undefined ? `127.0.0.1:${bound}` : target };
 }
 
 function call(channel: Http2UnaryChannel, deadlineMs = 5000, path = '/saga.v1.Participant/Execute'): Promise<UnaryAnswer> {
@@ -74,6 +77,17 @@ describe.each(['node', 'own'] as const)('Http2UnaryChannel on %s framing', (fram
     expect(seen?.call?.metadata).toEqual({ k: 'v' });
     // The connection is reused.
     expect((await call(channel)).code).toBe(0);
+  });
+
+  it('calls a participant listening on a unix socket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), `unary-unix-${framing}-`));
+    const path = join(dir, 'participant.sock');
+    const { server, address } = await serve((_c, cb) => cb(null, succeeded(Buffer.from('over unix'))), 0, path);
+    const channel = new Http2UnaryChannel(at(address), options);
+    cleanup.push(() => channel.close(), () => server.forceShutdown(), () => rmSync(dir, { recursive: true, force: true }));
+    const answer = await call(channel);
+    expect(answer.code).toBe(0);
+    expect(ExecuteResponse.decode(answer.message ?? Buffer.alloc(0)).result?.output.toString()).toBe('over unix');
   });
 
   it('reports the status and message of a failed call', async () => {
