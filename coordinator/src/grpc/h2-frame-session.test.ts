@@ -4,6 +4,7 @@
 // padding, CONTINUATION, an answer before the request is all sent, and a
 // server that breaks the protocol. The servers are node:http2's (nghttp2).
 
+import fc from 'fast-check';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -202,5 +203,52 @@ describe('the own HTTP/2 framing', () => {
     expect(second.code).toBe(0);
     expect(second.message?.toString()).toBe('b');
     expect(c.stats().dials).toBe(2);
+  });
+
+  it('survives any frames a server sends after its SETTINGS: every call ends with a status, nothing throws', async () => {
+    // Mostly the frame types there are, on the call's stream 1, with short payloads: where length checks matter.
+    const frameArb = fc.record({
+      type: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 9 }) }, { weight: 1, arbitrary: fc.integer({ min: 10, max: 255 }) }),
+      flags: fc.integer({ min: 0, max: 255 }),
+      stream: fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 2 ** 31 - 1 }) }),
+      payload: fc.oneof({ weight: 4, arbitrary: fc.uint8Array({ maxLength: 12 }) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) }),
+      // Now and then a length that is not the payload's.
+      lie: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 2 ** 24 - 1 }) }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 8 }), async (frames) => {
+        const bytes = Buffer.concat(
+          frames.map((f) => {
+            const head = Buffer.alloc(9);
+            head.writeUIntBE(f.lie ?? f.payload.length, 0, 3);
+            head[3] = f.type;
+            head[4] = f.flags;
+            head.writeUInt32BE(f.stream >>> 0, 5);
+            return Buffer.concat([head, f.payload]);
+          }),
+        );
+        const sockets: net.Socket[] = [];
+        const hostile = net.createServer((socket) => {
+          sockets.push(socket);
+          socket.on('error', () => undefined);
+          socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+          // At the client's first bytes after its preface: the frames, then the end of the connection.
+          socket.once('data', () => socket.end(bytes));
+        });
+        await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+        try {
+          const c = new Http2UnaryChannel({ address: `127.0.0.1:${(hostile.address() as net.AddressInfo).port}` }, options);
+          const answer = await call(c, Buffer.from('x'));
+          c.close();
+          expect(Number.isInteger(answer.code)).toBe(true);
+          expect(answer.code).toBeGreaterThanOrEqual(0);
+          expect(answer.code).toBeLessThanOrEqual(16);
+        } finally {
+          for (const s of sockets) s.destroy();
+          await new Promise((resolve) => hostile.close(resolve));
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });

@@ -148,7 +148,8 @@ export class HpackDecoder {
       const known = this.memo.get(key);
       if (known !== undefined) return known;
     }
-    const fields: Record<string, string> = {};
+    // No prototype: a participant's header named __proto__ is just a header.
+    const fields = Object.create(null) as Record<string, string>;
     let stateless = true;
     const c: Cursor = { pos: 0 };
     let fieldSeen = false;
