@@ -50,12 +50,12 @@ const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 const SETTINGS_MAX_FRAME_SIZE = 0x5;
 
-export const H2_NO_ERROR = 0x0;
-export const H2_PROTOCOL_ERROR = 0x1;
+const H2_NO_ERROR = 0x0;
+const H2_PROTOCOL_ERROR = 0x1;
 const FLOW_CONTROL_ERROR = 0x3;
 const FRAME_SIZE_ERROR = 0x6;
-export const H2_REFUSED_STREAM = 0x7;
-export const H2_CANCEL = 0x8;
+const H2_REFUSED_STREAM = 0x7;
+const H2_CANCEL = 0x8;
 const COMPRESSION_ERROR = 0x9;
 
 /** The largest frame we accept (the protocol's default; we announce no other). */
@@ -83,6 +83,22 @@ function frame(type: number, flags: number, streamId: number, payload?: Buffer):
   frameHeader(out, 0, length, type, flags, streamId);
   payload?.copy(out, 9);
   return out;
+}
+
+/** RST_STREAM and WINDOW_UPDATE: one 32-bit value. */
+function uint32Frame(type: number, streamId: number, value: number): Buffer {
+  const out = Buffer.allocUnsafe(13);
+  frameHeader(out, 0, 4, type, 0, streamId);
+  out.writeUInt32BE(value, 9);
+  return out;
+}
+
+/** GOAWAY: last stream id 0 (we process no server-initiated streams), the code, a reason. */
+function goawayFrame(code: number, reason = ''): Buffer {
+  const payload = Buffer.alloc(8 + Buffer.byteLength(reason, 'latin1'));
+  payload.writeUInt32BE(code, 4);
+  payload.write(reason, 8, 'latin1');
+  return frame(GOAWAY, 0, 0, payload);
 }
 
 class ConnectionError extends Error {
@@ -202,7 +218,6 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
   private connectionSendWindow = 65_535;
   private connectionUnacknowledged = 0;
   private settingsSeen = false;
-  private goawayLastStreamId: number | undefined;
   private readonly pings = new Map<bigint, (err: Error | null) => void>();
   private pingCounter = 0n;
   private out: Buffer[] = [];
@@ -358,11 +373,7 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
 
   resetStream(stream: FrameStream, code: number): void {
     if (stream.closed) return;
-    if (stream.id !== undefined && !this.destroyed) {
-      const payload = Buffer.allocUnsafe(4);
-      payload.writeUInt32BE(code);
-      this.queue(frame(RST_STREAM, 0, stream.id, payload));
-    }
+    if (stream.id !== undefined) this.queue(uint32Frame(RST_STREAM, stream.id, code));
     stream.rstCode = code;
     // 'close' after the caller's own bookkeeping, as node:http2 does.
     this.finishStream(stream, true);
@@ -371,6 +382,10 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
   private queue(buf: Buffer): void {
     if (this.destroyed) return;
     this.out.push(buf);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
     process.nextTick(this.flush);
@@ -395,13 +410,9 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
     settings.writeUInt32BE(0, 8);
     settings.writeUInt16BE(SETTINGS_INITIAL_WINDOW_SIZE, 12);
     settings.writeUInt32BE(STREAM_WINDOW, 14);
-    const increment = Buffer.allocUnsafe(4);
-    increment.writeUInt32BE(CONNECTION_WINDOW - 65_535);
-    this.out.unshift(PREFACE, frame(SETTINGS, 0, 0, settings), frame(WINDOW_UPDATE, 0, 0, increment));
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      process.nextTick(this.flush);
-    }
+    // Ahead of anything queued: the preface comes first.
+    this.out.unshift(PREFACE, frame(SETTINGS, 0, 0, settings), uint32Frame(WINDOW_UPDATE, 0, CONNECTION_WINDOW - 65_535));
+    this.scheduleFlush();
   }
 
   private onBytes(chunk: Buffer): void {
@@ -544,9 +555,7 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
       return;
     }
     // Answered before our body went out (an early error): nothing more of it is wanted.
-    const payload = Buffer.allocUnsafe(4);
-    payload.writeUInt32BE(H2_NO_ERROR);
-    if (stream.id !== undefined) this.queue(frame(RST_STREAM, 0, stream.id, payload));
+    if (stream.id !== undefined) this.queue(uint32Frame(RST_STREAM, stream.id, H2_NO_ERROR));
     this.finishStream(stream);
   }
 
@@ -586,7 +595,6 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
     if (payload.length < 8) throw new ConnectionError(FRAME_SIZE_ERROR, 'GOAWAY too short');
     const lastStreamId = payload.readUInt32BE(0) & 0x7fffffff;
     const code = payload.readUInt32BE(4);
-    this.goawayLastStreamId = Math.min(lastStreamId, this.goawayLastStreamId ?? lastStreamId);
     this.closed = true;
     this.emit('goaway', code, lastStreamId, payload.length > 8 ? Buffer.from(payload.subarray(8)) : undefined);
     // Not processed by the server: the channel sends them again.
@@ -636,9 +644,7 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
   }
 
   private windowUpdate(streamId: number, increment: number): void {
-    const payload = Buffer.allocUnsafe(4);
-    payload.writeUInt32BE(increment);
-    this.queue(frame(WINDOW_UPDATE, 0, streamId, payload));
+    this.queue(uint32Frame(WINDOW_UPDATE, streamId, increment));
   }
 
   // ---- ending
@@ -669,10 +675,7 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
 
   private endIfIdle(): void {
     if (!this.closed || this.active > 0 || this.destroyed) return;
-    const payload = Buffer.alloc(8);
-    payload.writeUInt32BE(0, 0);
-    payload.writeUInt32BE(H2_NO_ERROR, 4);
-    this.queue(frame(GOAWAY, 0, 0, payload));
+    this.queue(goawayFrame(H2_NO_ERROR));
     process.nextTick(() => {
       this.flush();
       this.socket.end();
@@ -681,12 +684,7 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
   }
 
   private connectionError(code: number, message: string): void {
-    const payload = Buffer.alloc(8 + Buffer.byteLength(message));
-    // The last stream of the server's we processed: it opens none.
-    payload.writeUInt32BE(0, 0);
-    payload.writeUInt32BE(code, 4);
-    payload.write(message, 8, 'latin1');
-    this.queue(frame(GOAWAY, 0, 0, payload));
+    this.queue(goawayFrame(code, message));
     this.flush();
     this.fail(new Error(`HTTP/2 protocol error from the server: ${message}`));
   }
