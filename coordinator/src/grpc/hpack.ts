@@ -231,12 +231,19 @@ export class HpackDecoder {
 
 // ---- The encoder.
 
-/** name -> its first static index; "name\0value" -> its full static index. */
-const STATIC_NAME = new Map<string, number>();
-const STATIC_PAIR = new Map<string, number>();
+/**
+ * name -> its first static index, and value -> the index of each full entry.
+ * Keyed by the strings themselves, so that a lookup builds no string per
+ * header (the constant names and values keep their hashes).
+ */
+const STATIC = new Map<string, { readonly index: number; readonly values: Map<string, number> }>();
 STATIC_TABLE.forEach(([name, value], i) => {
-  if (!STATIC_NAME.has(name)) STATIC_NAME.set(name, i + 1);
-  STATIC_PAIR.set(`${name}\0${value}`, i + 1);
+  let entry = STATIC.get(name);
+  if (entry === undefined) {
+    entry = { index: i + 1, values: new Map() };
+    STATIC.set(name, entry);
+  }
+  entry.values.set(value, i + 1);
 });
 
 function integerBytes(value: number, prefixBits: number): number {
@@ -274,12 +281,13 @@ function writeInteger(out: Buffer, pos: number, value: number, prefixBits: numbe
  */
 export function encodeHeaders(fields: readonly (readonly [string, string])[], out: Buffer, pos: number): number {
   for (const [name, value] of fields) {
-    const full = STATIC_PAIR.get(`${name}\0${value}`);
+    const known = STATIC.get(name);
+    const full = known?.values.get(value);
     if (full !== undefined) {
       pos = writeInteger(out, pos, full, 7, 0x80);
       continue;
     }
-    const nameIndex = STATIC_NAME.get(name) ?? 0;
+    const nameIndex = known?.index ?? 0;
     pos = writeInteger(out, pos, nameIndex, 4, 0x00);
     if (nameIndex === 0) {
       pos = writeInteger(out, pos, name.length, 7, 0x00);
@@ -295,12 +303,13 @@ export function encodeHeaders(fields: readonly (readonly [string, string])[], ou
 export function encodedLength(fields: readonly (readonly [string, string])[]): number {
   let n = 0;
   for (const [name, value] of fields) {
-    const full = STATIC_PAIR.get(`${name}\0${value}`);
+    const known = STATIC.get(name);
+    const full = known?.values.get(value);
     if (full !== undefined) {
       n += integerBytes(full, 7);
       continue;
     }
-    const nameIndex = STATIC_NAME.get(name) ?? 0;
+    const nameIndex = known?.index ?? 0;
     n += integerBytes(nameIndex, 4);
     if (nameIndex === 0) n += integerBytes(name.length, 7) + name.length;
     n += integerBytes(value.length, 7) + value.length;
