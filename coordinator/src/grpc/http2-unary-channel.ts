@@ -1,7 +1,7 @@
 // A lean gRPC unary client over HTTP/2: the transport of every participant
 // call, plaintext or TLS. The HTTP/2 session is node:http2's, or with framing
-// "own" the coordinator's (h2-frame-session.ts); both serve unary-session.ts. Profiles of the coordinator put grpc-js's client at
-// the top: its resolver, load-balancer, retry and filter layers (none of which
+// "own" the coordinator's (h2-frame-session.ts); both serve unary-session.ts.
+// Profiles of the coordinator put grpc-js's client at the top: its resolver, load-balancer, retry and filter layers (none of which
 // the coordinator uses: it dials one registered address and retries by its own
 // policy) cost about twice the CPU of the call itself. This speaks
 // gRPC-over-HTTP/2 for unary calls only, with the defences grpc-js has:

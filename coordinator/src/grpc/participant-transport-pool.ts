@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { ChannelThread } from './channel-thread.js';
 import { GrpcJsTransport } from './grpc-js-transport.js';
-import { Http2UnaryChannel } from './http2-unary-channel.js';
+import { Http2UnaryChannel, type Http2UnaryChannelOptions } from './http2-unary-channel.js';
 import type { ParticipantTransport, TransportEndpoint } from './participant-transport.js';
 import { channelsOnOwnThread, type ParticipantTransportSettings } from './participant-transport-settings.js';
 
@@ -13,6 +13,8 @@ export class ParticipantTransportPool {
   private readonly transports = new Map<string, ParticipantTransport>();
   /** The channels' thread (thread "worker", or "auto" with two CPUs or more); booted with the pool. */
   private readonly thread: ChannelThread | undefined;
+  /** The lean channels' options, from the settings. */
+  private readonly channel: Http2UnaryChannelOptions;
 
   constructor(
     private readonly settings: ParticipantTransportSettings,
@@ -21,9 +23,10 @@ export class ParticipantTransportPool {
     /** CPUs this process may use (for thread "auto"). Default os.availableParallelism(). */
     availableCpus: number = availableParallelism(),
   ) {
+    const { implementation, thread: _, ...channel } = settings;
+    this.channel = { ...channel, maxReceiveBytes, framing: implementation === 'frames' ? 'own' : 'node' };
     if (channelsOnOwnThread(settings, availableCpus)) {
-      const { implementation, thread: _, ...channel } = settings;
-      this.thread = new ChannelThread({ ...channel, maxReceiveBytes, framing: implementation === 'frames' ? 'own' : 'node' });
+      this.thread = new ChannelThread(this.channel);
       this.thread.warmUp();
     }
   }
@@ -55,7 +58,6 @@ export class ParticipantTransportPool {
     const s = this.settings;
     if (s.implementation === 'grpc-js') return new GrpcJsTransport(endpoint, s, this.maxReceiveBytes);
     if (this.thread !== undefined) return this.thread.transport(endpoint);
-    const { implementation, thread: _, ...channel } = s;
-    return new Http2UnaryChannel(endpoint, { ...channel, maxReceiveBytes: this.maxReceiveBytes, framing: implementation === 'frames' ? 'own' : 'node' });
+    return new Http2UnaryChannel(endpoint, this.channel);
   }
 }
