@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Http2UnaryChannel, type Http2UnaryChannelOptions } from './http2-unary-channel.js';
 import type { UnaryAnswer } from './participant-transport.js';
 
@@ -135,6 +135,17 @@ describe('the own HTTP/2 framing', () => {
     expect(answers[2]?.message?.equals(pattern(6 * 1024 * 1024, 3))).toBe(true);
     expect(answers[3]?.message?.toString()).toBe('small');
     expect(c.stats().dials).toBe(1);
+  });
+
+  it('turns Nagle off on its TCP socket, as node:http2 does (else a small frame waits out a delayed ACK)', async () => {
+    const port = await server((stream, request) => ok(stream, request));
+    const spy = vi.spyOn(net.Socket.prototype, 'setNoDelay');
+    cleanup.push(() => spy.mockRestore());
+    const answer = await call(channelTo(port), Buffer.from('ping'));
+    expect(answer.code).toBe(0);
+    // The server's sockets are bound to its port; ours is the dialling one.
+    const ours = spy.mock.calls.filter((_, i) => (spy.mock.contexts[i] as net.Socket).localPort !== port);
+    expect(ours).toContainEqual([true]);
   });
 
   it('reads padded frames and a header block continued over CONTINUATION frames', async () => {

@@ -247,6 +247,10 @@ export class H2FrameSession extends EventEmitter implements UnarySession {
         servername: target.servername ?? (net.isIP(hostname) === 0 ? hostname : undefined),
       });
     } else socket = net.connect({ host: hostname, port });
+    // As node:http2 does for every session: without TCP_NODELAY, a small frame
+    // written while an earlier one is unacknowledged waits for the peer's delayed
+    // ACK, 40 ms on Linux, which a grpc-go or grpcio server only sends that late.
+    if (socket instanceof net.Socket) socket.setNoDelay(true);
     this.socket = socket;
     const onOpen = (): void => {
       if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2') {
