@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import { endpointOf, parseReadyLine } from '../support/ready-line.js';
-import { COORDINATOR_MAIN } from '../support/repo-paths.js';
+import { existsSync } from 'node:fs';
+import { COORDINATOR_MAIN, GO_BENCH_PARTICIPANT_BIN } from '../support/repo-paths.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -39,6 +40,8 @@ export class BenchProcess {
 
   static async start(options: {
     name: string;
+    /** An executable to run instead of node (args are then its own). */
+    command?: string;
     args: readonly string[];
     env?: Readonly<Record<string, string>>;
     readyTimeoutMs?: number;
@@ -48,8 +51,9 @@ export class BenchProcess {
     cpus?: string;
   }): Promise<BenchProcess> {
     // taskset sets the affinity and execs node in the same process: the pid is node's.
+    const program = options.command ?? process.execPath;
     const [command, argv] =
-      options.cpus === undefined ? [process.execPath, [...options.args]] : ['taskset', ['-c', options.cpus, process.execPath, ...options.args]];
+      options.cpus === undefined ? [program, [...options.args]] : ['taskset', ['-c', options.cpus, program, ...options.args]];
     const child = spawn(command, argv, {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -166,13 +170,21 @@ export function startBenchCoordinator(o: CoordinatorOptions): Promise<BenchProce
 
 export type ParticipantMode = 'ok' | 'unavailable' | 'hold';
 
+/** The no-op participant's server: grpc-js (a TypeScript participant), bare node:http2, or grpc-go (ok mode only). */
+export type ParticipantImpl = 'grpc-js' | 'http2' | 'go';
+
 export function startNoopParticipant(
   name: string,
   mode: ParticipantMode,
   reportMs = 200,
-  impl: 'grpc-js' | 'http2' = 'grpc-js',
+  impl: ParticipantImpl = 'grpc-js',
   cpus?: string,
 ): Promise<BenchProcess> {
+  if (impl === 'go') {
+    if (mode !== 'ok') throw new Error(`the grpc-go bench participant answers every call SUCCEEDED; mode "${mode}" needs grpc-js or http2`);
+    if (!existsSync(GO_BENCH_PARTICIPANT_BIN)) throw new Error(`${GO_BENCH_PARTICIPANT_BIN} is missing: run participants/go/scripts/build.sh`);
+    return BenchProcess.start({ name, cpus, command: GO_BENCH_PARTICIPANT_BIN, args: [], env: { BP_REPORT_MS: String(reportMs) } });
+  }
   return BenchProcess.start({
     name,
     cpus,

@@ -3,7 +3,7 @@
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { cpus } from 'node:os';
 import { StartSagaRequest, StartSagaResponse } from '@saga/proto';
-import { startNoopParticipant, type BenchProcess, type ParticipantMode } from './bench-process.js';
+import { startNoopParticipant, type BenchProcess, type ParticipantImpl, type ParticipantMode } from './bench-process.js';
 import { cpuTimeMs, waitForQuiet } from './proc-stats.js';
 
 export interface Common {
@@ -17,6 +17,8 @@ export interface Common {
   readonly json: string | undefined;
   /** Seconds to wait for a quiet machine before measuring. */
   readonly quietS: number;
+  /** The no-op participant's server in the throughput, curve and calibrate runs. */
+  readonly participantServer: 'grpc-js' | 'go';
 }
 
 /** Starts the no-op participants and returns them with their registry entries. */
@@ -24,7 +26,7 @@ export async function startParticipants(
   count: number,
   mode: ParticipantMode,
   reportMs = 200,
-  impl: 'grpc-js' | 'http2' = 'grpc-js',
+  impl: ParticipantImpl = 'grpc-js',
   cpuList?: string,
 ): Promise<{ procs: BenchProcess[]; registry: Record<string, string> }> {
   const procs = await Promise.all(Array.from({ length: count }, (_, i) => startNoopParticipant(`p${i}`, mode, reportMs, impl, cpuList)));

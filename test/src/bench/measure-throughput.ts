@@ -125,7 +125,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
   const db = cluster === undefined ? join(c.dir, dbName) : await cluster.createDatabase(dbName);
   const othersCpus = p.pin ? PIN.others : undefined;
   if (othersCpus !== undefined) pinProcess(process.pid, othersCpus);
-  const { procs: participants, registry } = await startParticipants(c.participants, 'ok', 200, 'grpc-js', othersCpus);
+  const { procs: participants, registry } = await startParticipants(c.participants, 'ok', 200, c.participantServer, othersCpus);
   // Several coordinators: a participant holding every call keeps the failover's sagas in flight.
   const holder = p.coordinators > 1 ? await startNoopParticipant(FAILOVER_PARTICIPANT, 'hold', 200, 'grpc-js', othersCpus) : undefined;
   if (holder !== undefined) registry[FAILOVER_PARTICIPANT] = holder.address;
@@ -175,7 +175,7 @@ export async function measureThroughput(p: ThroughputParams, c: Common, dbName: 
       );
     const coRss = (): number => cos.reduce((sum, x) => sum + memory(x.pid).rssMiB, 0);
     log(
-      `${cos.length > 1 ? `${cos.length} coordinators, pids ${cos.map((x) => x.pid).join(', ')}` : `coordinator pid ${co.pid} at ${co.address}`} (synchronous=${c.sync}); ${c.participants} no-op participant(s); ` +
+      `${cos.length > 1 ? `${cos.length} coordinators, pids ${cos.map((x) => x.pid).join(', ')}` : `coordinator pid ${co.pid} at ${co.address}`} (synchronous=${c.sync}); ${c.participants} no-op participant(s) on ${c.participantServer}; ` +
         `${c.steps}-step sagas, ${c.payload}-byte payloads; ` +
         (rate !== undefined ? `open loop at ${fmt(rate)} sagas/s` : `closed loop, ${concurrency} in flight`) +
         `; ${clients} load process(es) x ${channels} connection(s); participant transport ${transport}; warmup ${warmup} s, measuring ${duration} s` +

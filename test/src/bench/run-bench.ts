@@ -93,6 +93,10 @@ Throughput flags:
                         the first coordinator, kill -9 of it, until another re-sent them all
   --failover-sagas N    sagas in flight on the killed coordinator (default 200)
   --prefill N           insert N finished sagas into the database before measuring (sqlite only)
+  --participant-server grpc-js|go
+                        throughput, curve, calibrate: the no-op participant's server, grpc-js
+                        (default; a TypeScript participant, whose mark-compacts pause it ~20 ms)
+                        or grpc-go (participants/go/scripts/build.sh builds it)
   --participant-transport frames|http2|grpc-js|ab
                         the coordinator's client to participants: the lean channel on the
                         coordinator's own HTTP/2 frames (default), the lean channel on
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
     dir,
     json: args.optionalString('json'),
     quietS: args.number('wait-quiet', 120),
+    participantServer: participantServer(args.string('participant-server', 'grpc-js')),
   };
   try {
     let result: Record<string, unknown>;
@@ -163,6 +168,11 @@ async function main(): Promise<void> {
     if (!keep && given === undefined && !nodeArgs.includes('--cpu-prof')) rmSync(dir, { recursive: true, force: true });
     else process.stdout.write(`working directory kept: ${dir}\n`);
   }
+}
+
+function participantServer(v: string): 'grpc-js' | 'go' {
+  if (v === 'grpc-js' || v === 'go') return v;
+  throw new Error(`--participant-server must be grpc-js or go, not "${v}"`);
 }
 
 async function runThroughput(args: Args, c: Common): Promise<Record<string, unknown>> {

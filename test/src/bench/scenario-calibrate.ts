@@ -164,7 +164,7 @@ export interface Calibration {
 export async function calibrate(seconds: number, c: Common): Promise<Calibration> {
   const ms = seconds * 1000;
   const otherCpuCoresBeforeStart = await quietFirst(c.quietS);
-  const { procs, registry } = await startParticipants(1, 'ok', 0);
+  const { procs, registry } = await startParticipants(1, 'ok', 0, c.participantServer);
   try {
     const { call, close } = grpcCall(registry.p0 ?? '');
     await closedLoop(call, 16, 1000); // warm up the JIT and the connection

@@ -25,10 +25,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -40,6 +38,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	sagav1 "github.com/saga-coordinator/participants/go/gen/saga/v1"
+	"github.com/saga-coordinator/participants/go/internal/serve"
 )
 
 type participant struct {
@@ -171,16 +170,5 @@ func main() {
 	}
 	srv := grpc.NewServer(opts...)
 	sagav1.RegisterParticipantServer(srv, participant{})
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-sigs
-		srv.Stop()
-	}()
-	ready, _ := json.Marshal(map[string]string{"listening": lis.Addr().String()})
-	fmt.Println(string(ready))
-	if err := srv.Serve(lis); err != nil {
-		fmt.Fprintf(os.Stderr, "transport-test-server: %v\n", err)
-		os.Exit(1)
-	}
+	serve.UntilSignal("transport-test-server", srv, lis, nil)
 }
