@@ -173,7 +173,7 @@ export type ParticipantMode = 'ok' | 'unavailable' | 'hold';
 /** The no-op participant's server: grpc-js (a TypeScript participant), bare node:http2, or grpc-go (ok mode only). */
 export type ParticipantImpl = 'grpc-js' | 'http2' | 'go';
 
-export function startNoopParticipant(
+export async function startNoopParticipant(
   name: string,
   mode: ParticipantMode,
   reportMs = 200,
