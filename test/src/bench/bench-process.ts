@@ -50,7 +50,7 @@ export class BenchProcess {
     /** Run on these CPUs only (a taskset list, e.g. "1"): every thread inherits it from the start. */
     cpus?: string;
   }): Promise<BenchProcess> {
-    // taskset sets the affinity and execs node in the same process: the pid is node's.
+    // taskset sets the affinity and execs the program in the same process: the pid is the program's.
     const program = options.command ?? process.execPath;
     const [command, argv] =
       options.cpus === undefined ? [program, [...options.args]] : ['taskset', ['-c', options.cpus, program, ...options.args]];
