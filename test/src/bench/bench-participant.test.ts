@@ -25,11 +25,10 @@ function execute(address: string, key: string): Promise<ExecuteResponse> {
 
 describe('the no-op bench participant', () => {
   it('on grpc-go answers SUCCEEDED and counts the calls', async () => {
-    const impl = 'go';
-    const p = await startNoopParticipant('bench-participant-go', 'ok', 50, impl);
+    const p = await startNoopParticipant('bench-participant-go', 'ok', 50, 'go');
     running.push(p);
     const counters = participantCounters([p]);
-    const answers = await Promise.all([execute(p.address, `${impl}-a`), execute(p.address, `${impl}-b`)]);
+    const answers = await Promise.all([execute(p.address, 'go-a'), execute(p.address, 'go-b')]);
     expect(answers.map((a) => a.result?.outcome)).toEqual([StepOutcome.STEP_OUTCOME_SUCCEEDED, StepOutcome.STEP_OUTCOME_SUCCEEDED]);
     await vi.waitFor(() => expect(counters().calls).toBe(2), { timeout: 5000 });
   });

@@ -173,6 +173,9 @@ export type ParticipantMode = 'ok' | 'unavailable' | 'hold';
 /** The no-op participant's server: grpc-js (a TypeScript participant), bare node:http2, or grpc-go (ok mode only). */
 export type ParticipantImpl = 'grpc-js' | 'http2' | 'go';
 
+/** The servers the throughput, curve and calibrate runs can put their ok-mode participants on. */
+export type ParticipantServer = Extract<ParticipantImpl, 'grpc-js' | 'go'>;
+
 export async function startNoopParticipant(
   name: string,
   mode: ParticipantMode,

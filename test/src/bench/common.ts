@@ -3,7 +3,7 @@
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { cpus } from 'node:os';
 import { StartSagaRequest, StartSagaResponse } from '@saga/proto';
-import { startNoopParticipant, type BenchProcess, type ParticipantImpl, type ParticipantMode } from './bench-process.js';
+import { startNoopParticipant, type BenchProcess, type ParticipantImpl, type ParticipantMode, type ParticipantServer } from './bench-process.js';
 import { cpuTimeMs, waitForQuiet } from './proc-stats.js';
 
 export interface Common {
@@ -18,7 +18,7 @@ export interface Common {
   /** Seconds to wait for a quiet machine before measuring. */
   readonly quietS: number;
   /** The no-op participant's server in the throughput, curve and calibrate runs. */
-  readonly participantServer: 'grpc-js' | 'go';
+  readonly participantServer: ParticipantServer;
 }
 
 /** Starts the no-op participants and returns them with their registry entries. */

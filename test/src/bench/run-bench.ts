@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Args } from './args.js';
 import { fmt, log, type Common } from './common.js';
+import type { ParticipantServer } from './bench-process.js';
 import { round } from './histogram.js';
 import { isTransportChoice, measureThroughput, throughputParams, TRANSPORT_CHOICES, type TransportChoice } from './measure-throughput.js';
 import { machine } from './proc-stats.js';
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
   }
 }
 
-function participantServer(v: string): 'grpc-js' | 'go' {
+function participantServer(v: string): ParticipantServer {
   if (v === 'grpc-js' || v === 'go') return v;
   throw new Error(`--participant-server must be grpc-js or go, not "${v}"`);
 }

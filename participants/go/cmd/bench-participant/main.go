@@ -1,5 +1,5 @@
 // Command bench-participant is the benchmark's no-op saga.v1.Participant on
-// grpc-go (test/src/bench, --participant-impl go): every Execute and Compensate
+// grpc-go (test/src/bench, --participant-server go): every Execute and Compensate
 // answers SUCCEEDED with no output at once, so that what a latency run measures
 // is the coordinator, not the stand-in's own garbage collector (the grpc-js
 // no-op participant pauses ~20 ms in each mark-compact; BENCHMARKS.md, session
