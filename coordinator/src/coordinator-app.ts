@@ -101,6 +101,7 @@ export class CoordinatorApp {
           path: config.database.path,
           synchronous: config.database.synchronous,
           writerThread: config.database.writerThread,
+          commitDelayMs: config.database.commitDelayMs,
           onCommitBatch,
           onCommitWait,
           onFailed,
@@ -108,6 +109,7 @@ export class CoordinatorApp {
       : new PostgresStore({
           url: config.database.url,
           settings: config.database.postgres,
+          commitDelayMs: config.database.commitDelayMs,
           onCommitBatch,
           onCommitWait,
           onFailed,

@@ -1,4 +1,4 @@
-// Configuration sections of the engine (`admission`, `evictParkedAfterMs`, the instance lease):
+// Configuration sections of the engine (`admission`, `evictParkedAfterMs`, the commit delay, the instance lease):
 // defaults < JSON file < environment, and validation errors that name the setting.
 
 import { describe, expect, it } from 'vitest';
@@ -58,6 +58,21 @@ describe('evictParkedAfterMs', () => {
     withConfigFile({ evictParkedAfterMs: 1.5 }, (path) => {
       expect(settingOf(() => loadConfig(['--config', path], {}))).toBe('evictParkedAfterMs');
     });
+  });
+});
+
+describe('database.commitDelayMs', () => {
+  it('is 1 ms by default; SAGA_COMMIT_DELAY_MS and the file override it; 0 turns it off', () => {
+    expect(loadConfig([], {}).database.commitDelayMs).toBe(1);
+    expect(loadConfig([], { SAGA_COMMIT_DELAY_MS: '0' }).database.commitDelayMs).toBe(0);
+    withConfigFile({ database: { commitDelayMs: 3 } }, (path) => {
+      expect(loadConfig(['--config', path], {}).database.commitDelayMs).toBe(3);
+    });
+  });
+
+  it('names the setting when it is not a whole number from 0 to 50', () => {
+    for (const bad of ['-1', '0.5', '51']) expect(settingOf(() => loadConfig([], { SAGA_COMMIT_DELAY_MS: bad }))).toBe('database.commitDelayMs');
+    expect(settingOf(() => loadConfig([], { SAGA_COMMIT_DELAY_MS: 'soon' }))).toBe('SAGA_COMMIT_DELAY_MS');
   });
 });
 

@@ -61,7 +61,7 @@ describe('GroupCommitter', () => {
     writes[1]!.done();
     await gc.idle();
     expect([c.state, d.state]).toEqual(['resolved', 'resolved']);
-    expect(gc.stats()).toEqual({ batches: 2, units: 4 });
+    expect(gc.stats()).toEqual({ batches: 2, units: 4, delayed: 0 });
   });
 
   it('latches failed at the first failed write: that batch, the queued units and every later commit are refused, nothing more is written', async () => {
@@ -269,5 +269,138 @@ describe('GroupCommitter', () => {
     const write = (): Promise<void> => Promise.resolve();
     expect(() => new GroupCommitter<string>({ maxBatch: 1, releaseSlice: 0, write })).toThrow(/releaseSlice/);
     expect(() => new GroupCommitter<string>({ maxBatch: 1, releaseSlice: 1.5, write })).toThrow(/releaseSlice/);
+  });
+
+  describe('commit delay', () => {
+    /** A committer with the delay, an injected clock and timers the test fires. */
+    function delayed(commitDelay: { ms: number; minExpectedUnits?: number; enoughUnits?: number }, maxBatch = 256) {
+      const clock = { t: 1_000 };
+      const writes: Write[] = [];
+      const timers: { ms: number; fire: () => void; cancelled: boolean }[] = [];
+      const gc = new GroupCommitter<string>({
+        maxBatch,
+        commitDelay,
+        now: () => clock.t,
+        setTimer: (fn, ms) => {
+          const t = { ms, fire: fn, cancelled: false };
+          timers.push(t);
+          return () => (t.cancelled = true);
+        },
+        write: (units) => new Promise<void>((resolve, reject) => writes.push({ units, done: resolve, fail: reject })),
+      });
+      /** Commits `n` units `gapMs` apart on the clock; each write is completed as soon as it starts. */
+      const arrive = async (prefix: string, n: number, gapMs: number): Promise<void> => {
+        for (let i = 0; i < n; i++) {
+          clock.t += gapMs;
+          void gc.commit(`${prefix}${i}`);
+        }
+        await until(() => writes.every((w) => w.units.length > 0));
+      };
+      return { gc, clock, writes, timers, arrive };
+    }
+
+    /** Writes the pending batches until none is left and the committer is idle (no delay armed). */
+    async function settle(writes: Write[], gc: GroupCommitter<string>, done: number): Promise<number> {
+      let n = done;
+      for (let i = 0; i < 1000; i++) {
+        while (n < writes.length) writes[n++]!.done();
+        await new Promise<void>((r) => setImmediate(r));
+        if (n === writes.length && gc.stats().units === writes.reduce((a, w) => a + w.units.length, 0)) break;
+      }
+      return n;
+    }
+
+    it('never waits after a lull: units arriving seconds apart are each written at once', async () => {
+      const { gc, clock, writes, timers } = delayed({ ms: 1 });
+      for (let i = 0; i < 5; i++) {
+        clock.t += 2_000;
+        void gc.commit(`u${i}`);
+        await until(() => writes.length === i + 1);
+        writes[i]!.done();
+      }
+      expect(timers).toHaveLength(0);
+      expect(gc.stats().delayed).toBe(0);
+    });
+
+    it('waits for more units while they arrive faster than minExpectedUnits per delay, and takes those that came meanwhile', async () => {
+      const { gc, clock, writes, timers } = delayed({ ms: 1, minExpectedUnits: 2 });
+      // 400 units 0.1 ms apart: the moving average of the gap falls from a lull's 1 s to about 0.1 ms.
+      let done = 0;
+      for (let i = 0; i < 400; i++) {
+        clock.t += 0.1;
+        void gc.commit(`warm${i}`);
+        if (i % 50 === 49) done = await settle(writes, gc, done);
+        for (const t of timers) if (!t.cancelled) t.fire();
+      }
+      done = await settle(writes, gc, done);
+      for (const t of timers) if (!t.cancelled) t.fire();
+      done = await settle(writes, gc, done);
+      const armedBefore = timers.length;
+      expect(armedBefore).toBeGreaterThan(0);
+      // Now one unit: the batch is held for the delay instead of written at once.
+      clock.t += 0.1;
+      const first = settled(gc.commit('a'));
+      await until(() => timers.length === armedBefore + 1);
+      expect(timers.at(-1)!.ms).toBe(1);
+      expect(writes).toHaveLength(done);
+      clock.t += 0.1;
+      const second = settled(gc.commit('b'));
+      timers.at(-1)!.fire();
+      await until(() => writes.length === done + 1);
+      expect(writes[done]!.units).toEqual(['a', 'b']);
+      writes[done]!.done();
+      await until(() => first.state === 'resolved' && second.state === 'resolved');
+    });
+
+    it('ends the wait as soon as the queue holds enoughUnits, and cancels the timer', async () => {
+      const { gc, clock, writes, timers } = delayed({ ms: 5, minExpectedUnits: 1, enoughUnits: 4 });
+      let done = 0;
+      for (let i = 0; i < 300; i++) {
+        clock.t += 0.05;
+        void gc.commit(`warm${i}`);
+        if (i % 30 === 29) {
+          for (const t of timers) if (!t.cancelled) t.fire();
+          done = await settle(writes, gc, done);
+        }
+      }
+      for (const t of timers) if (!t.cancelled) t.fire();
+      done = await settle(writes, gc, done);
+      const armed = timers.length;
+      for (const u of ['a', 'b', 'c']) {
+        clock.t += 0.05;
+        void gc.commit(u);
+      }
+      await until(() => timers.length === armed + 1);
+      expect(writes).toHaveLength(done);
+      clock.t += 0.05;
+      void gc.commit('d'); // the fourth: enough
+      await until(() => writes.length === done + 1);
+      expect(writes[done]!.units).toEqual(['a', 'b', 'c', 'd']);
+      expect(timers.at(-1)!.cancelled).toBe(true);
+    });
+
+    it('with ms 0 never arms a timer, however fast units arrive', async () => {
+      const { gc, clock, writes, timers } = delayed({ ms: 0 });
+      let done = 0;
+      for (let i = 0; i < 300; i++) {
+        clock.t += 0.01;
+        void gc.commit(`u${i}`);
+        if (i % 20 === 19) done = await settle(writes, gc, done);
+      }
+      await settle(writes, gc, done);
+      expect(timers).toHaveLength(0);
+      expect(gc.stats()).toMatchObject({ units: 300, delayed: 0 });
+    });
+
+    it.each([
+      [{ ms: -1 }, /commitDelay.ms/],
+      [{ ms: Number.NaN }, /commitDelay.ms/],
+      [{ ms: 1, minExpectedUnits: 0 }, /minExpectedUnits/],
+      [{ ms: 1, enoughUnits: 0 }, /enoughUnits/],
+      [{ ms: 1, enoughUnits: 2.5 }, /enoughUnits/],
+    ])('refuses the commit delay %o', (commitDelay, message) => {
+      const write = (): Promise<void> => Promise.resolve();
+      expect(() => new GroupCommitter<string>({ maxBatch: 8, commitDelay, write })).toThrow(message);
+    });
   });
 });

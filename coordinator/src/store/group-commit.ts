@@ -10,6 +10,15 @@
 // turn (setImmediate), FIFO across batches; the next batch's write is already
 // under way meanwhile.
 //
+// Commit delay (PostgreSQL's commit_delay): a transaction's cost is mostly
+// per transaction (the sync, the hand-offs to and from the writer, the wake-ups),
+// so a half-loaded log that commits every few units spends far more CPU per
+// unit than a saturated one. While units arrive fast enough that a short wait
+// is expected to add `minExpectedUnits` more, a batch smaller than
+// `enoughUnits` waits up to `commitDelayMs` for them; it is taken at once when
+// it reaches `enoughUnits`. After a lull the estimate is slow, so an idle or
+// lightly loaded log never waits.
+//
 // Fail-stop: the first batch that fails for a reason that is not one unit's
 // own (disk full, I/O error) latches the committer failed. Nothing later is
 // written, every unit queued or committed afterwards is refused with
@@ -58,9 +67,32 @@ export interface GroupCommitOptions<U> {
   readonly releaseSlice?: number;
   /** Called once, with the write's error, when the committer latches failed. */
   readonly onFailed?: (err: Error) => void;
+  /** The commit delay (see above); absent or `ms` 0 = every batch is taken as soon as the writer is free. */
+  readonly commitDelay?: CommitDelay;
   /** Monotonic milliseconds. Default performance.now(). */
   readonly now?: () => number;
+  /** Runs `fn` once after `ms`; returns its cancel. Default node:timers setTimeout (tests inject their own). */
+  readonly setTimer?: (fn: () => void, ms: number) => () => void;
 }
+
+export interface CommitDelay {
+  /** Longest wait for more units before a batch is taken, ms; 0 = off. */
+  readonly ms: number;
+  /** Wait only when the arrival rate predicts at least this many more units within `ms`. Default 2. */
+  readonly minExpectedUnits?: number;
+  /** A batch of this many units is taken without waiting (and a wait ends when the queue reaches it). Default min(64, maxBatch). */
+  readonly enoughUnits?: number;
+}
+
+/** Weight of the newest gap between two commit() calls in their moving average. */
+const GAP_WEIGHT = 1 / 32;
+/** A gap counts for at most this much, ms, so that one long lull does not outweigh the next second of traffic. */
+const MAX_GAP_MS = 1_000;
+
+const defaultTimer = (fn: () => void, ms: number): (() => void) => {
+  const t = setTimeout(fn, ms);
+  return () => clearTimeout(t);
+};
 
 /** The log failed earlier: nothing is written any more. UNAVAILABLE to clients; `cause` is the write's error. */
 export class StoreFailedError extends DomainError {
@@ -100,6 +132,16 @@ export class GroupCommitter<U> {
   private failure: StoreFailedError | undefined;
   private readonly now: () => number;
   private readonly maxBytes: number;
+  private readonly setTimer: (fn: () => void, ms: number) => () => void;
+  private readonly delayMs: number;
+  private readonly minExpectedUnits: number;
+  private readonly enoughUnits: number;
+  /** Moving average of the gap between commit() calls, ms (starts as after a lull). */
+  private meanGapMs = MAX_GAP_MS;
+  private lastCommitAt: number | undefined;
+  /** Set while a batch waits for more units: ends the wait early. */
+  private wake: (() => void) | undefined;
+  private delayed = 0;
 
   constructor(private readonly options: GroupCommitOptions<U>) {
     this.now = options.now ?? (() => performance.now());
@@ -107,14 +149,26 @@ export class GroupCommitter<U> {
     if (!(this.maxBytes > 0)) throw new Error('GroupCommitter: maxBatchBytes must be positive');
     this.releaseSlice = options.releaseSlice ?? 32;
     if (!Number.isInteger(this.releaseSlice) || this.releaseSlice < 1) throw new Error('GroupCommitter: releaseSlice must be a positive integer');
+    this.setTimer = options.setTimer ?? defaultTimer;
+    const delay = options.commitDelay;
+    this.delayMs = delay?.ms ?? 0;
+    if (!(Number.isFinite(this.delayMs) && this.delayMs >= 0)) throw new Error('GroupCommitter: commitDelay.ms must be a non-negative number');
+    this.minExpectedUnits = delay?.minExpectedUnits ?? 2;
+    if (!(this.minExpectedUnits > 0)) throw new Error('GroupCommitter: commitDelay.minExpectedUnits must be positive');
+    this.enoughUnits = delay?.enoughUnits ?? Math.min(64, options.maxBatch);
+    if (!Number.isInteger(this.enoughUnits) || this.enoughUnits < 1) throw new Error('GroupCommitter: commitDelay.enoughUnits must be a positive integer');
   }
 
   commit(unit: U): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const bytes = this.options.sizeOf?.(unit) ?? 0;
+    const queuedAt = this.now();
+    if (this.lastCommitAt !== undefined) this.meanGapMs += (Math.min(queuedAt - this.lastCommitAt, MAX_GAP_MS) - this.meanGapMs) * GAP_WEIGHT;
+    this.lastCommitAt = queuedAt;
     return new Promise((resolve, reject) => {
-      this.queue.push({ unit, bytes, queuedAt: this.now(), resolve, reject });
+      this.queue.push({ unit, bytes, queuedAt, resolve, reject });
       if (this.flushing === undefined) this.flushing = this.drain();
+      else if (this.wake !== undefined && this.queue.length - this.head >= this.enoughUnits) this.wake();
     });
   }
 
@@ -131,8 +185,9 @@ export class GroupCommitter<U> {
     return this.failure;
   }
 
-  stats(): { batches: number; units: number } {
-    return { batches: this.batches, units: this.units };
+  /** Batches and units committed, and how many batches waited for more units (the commit delay). */
+  stats(): { batches: number; units: number; delayed: number } {
+    return { batches: this.batches, units: this.units, delayed: this.delayed };
   }
 
   /**
@@ -148,6 +203,7 @@ export class GroupCommitter<U> {
     // Let the current tick's units join the first batch.
     await new Promise<void>((r) => setImmediate(r));
     while (this.head < this.queue.length && this.failure === undefined) {
+      if (this.worthWaiting()) await this.waitForMore();
       const batch = this.takeBatch();
       const leftBehind = this.queue.length - this.head;
       // FIFO: the first unit of a batch is its oldest.
@@ -182,6 +238,27 @@ export class GroupCommitter<U> {
     this.queue = [];
     this.head = 0;
     this.flushing = undefined;
+  }
+
+  /** The commit delay's rule: a small batch, and units arriving fast enough to expect more within the delay. */
+  private worthWaiting(): boolean {
+    return this.delayMs > 0 && this.queue.length - this.head < this.enoughUnits && this.delayMs >= this.minExpectedUnits * this.meanGapMs;
+  }
+
+  /** Resolves after the delay, or as soon as the queue holds enoughUnits. */
+  private waitForMore(): Promise<void> {
+    this.delayed += 1;
+    return new Promise((resolve) => {
+      const end = (): void => {
+        this.wake = undefined;
+        resolve();
+      };
+      const cancel = this.setTimer(end, this.delayMs);
+      this.wake = () => {
+        cancel();
+        end();
+      };
+    });
   }
 
   /** Queues a committed batch for release; releases the first slice now. */

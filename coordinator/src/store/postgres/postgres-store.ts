@@ -60,6 +60,8 @@ export interface PostgresStoreOptions {
   readonly onCommitBatch?: (oldestWaitMs: number, units: number, leftBehind: number, writeMs: number) => void;
   /** Observer of each unit's wait from commit() until it was released (a histogram). */
   readonly onCommitWait?: (waitMs: number) => void;
+  /** The group commit's delay (group-commit.ts), ms: how long a small batch may wait for more units while they arrive fast. Default 0 (off). */
+  readonly commitDelayMs?: number;
   /** An idle pooled connection failed (the next query on the pool reconnects). */
   readonly onPoolError?: (err: Error) => void;
   /** The readable prefix of this coordinator's instance ids. Default host:pid. */
@@ -132,6 +134,7 @@ export class PostgresStore implements Store {
     this.settings = { ...DEFAULT_POSTGRES_SETTINGS, ...options.settings };
     this.committer = new GroupCommitter({
       maxBatch: this.settings.maxBatch,
+      commitDelay: { ms: options.commitDelayMs ?? 0 },
       write: (units) => this.writeBatch(units),
       writeIsolated: (units) => this.writeIsolated(units),
       isUnitError: isConstraintError,

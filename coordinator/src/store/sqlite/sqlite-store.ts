@@ -60,6 +60,8 @@ export interface SqliteStoreOptions {
   readonly maxBatch?: number;
   /** Bytes of bound values per transaction at most (a larger unit is written alone). Default 8 MiB. */
   readonly maxBatchBytes?: number;
+  /** The group commit's delay (group-commit.ts), ms: how long a small batch may wait for more units while they arrive fast. Default 0 (off). */
+  readonly commitDelayMs?: number;
   /** Observer of each committed batch: its oldest unit's wait in ms, its size, and the units left queued behind it (admission control's signal). */
   readonly onCommitBatch?: (oldestWaitMs: number, units: number, leftBehind: number, writeMs: number) => void;
   /** Observer of each unit's wait from commit() until it was released (a histogram). */
@@ -144,6 +146,7 @@ export class SqliteStore implements Store {
       maxBatch,
       maxBatchBytes: options.maxBatchBytes ?? 8 * 1024 * 1024,
       sizeOf: (u) => u.bytes,
+      commitDelay: { ms: options.commitDelayMs ?? 0 },
       write: (units) => this.writeBatch(units),
       writeIsolated: (units) => this.writeIsolated(units),
       isUnitError: isConstraintError,
