@@ -1,18 +1,16 @@
 // Messages between the embedded store and its writer thread
 // (sqlite-writer-thread.ts, sqlite-writer-worker.ts).
 
-import type { EncodedUnit } from './sqlite-unit-writer.js';
-
 export interface WriterWorkerData {
   readonly path: string;
   /** PRAGMAs of the writer connection, run once at open. */
   readonly pragmas: string;
 }
 
-/** Write `units` in one transaction; `isolated`: each behind a savepoint. */
+/** Write the units of `batch` (unit-batch-codec.ts) in one transaction; `isolated`: each behind a savepoint. */
 export interface WriteRequest {
   readonly id: number;
-  readonly units: readonly EncodedUnit[];
+  readonly batch: ArrayBuffer;
   readonly isolated: boolean;
 }
 

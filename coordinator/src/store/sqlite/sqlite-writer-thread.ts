@@ -1,5 +1,6 @@
 // The embedded store's writer connection on a thread of its own
-// (sqlite-writer-worker.ts). A batch crosses as one message each way, so a
+// (sqlite-writer-worker.ts). A batch crosses as one message each way (its
+// units as one transferred buffer, unit-batch-codec.ts), so a
 // transaction's round trips to SQLite no longer queue behind the event loop
 // that runs the engine and the gRPC server, and their binding work leaves it.
 // Same SQLite library, same file, same SQL as on the event loop; the log keeps
@@ -8,10 +9,10 @@
 // restarts from what is durable.
 
 import { Worker } from 'node:worker_threads';
-import type { SqlParam } from './sqlite-connection.js';
 import type { EncodedUnit } from './sqlite-unit-writer.js';
-import type { FromWriter, WireError, WriteReply, WriterWorkerData } from './sqlite-writer-protocol.js';
+import type { FromWriter, WireError, WriteReply, WriteRequest, WriterWorkerData } from './sqlite-writer-protocol.js';
 import { ChurnTable } from '../../util/churn-table.js';
+import { UnitBatchEncoder } from './unit-batch-codec.js';
 
 const WORKER_URL = new URL('./sqlite-writer-worker.js', import.meta.url);
 
@@ -28,36 +29,11 @@ export class SqliteWriterError extends Error {
 
 const fromWire = (e: WireError): SqliteWriterError => new SqliteWriterError(e.message, e.code);
 
-/**
- * The units with each Buffer that is a view of a larger ArrayBuffer replaced
- * by an exact-size copy. A structured clone copies a view's whole
- * ArrayBuffer: a 60-byte payload cut from Node's 8 KiB Buffer pool crossed as
- * 8 KiB. Replaced in place (the
- * rows are encoded for this write only), so a retried batch is not copied again.
- */
-export function ownBytes(units: readonly EncodedUnit[]): readonly EncodedUnit[] {
-  for (const u of units) {
-    for (const rows of [u.inserts, u.journal, u.updates, u.outbox]) for (const row of rows) ownRow(row);
-    for (const st of u.statements) ownRow(st.params as SqlParam[]);
-  }
-  return units;
-}
-
-function ownRow(row: SqlParam[]): void {
-  for (let i = 0; i < row.length; i++) {
-    const p = row[i];
-    if (Buffer.isBuffer(p) && p.byteLength !== p.buffer.byteLength) {
-      const own = Buffer.from(new ArrayBuffer(p.byteLength));
-      p.copy(own);
-      row[i] = own;
-    }
-  }
-}
-
 export class SqliteWriterThread {
   private readonly pending = new ChurnTable<number, { resolve: (r: WriteReply & { ok: true }) => void; reject: (err: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
+  private readonly encoder = new UnitBatchEncoder();
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (m: FromWriter) => {
@@ -107,8 +83,9 @@ export class SqliteWriterThread {
     const id = this.nextId++;
     const reply = await new Promise<WriteReply & { ok: true }>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // No transfer list: the units' buffers may be views of buffers other code still holds.
-      this.worker.postMessage({ id, units: ownBytes(units), isolated });
+      // The batch's own bytes, moved to the thread (unit-batch-codec.ts).
+      const batch = this.encoder.encode(units);
+      this.worker.postMessage({ id, batch, isolated } satisfies WriteRequest, [batch]);
     });
     let i = 0;
     for (const u of units) for (const r of u.reservations) r.last = reply.reserved[i++];

@@ -3,12 +3,13 @@
 // loop that runs the engine and the gRPC server neither waits for the disk
 // nor spends its time in SQLite, and a commit never waits behind that loop.
 //
-// Blobs arrive as Uint8Array (structured clone): viewed as Buffers again
-// before binding.
+// A batch arrives as one transferred buffer (unit-batch-codec.ts); its blobs
+// are bound as views of it.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteConnection, type SqlParam } from './sqlite-connection.js';
-import { writeBatch, writeIsolated, type EncodedUnit } from './sqlite-unit-writer.js';
+import { SqliteConnection } from './sqlite-connection.js';
+import { writeBatch, writeIsolated } from './sqlite-unit-writer.js';
+import { decodeUnitBatch } from './unit-batch-codec.js';
 import type { FromWriter, WireError, WriteRequest } from './sqlite-writer-protocol.js';
 import type { WriterWorkerData } from './sqlite-writer-protocol.js';
 
@@ -20,24 +21,6 @@ function wire(err: unknown): WireError {
   const e = err instanceof Error ? err : new Error(String(err));
   const code = 'code' in e && typeof e.code === 'string' ? e.code : undefined;
   return { message: e.message, code };
-}
-
-function asBuffer(p: SqlParam | Uint8Array): SqlParam {
-  if (p instanceof Uint8Array && !Buffer.isBuffer(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-  return p;
-}
-const rows = (rs: readonly SqlParam[][]): SqlParam[][] => rs.map((r) => r.map(asBuffer));
-
-function revive(u: EncodedUnit): EncodedUnit {
-  return {
-    ...u,
-    inserts: rows(u.inserts),
-    journal: rows(u.journal),
-    updates: rows(u.updates),
-    outbox: rows(u.outbox),
-    statements: u.statements.map((st) => ({ sql: st.sql, params: st.params.map(asBuffer) })),
-    reservations: u.reservations.map((r) => ({ count: r.count })),
-  };
 }
 
 const send = (m: FromWriter): void => port.postMessage(m);
@@ -61,8 +44,8 @@ function main(): void {
       }
       return;
     }
-    const units = req.units.map(revive);
     try {
+      const units = decodeUnitBatch(req.batch);
       const errors = req.isolated ? writeIsolated(db, units) : (writeBatch(db, units), undefined);
       const reserved = units.flatMap((u) => u.reservations.map((r) => r.last));
       send({ t: 'reply', id: req.id, ok: true, reserved, unitErrors: errors?.map((e) => (e === undefined ? undefined : wire(e))) });
