@@ -163,7 +163,7 @@ export class GroupCommitter<U> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const bytes = this.options.sizeOf?.(unit) ?? 0;
     const queuedAt = this.now();
-    if (this.lastCommitAt !== undefined) this.meanGapMs += (Math.min(queuedAt - this.lastCommitAt, MAX_GAP_MS) - this.meanGapMs) * GAP_WEIGHT;
+    if (this.lastCommitAt !== undefined) this.meanGapMs += (Math.min(Math.max(0, queuedAt - this.lastCommitAt), MAX_GAP_MS) - this.meanGapMs) * GAP_WEIGHT;
     this.lastCommitAt = queuedAt;
     return new Promise((resolve, reject) => {
       this.queue.push({ unit, bytes, queuedAt, resolve, reject });
