@@ -272,7 +272,7 @@ describe('GroupCommitter', () => {
   });
 
   describe('commit delay', () => {
-    /** A committer with the delay, an injected clock and timers the test fires. */
+    /** A committer with the delay, an injected clock and timers the test fires (each at most once). */
     function delayed(commitDelay: { ms: number; minExpectedUnits?: number; enoughUnits?: number }, maxBatch = 256) {
       const clock = { t: 1_000 };
       const writes: Write[] = [];
@@ -282,32 +282,53 @@ describe('GroupCommitter', () => {
         commitDelay,
         now: () => clock.t,
         setTimer: (fn, ms) => {
-          const t = { ms, fire: fn, cancelled: false };
+          let over = false;
+          const t = {
+            ms,
+            fire: () => {
+              if (over) return;
+              over = true;
+              fn();
+            },
+            cancelled: false,
+          };
           timers.push(t);
-          return () => (t.cancelled = true);
+          return () => {
+            over = true;
+            t.cancelled = true;
+          };
         },
         write: (units) => new Promise<void>((resolve, reject) => writes.push({ units, done: resolve, fail: reject })),
       });
-      /** Commits `n` units `gapMs` apart on the clock; each write is completed as soon as it starts. */
-      const arrive = async (prefix: string, n: number, gapMs: number): Promise<void> => {
+      let done = 0;
+      /** Completes every write started so far, turn by turn, until all queued units are written; the number of writes done. */
+      const settle = async (): Promise<number> => {
+        for (let i = 0; i < 1000; i++) {
+          while (done < writes.length) writes[done++]!.done();
+          await new Promise<void>((r) => setImmediate(r));
+          if (done === writes.length && gc.stats().units === writes.reduce((a, w) => a + w.units.length, 0)) break;
+        }
+        return done;
+      };
+      const firePending = (): void => {
+        for (const t of timers) t.fire();
+      };
+      /** Commits `n` units `gapMs` apart on the clock, ending every wait and completing every write as it goes; the writes done. */
+      const warmUp = async (n: number, gapMs: number): Promise<number> => {
         for (let i = 0; i < n; i++) {
           clock.t += gapMs;
-          void gc.commit(`${prefix}${i}`);
+          void gc.commit(`warm${i}`);
+          if (i % 25 === 24) {
+            firePending();
+            await settle();
+          }
         }
-        await until(() => writes.every((w) => w.units.length > 0));
+        firePending();
+        await settle();
+        firePending();
+        return settle();
       };
-      return { gc, clock, writes, timers, arrive };
-    }
-
-    /** Writes the pending batches until none is left and the committer is idle (no delay armed). */
-    async function settle(writes: Write[], gc: GroupCommitter<string>, done: number): Promise<number> {
-      let n = done;
-      for (let i = 0; i < 1000; i++) {
-        while (n < writes.length) writes[n++]!.done();
-        await new Promise<void>((r) => setImmediate(r));
-        if (n === writes.length && gc.stats().units === writes.reduce((a, w) => a + w.units.length, 0)) break;
-      }
-      return n;
+      return { gc, clock, writes, timers, warmUp };
     }
 
     it('never waits after a lull: units arriving seconds apart are each written at once', async () => {
@@ -323,18 +344,9 @@ describe('GroupCommitter', () => {
     });
 
     it('waits for more units while they arrive faster than minExpectedUnits per delay, and takes those that came meanwhile', async () => {
-      const { gc, clock, writes, timers } = delayed({ ms: 1, minExpectedUnits: 2 });
+      const { gc, clock, writes, timers, warmUp } = delayed({ ms: 1, minExpectedUnits: 2 });
       // 400 units 0.1 ms apart: the moving average of the gap falls from a lull's 1 s to about 0.1 ms.
-      let done = 0;
-      for (let i = 0; i < 400; i++) {
-        clock.t += 0.1;
-        void gc.commit(`warm${i}`);
-        if (i % 50 === 49) done = await settle(writes, gc, done);
-        for (const t of timers) if (!t.cancelled) t.fire();
-      }
-      done = await settle(writes, gc, done);
-      for (const t of timers) if (!t.cancelled) t.fire();
-      done = await settle(writes, gc, done);
+      const done = await warmUp(400, 0.1);
       const armedBefore = timers.length;
       expect(armedBefore).toBeGreaterThan(0);
       // Now one unit: the batch is held for the delay instead of written at once.
@@ -353,18 +365,8 @@ describe('GroupCommitter', () => {
     });
 
     it('ends the wait as soon as the queue holds enoughUnits, and cancels the timer', async () => {
-      const { gc, clock, writes, timers } = delayed({ ms: 5, minExpectedUnits: 1, enoughUnits: 4 });
-      let done = 0;
-      for (let i = 0; i < 300; i++) {
-        clock.t += 0.05;
-        void gc.commit(`warm${i}`);
-        if (i % 30 === 29) {
-          for (const t of timers) if (!t.cancelled) t.fire();
-          done = await settle(writes, gc, done);
-        }
-      }
-      for (const t of timers) if (!t.cancelled) t.fire();
-      done = await settle(writes, gc, done);
+      const { gc, clock, writes, timers, warmUp } = delayed({ ms: 5, minExpectedUnits: 1, enoughUnits: 4 });
+      const done = await warmUp(300, 0.05);
       const armed = timers.length;
       for (const u of ['a', 'b', 'c']) {
         clock.t += 0.05;
@@ -380,14 +382,8 @@ describe('GroupCommitter', () => {
     });
 
     it('with ms 0 never arms a timer, however fast units arrive', async () => {
-      const { gc, clock, writes, timers } = delayed({ ms: 0 });
-      let done = 0;
-      for (let i = 0; i < 300; i++) {
-        clock.t += 0.01;
-        void gc.commit(`u${i}`);
-        if (i % 20 === 19) done = await settle(writes, gc, done);
-      }
-      await settle(writes, gc, done);
+      const { gc, timers, warmUp } = delayed({ ms: 0 });
+      await warmUp(300, 0.01);
       expect(timers).toHaveLength(0);
       expect(gc.stats()).toMatchObject({ units: 300, delayed: 0 });
     });
