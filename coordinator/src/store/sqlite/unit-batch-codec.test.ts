@@ -118,6 +118,14 @@ describe('unit batch codec', () => {
     expect(() => new UnitBatchEncoder().encode([bad])).toThrow(/must be null, a number, a string, a bigint or bytes, not boolean/);
   });
 
+  it('encodes the next batch alone after one that failed half-way', () => {
+    const encoder = new UnitBatchEncoder();
+    const bad = unit({ journal: [[1, 2, 'written before the bad value'], [1, 3, true as unknown as SqlParam]] });
+    expect(() => encoder.encode([bad])).toThrow(/not boolean/);
+    const next = unit({ journal: [[2, 1, 'next']] });
+    expect(decodeUnitBatch(encoder.encode([next])).map(plain)).toEqual([plain(next)]);
+  });
+
   it('refuses a truncated batch, trailing bytes and an unknown value tag', () => {
     const batch = new UnitBatchEncoder().encode([unit({ journal: [[1, 2, 'text']] })]);
     expect(() => decodeUnitBatch(batch.slice(0, batch.byteLength - 3))).toThrow(/truncated/);

@@ -59,10 +59,14 @@ class ByteWriter {
     this.pos += 4 + b.byteLength;
   }
 
+  /** Starts a new batch, dropping whatever an earlier (possibly failed) one left. */
+  reset(): void {
+    this.pos = 0;
+  }
+
   finish(): ArrayBuffer {
     const out = new ArrayBuffer(this.pos);
     this.buf.copy(new Uint8Array(out), 0, 0, this.pos);
-    this.pos = 0;
     return out;
   }
 }
@@ -191,6 +195,7 @@ export class UnitBatchEncoder {
 
   encode(units: readonly EncodedUnit[]): ArrayBuffer {
     const w = this.w;
+    w.reset();
     w.u32(units.length);
     for (const u of units) {
       writeRows(w, u.inserts);
